@@ -1,0 +1,195 @@
+"""IPython syntax in code cells: recognise it, decide what becomes of it.
+
+`split_ipython(source)` returns the cell as plain Python with the same number
+of lines (so every later line number still points at the notebook), plus one
+`Magic` record per IPython construct with the decision taken for it. The
+decisions live in two tables, `LINE_MAGICS` and `CELL_MAGICS`; a magic that
+is in neither is refused, so nothing unknown is passed through as Python.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+DROP, UNWRAP, DEPENDENCY, REFUSE = "drop", "unwrap", "dependency", "refuse"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Magic:
+    line: int  # 1-based, within the cell
+    text: str
+    action: str
+    reason: str
+    packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CellCode:
+    python: str
+    magics: tuple[Magic, ...]
+
+    @property
+    def refused(self) -> tuple[Magic, ...]:
+        return tuple(m for m in self.magics if m.action == REFUSE)
+
+
+_DISPLAY = Decision(DROP, "changes notebook display only")
+_KERNEL = Decision(DROP, "configures the interactive kernel only")
+_TIMING = Decision(UNWRAP, "timing is dropped, the statement runs once")
+
+LINE_MAGICS: dict[str, Decision] = {
+    **dict.fromkeys(["matplotlib", "pylab", "config", "xmode", "precision", "pprint"], _DISPLAY),
+    **dict.fromkeys(
+        ["load_ext", "reload_ext", "unload_ext", "autoreload", "aimport", "autosave",
+         "autocall", "automagic", "colors", "doctest_mode", "pdb", "debug", "tb",
+         "who", "whos", "who_ls", "lsmagic", "magic", "history", "hist", "page",
+         "pinfo", "pinfo2", "psearch", "pwd", "notebook", "qtconsole", "connect_info",
+         "alias_magic", "quickref", "recall", "rerun", "reset_selective", "clear"],
+        _KERNEL,
+    ),
+    **dict.fromkeys(["time", "timeit", "prun"], _TIMING),
+    **dict.fromkeys(["pip", "conda", "mamba"], Decision(DEPENDENCY, "install command")),
+    "run": Decision(REFUSE, "runs another script or notebook; import its code instead"),
+    "load": Decision(REFUSE, "pastes a file into the cell at edit time; paste the code"),
+    "cd": Decision(REFUSE, "changes the working directory; use explicit paths"),
+    "env": Decision(REFUSE, "sets environment variables; use os.environ"),
+    "store": Decision(REFUSE, "persists variables between notebooks; pass them explicitly"),
+    "reset": Decision(REFUSE, "deletes the kernel's variables"),
+    "sx": Decision(REFUSE, "runs a shell command"),
+    "system": Decision(REFUSE, "runs a shell command"),
+    "sc": Decision(REFUSE, "runs a shell command"),
+    "bookmark": Decision(REFUSE, "changes the working directory"),
+}
+
+CELL_MAGICS: dict[str, Decision] = {
+    **dict.fromkeys(["time", "timeit", "prun"], _TIMING),
+    "capture": Decision(UNWRAP, "output capture is dropped, the body runs"),
+    **dict.fromkeys(
+        ["html", "HTML", "javascript", "js", "latex", "markdown", "svg"],
+        Decision(DROP, "renders notebook display only"),
+    ),
+    **dict.fromkeys(
+        ["bash", "sh", "script", "system", "sx", "perl", "ruby", "python2", "pypy"],
+        Decision(REFUSE, "runs another language or the shell; port it to Python"),
+    ),
+    "sql": Decision(REFUSE, "runs SQL through a kernel extension; use a database client"),
+    "R": Decision(REFUSE, "runs R through rpy2; port it to Python"),
+    "writefile": Decision(REFUSE, "writes a file at edit time; commit the file instead"),
+    "file": Decision(REFUSE, "writes a file at edit time; commit the file instead"),
+    "cython": Decision(REFUSE, "compiles Cython in the kernel; build it as an extension"),
+}
+
+_HELP = re.compile(r"^(\?{1,2}[\w.]+|[\w.\[\]()]+\?{1,2})$")
+_MAGIC_ASSIGN = re.compile(r"^[\w\s,]+=\s*[!%]")
+_OPTIONS_WITH_VALUE = ("-n", "-r", "-p", "-o", "-T", "-D", "-l", "-s")
+
+
+def split_ipython(source: str) -> CellCode:
+    """Split IPython syntax from Python; the result has as many lines as `source`."""
+    lines = source.split("\n")
+    first = next((i for i, text in enumerate(lines) if text.strip()), None)
+    if first is not None and lines[first].lstrip().startswith("%%"):
+        return _cell_magic(lines, first)
+    out: list[str] = []
+    magics: list[Magic] = []
+    for number, text in enumerate(lines, start=1):
+        python, magic = _line(text, number)
+        out.append(python)
+        if magic:
+            magics.append(magic)
+    return CellCode("\n".join(out), tuple(magics))
+
+
+def _cell_magic(lines: list[str], first: int) -> CellCode:
+    header = lines[first].strip()
+    name, _, args = header[2:].partition(" ")
+    decision = CELL_MAGICS.get(name, Decision(REFUSE, f"unknown cell magic %%{name}"))
+    if name == "capture" and args.split() and not args.split()[0].startswith("-"):
+        decision = Decision(REFUSE, "%%capture binds captured output to a variable")
+    magic = Magic(first + 1, header, decision.action, decision.reason)
+    if decision.action == UNWRAP:
+        body = ["" if i <= first else text for i, text in enumerate(lines)]
+        inner = split_ipython("\n".join(body))
+        return CellCode(inner.python, (magic, *inner.magics))
+    return CellCode("\n".join("" for _ in lines), (magic,))
+
+
+def _line(text: str, number: int) -> tuple[str, Magic | None]:
+    stripped = text.strip()
+    indent = text[: len(text) - len(text.lstrip())]
+    placeholder = f"{indent}pass" if indent else ""
+    if not stripped or stripped.startswith("#"):
+        return text, None
+    if stripped.startswith("!"):
+        return placeholder, _shell(stripped, number)
+    if stripped.startswith("%"):
+        return _line_magic(stripped, number, indent, placeholder)
+    if _MAGIC_ASSIGN.match(stripped):
+        return placeholder, Magic(
+            number, stripped, REFUSE, "assigns the output of a shell command or magic"
+        )
+    if _HELP.match(stripped):
+        return placeholder, Magic(number, stripped, DROP, "help lookup, interactive only")
+    return text, None
+
+
+def _shell(stripped: str, number: int) -> Magic:
+    words = _words(stripped[1:])
+    if words[:2] in (["pip", "install"], ["pip3", "install"]) or words[:3] == [
+        "python", "-m", "pip"
+    ]:
+        return _install(stripped, number, words)
+    if words[:2] in (["conda", "install"], ["mamba", "install"]):
+        return _install(stripped, number, words)
+    return Magic(number, stripped, REFUSE, "runs a shell command; port it to Python")
+
+
+def _line_magic(stripped: str, number: int, indent: str, placeholder: str):
+    name, _, args = stripped.lstrip("%").partition(" ")
+    decision = LINE_MAGICS.get(name, Decision(REFUSE, f"unknown magic %{name}"))
+    if decision.action == DEPENDENCY:
+        return placeholder, _install(stripped, number, [name, *_words(args)])
+    if decision.action == UNWRAP:
+        statement = _strip_timing_options(args)
+        if statement:
+            return f"{indent}{statement}", Magic(number, stripped, UNWRAP, decision.reason)
+        return placeholder, Magic(number, stripped, DROP, "timing with no statement")
+    return placeholder, Magic(number, stripped, decision.action, decision.reason)
+
+
+def _strip_timing_options(args: str) -> str:
+    """`%timeit -n 10 -r 3 f(x)` -> `f(x)`; options that take a value eat one word."""
+    words = args.split(" ")
+    while words and words[0].startswith("-"):
+        option = words.pop(0)
+        if option in _OPTIONS_WITH_VALUE and words:
+            words.pop(0)
+    return " ".join(words).strip()
+
+
+def _install(stripped: str, number: int, words: list[str]) -> Magic:
+    """`pip install a b==1` -> dependency on a and b==1; anything unusual is refused."""
+    if "install" not in words:
+        return Magic(number, stripped, REFUSE, "package manager command other than install")
+    tail = words[words.index("install") + 1 :]
+    packages = tuple(w for w in tail if not w.startswith("-"))
+    if any(w in ("-r", "--requirement", "-e", "--editable") for w in tail) or not packages:
+        return Magic(number, stripped, REFUSE, "install from a file or path; declare it instead")
+    if any(p.startswith((".", "/")) or "://" in p for p in packages):
+        return Magic(number, stripped, REFUSE, "install from a path or URL; declare it instead")
+    return Magic(number, stripped, DEPENDENCY, "becomes a declared dependency", packages)
+
+
+def _words(text: str) -> list[str]:
+    try:
+        return shlex.split(text, comments=True)
+    except ValueError:
+        return text.split()

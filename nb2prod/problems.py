@@ -1,0 +1,139 @@
+"""Problems: what `build`, `plan` and `lint` report, and the catalog that explains them.
+
+A `Problem` is located in a notebook (1-based cell number as Jupyter and ruff
+count, line and column inside the cell). Every code has one `Rule` entry:
+its name, severity, a one-line summary, the fix, and a longer explanation
+that `nb2prod rules CODE` prints. Conversion codes live here; lint adds its
+own rules to the same catalog shape in `nb2prod.lint`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str  # kebab-case
+    severity: str
+    summary: str
+    fix: str
+    why: str = ""
+    bad: str = ""
+    good: str = ""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    cell: int | None  # 1-based over all cells; None for the whole notebook
+    line: int | None
+    column: int | None
+    code: str
+    severity: str
+    message: str
+    hint: str = ""
+    cell_id: str | None = None
+
+    def at(self, cell: int | None, line: int | None, column: int | None = None) -> Problem:
+        return replace(self, cell=cell, line=line, column=column)
+
+    def location(self) -> str:
+        parts = []
+        if self.cell is not None:
+            parts.append(f"cell {self.cell}")
+            if self.line is not None:
+                parts.append(str(self.line))
+                if self.column is not None:
+                    parts.append(str(self.column))
+        return ":".join(parts)
+
+
+def _rule(code, name, severity, summary, fix, why="", bad="", good=""):
+    return Rule(code, name, severity, summary, fix, why, bad, good)
+
+
+CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
+    _rule("NB002", "syntax-error", ERROR, "A code cell is not valid Python.",
+          "Fix the syntax; the cell is left out of the package until then.",
+          "A cell that does not parse cannot be analysed or converted.",
+          "df = load(", "df = load(path)"),
+    _rule("NB201", "undefined-name", ERROR,
+          "A name is read but no earlier cell defines it (hidden notebook state).",
+          "Define it in an earlier cell, or make it a parameter.",
+          "The notebook only worked because the kernel remembered a value from a "
+          "deleted or re-ordered cell; a fresh run, and the package, fail with NameError.",
+          "print(total)  # total was defined in a cell that no longer exists",
+          "total = sum(values)\nprint(total)"),
+    _rule("NB202", "star-import", WARNING, "`from module import *` hides which names exist.",
+          "Import the names you use explicitly.",
+          "Star imports make dataflow unknowable: nb2prod cannot tell which step "
+          "needs what, and undefined names cannot be reported reliably.",
+          "from numpy import *", "from numpy import array, mean"),
+    _rule("NB203", "defined-later", ERROR,
+          "A name is read before the cell that defines it.",
+          "Move the defining cell above, or run the notebook top to bottom.",
+          "Out-of-order cells run fine interactively and fail in a fresh kernel.",
+          "# cell 2\nprint(x)\n# cell 3\nx = 1", "# cell 2\nx = 1\n# cell 3\nprint(x)"),
+    _rule("NB601", "unconvertible-ipython", ERROR,
+          "IPython syntax with no Python equivalent was left out of the package.",
+          "Rewrite it in Python (subprocess, os, a declared dependency) or tag the cell `skip`.",
+          "Shell escapes, %run and non-Python cell magics only exist inside IPython.",
+          "!wget http://x/data.csv", "urllib.request.urlretrieve(url, 'data.csv')"),
+    _rule("NB602", "dropped-ipython", INFO,
+          "IPython syntax that only affects the interactive session was dropped.",
+          "Nothing to do; remove it from the notebook to silence this."),
+    _rule("NB603", "unwrapped-magic", INFO,
+          "A timing or capture magic was removed; its statement runs once.",
+          "Nothing to do."),
+    _rule("NB604", "install-in-notebook", INFO,
+          "`!pip install` became a declared dependency of the package.",
+          "Declare dependencies in the project instead of installing from a cell."),
+    _rule("NB605", "display-dropped", INFO,
+          "A display-only expression (e.g. `df.head()` as a cell's last line) was dropped.",
+          "Nothing to do; use print() if the value should appear in the logs."),
+    _rule("NB606", "unknown-tag", WARNING, "A cell tag is not in nb2prod's vocabulary.",
+          "Fix the spelling (see `nb2prod rules NB606`) or remove the tag.",
+          "A misspelled `step:` or `prev:` tag silently merges steps.",
+          "tags: [\"stpe:train\"]", "tags: [\"step:train\"]"),
+    _rule("NB607", "parameters-not-literal", WARNING,
+          "A `parameters` cell statement is not a simple literal assignment.",
+          "Keep only `name = literal` lines in the parameters cell; compute the rest in a step.",
+          "Only literals can become typed command-line options.",
+          "data_dir = os.path.join(root, 'data')", "data_dir = 'data'"),
+    _rule("NB608", "metrics-undefined", ERROR, "A `metrics` cell names a value no step defines.",
+          "Name a variable that a step computes."),
+    _rule("NB609", "global-write", WARNING,
+          "A function assigns a global variable: hidden state the dataflow cannot follow.",
+          "Return the value from the function instead of declaring it global."),
+    _rule("NB610", "untagged-notebook", INFO,
+          "The notebook has no step tags and was built as one step `main`.",
+          "Run `nb2prod tag NOTEBOOK --suggest` to propose step tags."),
+    _rule("NB611", "unknown-step", ERROR, "An `after:`/`prev:` tag names a step that does not exist.",
+          "Name a step defined in an earlier cell."),
+    _rule("NB612", "skipped-cell", INFO, "A cell tagged `skip` was left out.", "Nothing to do."),
+    _rule("NB613", "ipython-builtin", ERROR,
+          "Code uses an IPython-only name (display, get_ipython, In, Out).",
+          "Use print() or plain Python instead."),
+    _rule("NB614", "helper-reads-step-value", ERROR,
+          "A helper function reads a global that only a pipeline step defines.",
+          "Pass the value to the function as an argument.",
+          "Helpers become module-level functions; step values are local to their step."),
+    _rule("NB615", "conflicting-tags", WARNING, "A cell carries more than one role tag.",
+          "Keep one of imports/functions/parameters/step/metrics/test/skip per cell."),
+    _rule("NB616", "no-code-cells", ERROR, "The notebook has no code cells.",
+          "Add code cells; there is nothing to convert."),
+    _rule("NB617", "test-reads-unknown", ERROR,
+          "A `test` cell reads a name that no step, parameter or helper defines.",
+          "Test values the pipeline computes."),
+]}
+
+
+def make_problem(code: str, message: str, cell=None, line=None, column=None,
+                 cell_id=None, hint: str | None = None) -> Problem:
+    rule = CONVERSION_RULES[code]
+    return Problem(cell, line, column, code, rule.severity, message,
+                   rule.fix if hint is None else hint, cell_id)
