@@ -1,0 +1,121 @@
+"""One analysis of a notebook, shared by `build`, `plan` and `lint`.
+
+Per cell: its tags, its Python (IPython syntax split off by cells.py), its
+syntax tree and its dataflow. Across cells: names read before anything
+defines them. Nothing here renders or writes.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from nb2prod.cells import DEPENDENCY, DROP, REFUSE, UNWRAP, CellCode, split_ipython
+from nb2prod.dataflow import CellFlow, analyze_cell
+from nb2prod.notebook import Cell, Notebook
+from nb2prod.problems import Problem, make_problem
+from nb2prod.tags import CellTags, read_tags, strip_directives
+
+BUILTIN_NAMES = frozenset(dir(builtins)) | {"__file__", "__builtins__"}
+IPYTHON_NAMES = frozenset(["display", "get_ipython", "In", "Out", "_", "__", "___", "_ih",
+                           "_oh", "_i", "_ii", "_iii", "exit", "quit"])
+"""Names an IPython kernel defines that a plain Python module does not."""
+
+MAGIC_CODES = {REFUSE: "NB601", DROP: "NB602", UNWRAP: "NB603", DEPENDENCY: "NB604"}
+
+
+@dataclass(frozen=True)
+class CellAnalysis:
+    cell: Cell
+    tags: CellTags
+    code: CellCode | None = None  # None for markdown and raw cells
+    tree: ast.Module | None = None  # None when not code or not valid Python
+    flow: CellFlow | None = None
+    problems: tuple[Problem, ...] = ()  # syntax and IPython problems of this cell alone
+
+    @property
+    def is_code(self) -> bool:
+        return self.cell.kind == "code"
+
+
+@dataclass(frozen=True)
+class NotebookAnalysis:
+    notebook: Notebook
+    cells: tuple[CellAnalysis, ...]
+
+    @property
+    def code_cells(self) -> tuple[CellAnalysis, ...]:
+        return tuple(c for c in self.cells if c.is_code)
+
+    @property
+    def is_nbdev(self) -> bool:
+        return any(c.tags.nbdev for c in self.cells)
+
+
+def analyze(notebook: Notebook) -> NotebookAnalysis:
+    return NotebookAnalysis(notebook, tuple(analyze_one(cell) for cell in notebook.cells))
+
+
+def analyze_one(cell: Cell) -> CellAnalysis:
+    tags = read_tags(cell.source, cell.tags)
+    if cell.kind != "code":
+        return CellAnalysis(cell, tags)
+    code = split_ipython(strip_directives(cell.source))
+    problems = [_magic_problem(cell, m) for m in code.magics]
+    try:
+        tree = ast.parse(code.python)
+    except SyntaxError as exc:
+        problems.append(make_problem(
+            "NB002", f"syntax error: {exc.msg}", cell.number, exc.lineno,
+            exc.offset, cell.cell_id))
+        return CellAnalysis(cell, tags, code, None, None, tuple(problems))
+    return CellAnalysis(cell, tags, code, tree, analyze_cell(tree), tuple(problems))
+
+
+def _magic_problem(cell: Cell, magic) -> Problem:
+    code = MAGIC_CODES[magic.action]
+    message = f"`{magic.text}`: {magic.reason}"
+    if magic.packages:
+        message = f"`{magic.text}`: dependency {', '.join(magic.packages)}"
+    return make_problem(code, message, cell.number, magic.line, 1, cell.cell_id)
+
+
+def unresolved_names(
+    cells: Iterable[CellAnalysis], known: frozenset[str] = frozenset()
+) -> list[Problem]:
+    """Reads that no earlier cell (in the order given) defines.
+
+    `known` holds names defined outside these cells (e.g. parameters). A name
+    defined only by a later cell is NB203; defined nowhere is NB201. After a
+    star import, undefined names may come from it, so they are not reported.
+    """
+    cells = [c for c in cells if c.flow is not None]
+    defined_anywhere = {name for c in cells for name in c.flow.defines}
+    defined = set(BUILTIN_NAMES | known)
+    problems: list[Problem] = []
+    star = False
+    for analysis in cells:
+        flow, cell = analysis.flow, analysis.cell
+        star = star or bool(flow.star_imports)
+        for use in flow.reads:
+            if use.name in defined or use.name in IPYTHON_NAMES or star:
+                continue
+            later = use.name in defined_anywhere
+            problems.append(make_problem(
+                "NB203" if later else "NB201",
+                f"`{use.name}` is read here but "
+                + ("only defined in a later cell" if later else "defined in no cell"),
+                cell.number, use.line, use.column, cell.cell_id))
+        defined.update(flow.defines)
+        defined.difference_update(set(flow.deletes) - set(flow.defines))
+    return problems
+
+
+def star_import_problems(cells: Iterable[CellAnalysis]) -> list[Problem]:
+    return [
+        make_problem("NB202", f"`from {module} import *` hides which names exist",
+                     c.cell.number, None, None, c.cell.cell_id)
+        for c in cells if c.flow for module in c.flow.star_imports
+    ]
