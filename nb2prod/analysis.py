@@ -109,7 +109,7 @@ def unresolved_names(
                 + ("only defined in a later cell" if later else "defined in no cell"),
                 cell.number, use.line, use.column, cell.cell_id))
         defined.update(flow.defines)
-        defined.difference_update(set(flow.deletes) - set(flow.defines))
+        defined.difference_update(flow.deletes)
     return problems
 
 
