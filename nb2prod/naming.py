@@ -1,0 +1,50 @@
+"""Names that reach generated code or file paths: always valid, never unsafe."""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+RESERVED = frozenset(["run", "run_steps", "Params", "main", "METRICS", "annotations"])
+"""Module-level names the generated pipeline itself defines."""
+
+
+def dist_name(text: str) -> str:
+    """A valid distribution name: `My Notebook (v2)-final` -> `my-notebook-v2-final`."""
+    name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return name or "pipeline"
+
+
+def import_name(text: str) -> str:
+    """A valid, non-keyword Python package name derived from `text`."""
+    name = dist_name(text).replace("-", "_")
+    if name[0].isdigit() or keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        name = f"nb_{name}"
+    return name
+
+
+def identifier(text: str) -> str:
+    """`../../x y` -> `x_y`; `class` -> `class_`; `2nd` -> `step_2nd`."""
+    name = re.sub(r"\W+", "_", text, flags=re.ASCII).strip("_") or "step"
+    if name[0].isdigit():
+        name = f"step_{name}"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        name = f"{name}_"
+    return name
+
+
+def unique(name: str, taken: set[str]) -> str:
+    """`name`, or `name_step`, `name_step_2`, ... whichever is not taken; records it."""
+    candidate = name if name not in taken and name not in RESERVED else f"{name}_step"
+    counter = 2
+    base = candidate
+    while candidate in taken or candidate in RESERVED:
+        candidate = f"{base}_{counter}"
+        counter += 1
+    taken.add(candidate)
+    return candidate
+
+
+def cli_option(name: str) -> str:
+    """`n_customers` -> `--n-customers`."""
+    return "--" + name.strip("_").replace("_", "-").lower()
