@@ -1,0 +1,198 @@
+"""Container helpers: the offline wheelhouse and building the generated image.
+
+The generated Dockerfile (templates/Dockerfile.j2) always COPYs `wheelhouse/` from
+the build context. `ensure_wheelhouse` creates that directory with a README.txt so
+the COPY never fails; `fill_wheelhouse` puts wheels in it. When it holds any `*.whl`,
+the Dockerfile installs with `--no-index --find-links /wheelhouse` (so
+`podman build --network none` works); otherwise pip uses the package index.
+
+Everything here shells out with argument lists (never a shell), and turns failures
+into one-line `UserError`s.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from nb2prod.errors import UserError
+
+WHEELHOUSE = "wheelhouse"
+
+#: Build backend the generated pyproject.toml names in [build-system]; `pip wheel`
+#: needs it inside the image, so an offline wheelhouse must carry it.
+BUILD_REQUIREMENTS = ("setuptools>=61", "wheel")
+
+#: Platform tags for the default base images (Debian bookworm: glibc 2.36, x86_64;
+#: python:3.11-slim is bookworm too). pip only takes exact tags, so every glibc
+#: from 2.36 down to manylinux2014 (2.17) and the legacy aliases are listed;
+#: pure-Python wheels (`none-any`) are always accepted.
+DEFAULT_PLATFORMS = tuple(f"manylinux_2_{minor}_x86_64" for minor in range(36, 16, -1)) + (
+    "manylinux2014_x86_64",
+    "manylinux2010_x86_64",
+    "manylinux1_x86_64",
+)
+
+NO_TOOL_MESSAGE = (
+    "neither podman nor docker found; install podman (apt-get install podman) or docker"
+)
+
+WHEELHOUSE_README = """\
+This directory is the build context's wheelhouse (see the comment at the top of
+../Dockerfile).
+
+- It always exists, so the Dockerfile's `COPY wheelhouse/ ...` never fails.
+- If it contains *.whl files, the image installs ONLY from here
+  (pip --no-index --find-links), so `docker build --network none` works.
+  Then it must hold every dependency plus the build backend (setuptools, wheel).
+- If it contains no wheels, the image installs from the package index.
+
+Fill it with `nb2prod build --wheelhouse`, which runs `pip download
+--only-binary=:all:` for the image's Python version and manylinux x86_64.
+"""
+
+
+def ensure_wheelhouse(out_dir: Path) -> Path:
+    """Create `out_dir/wheelhouse/` with its README.txt; return the directory.
+
+    The generated package must always have this directory (the Dockerfile COPYs it).
+    """
+    wheelhouse = Path(out_dir) / WHEELHOUSE
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    readme = wheelhouse / "README.txt"
+    if not readme.exists():
+        readme.write_text(WHEELHOUSE_README, encoding="utf-8")
+    return wheelhouse
+
+
+def pip_download_command(
+    dest: Path,
+    requirements: Sequence[str],
+    *,
+    python_version: str,
+    platforms: Sequence[str] = DEFAULT_PLATFORMS,
+) -> list[str]:
+    """The `pip download` command `fill_wheelhouse` runs (exposed for tests and logs)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--progress-bar",
+        "off",
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        python_version,
+    ]
+    for platform in platforms:
+        cmd += ["--platform", platform]
+    cmd += ["--dest", str(dest), "--", *requirements, *BUILD_REQUIREMENTS]
+    return cmd
+
+
+def _last_error_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("ERROR:")]
+    line = (errors or lines or ["(no output)"])[-1]
+    return line.removeprefix("ERROR:").strip()
+
+
+def fill_wheelhouse(
+    out_dir: Path,
+    requirements: Sequence[str],
+    *,
+    python_version: str,
+    platforms: Sequence[str] = DEFAULT_PLATFORMS,
+) -> list[Path]:
+    """Download wheels for `requirements` (+ setuptools, wheel) into out_dir/wheelhouse.
+
+    Wheels are chosen for the image, not the host: CPython `python_version`
+    (e.g. "3.11") on manylinux x86_64 (`platforms`), binary wheels only, with all
+    transitive dependencies. Returns every wheel now in the wheelhouse, sorted.
+    Raises UserError (one line) when pip fails, e.g. a requirement has no wheel
+    for that platform or the index is unreachable.
+    """
+    wheelhouse = ensure_wheelhouse(out_dir)
+    cmd = pip_download_command(
+        wheelhouse, requirements, python_version=python_version, platforms=platforms
+    )
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:  # the interpreter itself could not be started
+        raise UserError(f"could not run pip: {exc}", path=wheelhouse) from exc
+    if proc.returncode != 0:
+        reason = _last_error_line(proc.stderr or proc.stdout)
+        raise UserError(
+            f"pip download failed: {reason}",
+            path=wheelhouse,
+            hint=(
+                f"the wheelhouse needs binary wheels for CPython {python_version} on "
+                "manylinux x86_64 and a reachable package index"
+            ),
+        )
+    return sorted(wheelhouse.glob("*.whl"))
+
+
+def find_container_tool() -> str | None:
+    """Path of `podman` or, failing that, `docker` on PATH; None if neither is there."""
+    for name in ("podman", "docker"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def build_image(
+    out_dir: Path,
+    tag: str,
+    *,
+    base_image: str | None = None,
+    network_none: bool = False,
+    quiet: bool = False,
+) -> None:
+    """Build out_dir/Dockerfile into image `tag` with podman (preferred) or docker.
+
+    `base_image` overrides the Dockerfile's `ARG BASE_IMAGE`; `network_none` builds
+    with `--network none` (needs a filled wheelhouse). The tool's output goes to the
+    terminal unless `quiet`, in which case it is captured and its last line is put
+    in the error. podman reads `CONTAINERS_CONF` from the environment (see
+    scripts/containers.conf for hosts with hybrid cgroups or restricted ulimits).
+    """
+    tool = find_container_tool()
+    if tool is None:
+        raise UserError(NO_TOOL_MESSAGE)
+    out_dir = Path(out_dir)
+    if not (out_dir / "Dockerfile").is_file():
+        raise UserError("no Dockerfile to build", path=out_dir / "Dockerfile")
+    name = Path(tool).name
+    cmd = [tool, "build", "-t", tag]
+    if base_image:
+        cmd += ["--build-arg", f"BASE_IMAGE={base_image}"]
+    if network_none:
+        cmd += ["--network", "none"]
+    cmd.append(str(out_dir))
+    try:
+        proc = subprocess.run(cmd, capture_output=quiet, text=True, check=False)
+    except OSError as exc:
+        raise UserError(f"could not run {name}: {exc}") from exc
+    if proc.returncode != 0:
+        detail = f": {_last_error_line(proc.stderr or proc.stdout)}" if quiet else ""
+        hints = [] if quiet else ["see the build output above"]
+        if name == "podman":
+            hints.append(
+                "on hosts with hybrid cgroups or restricted ulimits set CONTAINERS_CONF to a "
+                "containers.conf with runtime=runc and lower default_ulimits"
+            )
+        raise UserError(
+            f"{name} build failed with exit code {proc.returncode}{detail}",
+            path=out_dir,
+            hint="; ".join(hints),
+            exit_code=1,
+        )
