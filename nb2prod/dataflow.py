@@ -53,4 +53,469 @@ class CellFlow:
 
 
 def analyze_cell(tree: ast.Module) -> CellFlow:
-    raise NotImplementedError
+    """Def/use summary of one cell's top level. Never raises on valid ASTs.
+
+    Simplifications (all on the conservative side for `reads`):
+    - Textual order: a name is "bound" once any earlier statement binds it,
+      even conditionally (`if c: y = 1`) or in a loop body; a read after a
+      top-level `del x` is a read again unless x is re-bound before it.
+    - A function/lambda body reads late: its free names count only if bound
+      nowhere in the cell. Loading a top-level function's name (calling it or
+      passing it on) before those names are bound makes them reads again; an
+      anonymous lambda is assumed to be called where it is written.
+    - Generator expressions are treated as consumed immediately.
+    """
+    analyzer = _Analyzer(tree)
+    analyzer.visit(tree)
+    return analyzer.result()
+
+
+# --------------------------------------------------------------------------
+# Implementation.
+#
+# Two passes. `_Binder` statically collects the names a scope binds (Python
+# decides locality per function before running it). `_Analyzer` then walks the
+# cell in evaluation order with a stack of `_Scope`s and resolves every load
+# the way CPython does: function locals are static, module and class bodies
+# are ordered ("bound so far"), class scopes are invisible to nested scopes.
+# --------------------------------------------------------------------------
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _use(name: str, node: ast.AST) -> NameUse:
+    return NameUse(name, node.lineno, node.col_offset + 1)
+
+
+def _import_binding(alias: ast.alias) -> str:
+    # `import a.b` binds `a`; any `as` name is bound as is.
+    return alias.asname or alias.name.split(".")[0]
+
+
+def _root_name(node: ast.expr) -> str | None:
+    """`df.loc[m, "c"]` -> "df". Stops at calls: `f().x = 1` changes no name."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _param_names(args: ast.arguments) -> set[str]:
+    params = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return {a.arg for a in params if a is not None}
+
+
+class _Binder(ast.NodeVisitor):
+    """Names one scope binds, without entering nested function/class bodies.
+
+    `in_function` selects function rules: there a bare annotation `x: int` and
+    an `except ... as e` name make the name local; at module level neither
+    leaves a binding behind.
+    """
+
+    def __init__(self, in_function: bool) -> None:
+        self.in_function = in_function
+        self.names: dict[str, None] = {}
+        self.globals: set[str] = set()
+        self.nonlocals: set[str] = set()
+
+    def scan(self, nodes: list[ast.AST]) -> _Binder:
+        for node in nodes:
+            self.visit(node)
+        return self
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            self.names[node.id] = None
+
+    def _visit_def(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        self.names[node.name] = None
+        # Decorators, defaults and bases run here; only a walrus could bind.
+        for expr in node.decorator_list:
+            self.visit(expr)
+        for expr in getattr(node, "bases", []):
+            self.visit(expr)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _visit_def
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        pass  # its body is its own scope
+
+    def _visit_comprehension(self, node: ast.expr) -> None:
+        # Loop targets stay inside; a walrus escapes to this scope (PEP 572).
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
+                self.names[sub.target.id] = None
+
+    visit_ListComp = visit_SetComp = visit_DictComp = _visit_comprehension
+    visit_GeneratorExp = _visit_comprehension
+
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.name != "*":
+                self.names[_import_binding(alias)] = None
+
+    visit_ImportFrom = visit_Import
+
+    def visit_Global(self, node: ast.Global) -> None:
+        self.globals.update(node.names)
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        self.nonlocals.update(node.names)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None or self.in_function:
+            self.generic_visit(node)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name and self.in_function:
+            self.names[node.name] = None
+        self.generic_visit(node)
+
+    def _visit_capture(self, node: ast.MatchAs | ast.MatchStar) -> None:
+        if node.name:
+            self.names[node.name] = None
+        self.generic_visit(node)
+
+    visit_MatchAs = visit_MatchStar = _visit_capture
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self.names[node.rest] = None
+        self.generic_visit(node)
+
+
+def _global_writers(tree: ast.Module) -> dict[str, set[int]]:
+    """name -> ids of the functions that declare it `global` and bind it."""
+    writers: dict[str, set[int]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            binder = _Binder(in_function=True).scan(node.body)
+            for name in binder.globals & binder.names.keys():
+                writers.setdefault(name, set()).add(id(node))
+    return writers
+
+
+@dataclass
+class _Scope:
+    kind: str  # "module" | "class" | "function" | "comprehension"
+    parent: _Scope | None
+    local: set[str]  # static for function/comprehension, "bound so far" otherwise
+    globals: frozenset[str] = frozenset()
+    node: ast.AST | None = None
+
+    def enclosing(self) -> _Scope:
+        # Names bound in a class body are invisible to nested scopes.
+        scope = self.parent
+        while scope is not None and scope.kind == "class":
+            scope = scope.parent
+        assert scope is not None
+        return scope
+
+
+class _Analyzer(ast.NodeVisitor):
+    def __init__(self, tree: ast.Module) -> None:
+        self.module = _Scope("module", None, set())
+        self.scope = self.module
+        self.module_bound = set(_Binder(in_function=False).scan(tree.body).names)
+        self.writers = _global_writers(tree)
+        self.defines: dict[str, None] = {}
+        self.reads: dict[str, NameUse] = {}
+        self.mutates: dict[str, None] = {}
+        self.deleted: dict[str, None] = {}
+        self.imports: dict[str, None] = {}
+        self.star_imports: dict[str, None] = {}
+        self.functions: dict[str, None] = {}
+        self.global_writes: dict[str, NameUse] = {}
+        # Module names the bodies of the cell's own functions look up when
+        # called: calling one before those names are bound is a real read.
+        self.funcs: dict[str, dict[str, NameUse]] = {}
+        self.collector: dict[str, NameUse] | None = None
+        self._pending: dict[str, NameUse] = {}
+
+    # ---- resolution ------------------------------------------------------
+
+    def _add_read(self, use: NameUse) -> None:
+        old = self.reads.get(use.name)
+        if old is None or (use.line, use.column) < (old.line, old.column):
+            self.reads[use.name] = use
+
+    def _load(self, name: str, node: ast.AST) -> None:
+        scope, func = self.scope, None
+        while scope.kind != "module":
+            if scope.kind == "function":
+                func = scope
+                if name in scope.globals:
+                    break
+            if name in scope.local:
+                return
+            scope = scope.enclosing()
+        use = _use(name, node)
+        if func is None:  # evaluated right now, at the cell's top level
+            if name not in self.module.local:
+                self._add_read(use)
+            self._expand_call(name, {name})
+            return
+        # Inside a function: late binding, any top-level binding in the cell
+        # (or a `global` write by another function) satisfies it.
+        if self.collector is not None:
+            self.collector.setdefault(name, use)
+        other_writers = self.writers.get(name, set()) - {id(func.node)}
+        if name not in self.module_bound and not other_writers:
+            self._add_read(use)
+
+    def _expand_call(self, name: str, seen: set[str]) -> None:
+        """Using a cell function may call it: its globals must be bound now."""
+        for ref, use in self.funcs.get(name, {}).items():
+            if ref not in seen:
+                seen.add(ref)
+                if ref not in self.module.local:
+                    self._add_read(use)
+                self._expand_call(ref, seen)
+
+    def _bind(self, name: str, node: ast.AST, scope: _Scope | None = None) -> None:
+        scope = scope or self.scope
+        if scope.kind == "function" and name in scope.globals:
+            # Joins `defines` after the enclosing def's own name (_sync).
+            self.global_writes.setdefault(name, _use(name, node))
+        if scope.kind not in ("module", "class"):
+            return  # function/comprehension locals are static
+        scope.local.add(name)
+        if scope is self.module:
+            self.defines.setdefault(name)
+            self.deleted.pop(name, None)
+            self.funcs.pop(name, None)
+            self._sync_global_writes()
+
+    def _sync_global_writes(self) -> None:
+        for name in self.global_writes:
+            self.defines.setdefault(name)
+
+    def _delete(self, name: str, node: ast.AST) -> None:
+        scope = self.scope
+        if scope.kind not in ("module", "class"):
+            return
+        if name not in scope.local:
+            self._load(name, node)  # `del x` of an unbound x raises NameError
+        scope.local.discard(name)
+        if scope is self.module:
+            self.deleted[name] = None
+            self.funcs.pop(name, None)
+
+    def _mutate(self, target: ast.expr) -> None:
+        root = _root_name(target)
+        if root is not None and self.scope is self.module:
+            self.mutates.setdefault(root)
+
+    # ---- names and targets ----------------------------------------------
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self._load(node.id, node)
+        elif isinstance(node.ctx, ast.Store):
+            self._bind(node.id, node)
+        else:
+            self._delete(node.id, node)
+
+    def _visit_item_target(self, node: ast.Attribute | ast.Subscript) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            self._mutate(node)  # df["x"] = .., obj.a = .., del df["x"]
+        self.generic_visit(node)
+
+    visit_Attribute = visit_Subscript = _visit_item_target
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        target = node.targets[0]
+        named = isinstance(target, ast.Name) and len(node.targets) == 1
+        if named and isinstance(node.value, ast.Lambda):  # `f = lambda: ..` is a def
+            self._visit_signature(node.value.args, None)
+            self._visit_function(node.value, target.id)
+            self._bind(target.id, target)
+            self._register(target.id)
+            return
+        self.visit(node.value)  # the value is evaluated before any target
+        for target in node.targets:
+            self.visit(target)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name):
+            self._load(node.target.id, node.target)
+            self.visit(node.value)
+            self._bind(node.target.id, node.target)
+            if self.scope is self.module:
+                self.mutates.setdefault(node.target.id)
+        else:
+            self.visit(node.target)
+            self.visit(node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if self.scope.kind != "function":  # local annotations are not evaluated
+            self.visit(node.annotation)
+        if node.value is not None:
+            self.visit(node.value)
+            self.visit(node.target)
+        elif not isinstance(node.target, ast.Name):
+            self.generic_visit(node.target)  # `df["a"]: int` evaluates df only
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        scope = self.scope
+        while scope.kind == "comprehension":  # PEP 572: bind outside the comp
+            scope = scope.parent
+        self._bind(node.target.id, node.target, scope)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        # A statement-level method call is usually called for its effect on
+        # the receiver: `model.fit(X, y)`, `lst.append(1)`.
+        call = node.value.value if isinstance(node.value, ast.Await) else node.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
+            self._mutate(call.func.value)
+        self.generic_visit(node)
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.iter)  # the iterable is evaluated before the target
+        self.visit(node.target)
+        self._visit_all(node.body + node.orelse)
+
+    visit_AsyncFor = visit_For
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.visit(node.type)
+        if not node.name or self.scope.kind not in ("module", "class"):
+            self._visit_all(node.body)
+            return
+        # Python 3 deletes `e` when the handler ends: visible inside only,
+        # never in `defines`; outside, the binding state is as before.
+        scope, was_bound = self.scope, node.name in self.scope.local
+        scope.local.add(node.name)
+        self._visit_all(node.body)
+        if not was_bound:
+            scope.local.discard(node.name)
+
+    def _visit_capture(self, node: ast.MatchAs | ast.MatchStar) -> None:
+        self.generic_visit(node)
+        if node.name:
+            self._bind(node.name, node)
+
+    visit_MatchAs = visit_MatchStar = _visit_capture
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        self.generic_visit(node)
+        if node.rest:
+            self._bind(node.rest, node)
+
+    # ---- imports -----------------------------------------------------------
+
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.name == "*":
+                module = "." * getattr(node, "level", 0) + (getattr(node, "module", "") or "")
+                self.star_imports.setdefault(module)
+                continue
+            name = _import_binding(alias)
+            self._bind(name, node)
+            if self.scope is self.module:
+                self.imports.setdefault(name)
+
+    visit_ImportFrom = visit_Import
+
+    def visit_Global(self, node: ast.Global) -> None:
+        pass  # collected by _Binder; at top level a no-op
+
+    visit_Nonlocal = visit_Global
+
+    # ---- scopes ------------------------------------------------------------
+
+    def _visit_all(self, nodes: list[ast.AST]) -> None:
+        for node in nodes:
+            self.visit(node)
+
+    def _in_scope(self, scope: _Scope, nodes: list[ast.AST]) -> None:
+        outer, self.scope = self.scope, scope
+        try:
+            self._visit_all(nodes)
+        finally:
+            self.scope = outer
+
+    def _visit_signature(self, args: ast.arguments, returns: ast.expr | None) -> None:
+        # Defaults and annotations are evaluated when the `def` runs, here.
+        defaults = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+        params = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        annotations = [p.annotation for p in params if p is not None and p.annotation]
+        self._visit_all([*defaults, *annotations, *([returns] if returns else [])])
+
+    def _visit_function(self, node: ast.AST, name: str | None) -> None:
+        """Body of a def/lambda. `name` is None for an anonymous lambda."""
+        body = node.body if isinstance(node.body, list) else [node.body]
+        binder = _Binder(in_function=True).scan(body)
+        local = (_param_names(node.args) | binder.names.keys()) - binder.globals
+        scope = _Scope("function", self.scope, local - binder.nonlocals,
+                       frozenset(binder.globals), node)
+        top_level = self.collector is None and self.scope is self.module
+        if top_level:
+            self.collector = {}
+        self._in_scope(scope, body)
+        if top_level:
+            self._pending, self.collector = self.collector, None
+            if name is None:  # a lambda passed along is most likely called now
+                self.funcs["<lambda>"] = self._pending
+                self._expand_call("<lambda>", set())
+                del self.funcs["<lambda>"]
+
+    def _register(self, name: str) -> None:
+        if self.scope is self.module:
+            self.funcs[name] = self._pending
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._visit_all(node.decorator_list)
+        self._visit_signature(node.args, node.returns)
+        self._visit_function(node, node.name)
+        self._bind(node.name, node)
+        self._register(node.name)
+        if self.scope is self.module:
+            self.functions.setdefault(node.name)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._visit_signature(node.args, None)
+        self._visit_function(node, None)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._visit_all([*node.decorator_list, *node.bases, *node.keywords])
+        # The class body runs now, in order, in its own (ordered) namespace.
+        self._in_scope(_Scope("class", self.scope, set()), node.body)
+        self._bind(node.name, node)
+        if self.scope is self.module:
+            self.functions.setdefault(node.name)
+
+    def _visit_comprehension(self, node: ast.expr) -> None:
+        first, *rest = node.generators
+        self.visit(first.iter)  # the first iterable runs in the enclosing scope
+        targets = _Binder(in_function=True).scan([g.target for g in node.generators])
+        scope = _Scope("comprehension", self.scope, set(targets.names))
+        parts: list[ast.AST] = [first.target, *first.ifs]
+        for gen in rest:
+            parts += [gen.iter, gen.target, *gen.ifs]
+        if isinstance(node, ast.DictComp):
+            parts += [node.key, node.value]
+        else:
+            parts.append(node.elt)
+        self._in_scope(scope, parts)  # in evaluation order: the element last
+
+    visit_ListComp = visit_SetComp = visit_DictComp = _visit_comprehension
+    visit_GeneratorExp = _visit_comprehension
+
+    def result(self) -> CellFlow:
+        self._sync_global_writes()
+        return CellFlow(
+            defines=tuple(self.defines),
+            reads=tuple(sorted(self.reads.values(), key=lambda u: (u.line, u.column))),
+            mutates=tuple(self.mutates),
+            deletes=tuple(n for n in self.deleted if n not in self.module.local),
+            imports=tuple(self.imports),
+            star_imports=tuple(self.star_imports),
+            functions=tuple(self.functions),
+            global_writes=tuple(self.global_writes.values()),
+        )
