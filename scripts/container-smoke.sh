@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # container-smoke.sh - build and run a generated nb2prod package's Dockerfile for real, offline.
 #
-# Measured on the dev/CI machine (Debian 12, root, 2 cores, rootful podman 4.3.1 + runc,
-# cgroup v1 hybrid), see /work/shared/anchors/containers-on-this-machine.md:
-#   tools (apt-get update + install podman runc debootstrap) once per machine:   @TOOLS@
-#   base image cold (debootstrap minbase + import + podman save):                  @COLD@
-#   base image reload from the cached `podman save` tar (empty image store):       @RELOAD@
-#   build (--network none, no layer cache) + run of the tiny test fixture:          @BUILDRUN@
-#   whole script, base image already in the store, layers cached:                  @WARM@
+# Measured 2026-11-27 on the dev/CI machine (Debian 12, root, 2 cores, rootful podman 4.3.1
+# + runc, cgroup v1 hybrid; see /work/shared/anchors/containers-on-this-machine.md):
+#   tools: apt-get update + install podman runc debootstrap, once per machine   12 s (debs in
+#          apt's cache; ~70 s on a machine that must download them)
+#   base image cold: debootstrap minbase + podman import + podman save            55 s (3 min 15 s
+#          measured earlier against a cold mirror; budget ~4 min)
+#   base image reload from the cached `podman save` tar (183 MB) into the store   5.5 s
+#   fixture build (--network none, --no-cache) + run                               8.3 s
+#   fixture rebuild with cached layers + run (whole script)                        2.1 s
+#   tests/e2e/test_container.py (pip download + this script + host run), base
+#          image in the store: 6-11 s; after a store wipe, reload from the tar: ~17 s
 #
 # Why it looks like this (each point was a failure without it):
 #   - CONTAINERS_CONF=scripts/containers.conf: crun fails on hybrid cgroups -> runc; podman's
@@ -100,6 +104,7 @@ make_base() {
     rm -f "$CACHE_TAR"
   fi
   local mirror root
+  # shellcheck disable=SC2016  # $(RELEASE) $(REPO_URI) are apt's format fields, not shell
   mirror="${DEBIAN_MIRROR:-$(apt-get indextargets --format '$(RELEASE) $(REPO_URI)' 'Created-By: Packages' 2>/dev/null \
             | awk '$1 == "bookworm" { print $2; exit }')}"
   mirror="${mirror:-http://deb.debian.org/debian/}"
@@ -126,15 +131,19 @@ if ((BASE_ONLY)); then log "base image $BASE ready"; exit 0; fi
 if ! compgen -G "$PKG/wheelhouse/*.whl" >/dev/null; then
   die "$PKG/wheelhouse/ has no wheels; the build runs with --network none (use nb2prod build --wheelhouse)"
 fi
+# With --rm-image the build is a throwaway: --layers=false leaves no intermediate
+# (dangling) stage images behind. Otherwise layers are kept so rebuilds take ~1 s.
+build_opts=()
+if ((RM_IMAGE)); then build_opts+=(--layers=false); fi
 log "building $TAG from $PKG (--network none)"
-podman build -q --network none --build-arg BASE_IMAGE="$BASE" -t "$TAG" "$PKG" >/dev/null
+podman build -q "${build_opts[@]}" --network none --build-arg BASE_IMAGE="$BASE" -t "$TAG" "$PKG" >/dev/null
 
 # 3. Run: outputs go to the image's /data volume, bind-mounted from the host.
 if [ -z "$OUT" ]; then OUT=$(mktemp -d "${TMPDIR:-/tmp}/nb2prod-smoke-out.XXXXXX"); fi
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-# The image runs as a non-root user; make the bind-mounted dir writable for it (root-owned
-# temp dirs are 0700). The dir is ours (given or just created), so this is safe.
+# The image runs as uid 10001, so the bind-mounted dir must be writable for it (our temp
+# dirs are 0700). Note: this makes an --out directory you pass world-writable too.
 chmod 0777 "$OUT"
 log "running $TAG --metrics-out /data/metrics.json $*"
 status=0
