@@ -1,0 +1,166 @@
+"""Cell code -> code fit for a module or a function body.
+
+User code is only ever cut at statement boundaries found by `ast` and
+re-indented line by line; it is never parsed as a template or rewritten
+otherwise. Lines inside multi-line strings keep their exact text, so the
+package computes with the same string values the notebook did.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import tokenize
+from dataclasses import dataclass
+
+DISPLAY_METHODS = frozenset([
+    "head", "tail", "describe", "info", "sample", "show", "display", "plot", "hist",
+    "style", "to_frame", "value_counts", "nunique", "isna", "isnull", "corr", "memory_usage",
+])
+"""Method calls that, as a cell's last expression, only show a value."""
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Code taken out of a cell: its first line (1-based) and text."""
+
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Body:
+    code: str  # the remaining code, dedented, blank lines trimmed at both ends
+    imports: tuple[Cut, ...]  # hoisted top-level import statements
+    dropped: tuple[Cut, ...]  # display-only expressions that were removed
+
+
+def split_body(python: str, tree: ast.Module, *, hoist_imports: bool) -> Body:
+    """Remove top-level imports (when hoisting) and display-only expressions."""
+    lines = python.split("\n")
+    remove: set[int] = set()  # 0-based line indexes
+    imports, dropped = [], []
+    statements = tree.body
+    for position, node in enumerate(statements):
+        if not _owns_lines(node, statements):
+            continue
+        is_last = position == len(statements) - 1
+        if hoist_imports and isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.append(Cut(node.lineno, _text(lines, node)))
+        elif _is_display(node, is_last):
+            dropped.append(Cut(node.lineno, _text(lines, node)))
+        else:
+            continue
+        remove.update(range(node.lineno - 1, node.end_lineno))
+    kept = [text for i, text in enumerate(lines) if i not in remove]
+    return Body(_trim("\n".join(kept)), tuple(imports), tuple(dropped))
+
+
+def _owns_lines(node: ast.stmt, statements: list[ast.stmt]) -> bool:
+    """False when another statement shares a line (`import os; x = 1`): leave both."""
+    return not any(
+        other is not node and other.lineno <= node.end_lineno and other.end_lineno >= node.lineno
+        for other in statements
+    )
+
+
+def _is_display(node: ast.stmt, is_last: bool) -> bool:
+    if not isinstance(node, ast.Expr):
+        return False
+    value = node.value
+    if isinstance(value, ast.Call):
+        func = value.func
+        if isinstance(func, ast.Name) and func.id == "display":
+            return True
+        return is_last and isinstance(func, ast.Attribute) and func.attr in DISPLAY_METHODS \
+            and not value.args and not value.keywords
+    # A bare name, attribute, subscript or constant only shows a value.
+    return is_last and isinstance(value, (ast.Name, ast.Attribute, ast.Subscript, ast.Constant))
+
+
+def _text(lines: list[str], node: ast.stmt) -> str:
+    return "\n".join(lines[node.lineno - 1 : node.end_lineno]).strip()
+
+
+def _trim(code: str) -> str:
+    lines = code.split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(line.rstrip() if line.strip() else "" for line in lines)
+
+
+def string_continuation_lines(code: str) -> set[int]:
+    """0-based indexes of lines that start inside a multi-line string token."""
+    inside: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.STRING or token.type == getattr(
+                tokenize, "FSTRING_MIDDLE", -1
+            ):
+                inside.update(range(token.start[0], token.end[0]))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return inside
+
+
+def indent(code: str, prefix: str = "    ") -> str:
+    """Indent every line except blank ones and those inside multi-line strings."""
+    protected = string_continuation_lines(code)
+    return "\n".join(
+        line if (i in protected or not line.strip()) else prefix + line
+        for i, line in enumerate(code.split("\n"))
+    )
+
+
+def mark_unused(code: str, names: set[str], rule: str) -> str:
+    """Append `# noqa: RULE` to the lines that bind an unused `name` (kept on purpose)."""
+    if not names:
+        return code
+    lines = code.split("\n")
+    targets = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in names:
+            targets.add(node.lineno - 1)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any((a.asname or a.name.split(".")[0]) in names for a in node.names):
+                targets.add(node.lineno - 1)
+    for index in targets:
+        if "# noqa" not in lines[index]:
+            lines[index] = f"{lines[index]}  # noqa: {rule}"
+    return "\n".join(lines)
+
+
+def loaded_names(code: str) -> set[str]:
+    """Every name read anywhere in `code` (any scope)."""
+    return {
+        node.id for node in ast.walk(ast.parse(code))
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)
+    } | {
+        node.value.id for node in ast.walk(ast.parse(code))
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+    }
+
+
+def starts_with_definition(code: str) -> bool:
+    """Whether the first statement is a def or class (decorators included)."""
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return False
+    return bool(body) and isinstance(
+        body[0], (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+
+
+def python_literal(value: object) -> str:
+    """Python source for a literal, with double-quoted strings (black's style)."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(python_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = (f"{python_literal(k)}: {python_literal(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    return repr(value)

@@ -1,0 +1,399 @@
+"""The second half of planning: code, parameters and dataflow between steps.
+
+Given the units `plan.assign_units` chose, this module cuts each cell's code
+(hoisting imports, dropping display-only expressions), turns the parameters
+cell into typed `Param`s, and links steps: a step's inputs are the names it
+reads that a parameter or an earlier step provides; its outputs are the names
+a later step, a metric or a test reads from it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from nb2prod import codegen, deps, naming
+from nb2prod.analysis import BUILTIN_NAMES, IPYTHON_NAMES, CellAnalysis, unresolved_names
+from nb2prod.cells import DEPENDENCY
+from nb2prod.notebook import Notebook
+from nb2prod.plan import Block, Param, Plan, PlanOptions, Step, TestCase, Unit
+from nb2prod.problems import Problem, make_problem
+from nb2prod.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
+
+LITERAL_TYPES = {bool: "bool", int: "int", float: "float", str: "str", list: "list",
+                 dict: "dict", tuple: "list", type(None): "str | None"}
+
+
+class _Builder:
+    """Accumulates what the plan needs while walking the units in order."""
+
+    def __init__(self) -> None:
+        self.imports: dict[str, None] = {}
+        self.problems: list[Problem] = []
+        self.module_names: set[str] = set()
+
+    def body(self, cell: CellAnalysis, *, hoist: bool) -> str:
+        body = codegen.split_body(cell.code.python, cell.tree, hoist_imports=hoist)
+        for cut in body.imports:
+            self.imports.setdefault(cut.text, None)
+            self.module_names.update(_bound_by_import(cut.text))
+        for cut in body.dropped:
+            self.problems.append(make_problem(
+                "NB605", f"display-only `{cut.text.splitlines()[0]}` dropped",
+                cell.cell.number, cut.line, 1, cell.cell.cell_id))
+        return body.code
+
+
+def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Problem],
+             options: PlanOptions) -> Plan:
+    b = _Builder()
+    b.problems.extend(problems)
+    valid = [u for u in units if u.role != SKIP]
+    helpers = [_block(c, b.body(c, hoist=True)) for u in valid if u.role == IMPORTS
+               for c in u.cells if c.tree is not None]
+    for u in valid:
+        if u.role == IMPORTS:
+            b.module_names.update(n for c in u.cells if c.flow for n in c.flow.defines)
+    params = _params(b, [c for u in valid if u.role == PARAMETERS for c in u.cells])
+    step_units = [u for u in valid if u.role == STEP]
+    raw_steps = [(u, [(c, b.body(c, hoist=True)) for c in u.cells if c.tree is not None])
+                 for u in step_units]
+    known = frozenset(b.module_names | {p.name for p in params})
+    ordered = [c for u in valid if u.role in (STEP, TEST, "example") for c in u.cells]
+    b.problems.extend(unresolved_names(ordered, known))
+    b.problems.extend(_helper_problems(b, valid))
+    metrics, golden = _metrics(b, [c for u in valid if u.role == METRICS for c in u.cells])
+    steps, provider = _link_steps(b, raw_steps, params)
+    tests = _tests(b, valid, provider)
+    results = _results(b, metrics, tests, steps, provider)
+    steps = _with_outputs(steps, provider, results, tests)
+    imports = _mark_unused_imports(list(b.imports), helpers, steps, tests)
+    name = options.name or Path(notebook.path).stem
+    import_name = naming.import_name(name)
+    return Plan(
+        notebook_name=Path(notebook.path).name,
+        notebook_sha256=notebook.sha256,
+        dist_name=naming.dist_name(name),
+        import_name=import_name,
+        python_version=options.python_version,
+        imports=tuple(imports),
+        helpers=tuple(h for h in helpers if h.code),
+        params=params,
+        steps=steps,
+        metrics=metrics,
+        results=results,
+        golden=golden,
+        tests=tests,
+        dependencies=tuple(_dependencies(analysis, valid, import_name)),
+        exports=tuple(_exports(helpers)),
+        problems=tuple(sorted(b.problems, key=_problem_order)),
+        skipped=tuple(c.cell.number for u in units if u.role == SKIP for c in u.cells),
+        test_imports=tuple(_test_imports(list(b.imports), helpers, tests, import_name)),
+    )
+
+
+def _problem_order(p: Problem):
+    return (p.cell or 0, p.line or 0, p.column or 0, p.code, p.message)
+
+
+def _block(cell: CellAnalysis, code: str) -> Block:
+    return Block(cell.cell.number, cell.cell.cell_id, code)
+
+
+def _bound_by_import(text: str) -> set[str]:
+    node = ast.parse(text).body[0]
+    return {a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"}
+
+
+def _params(b: _Builder, cells: list[CellAnalysis]) -> tuple[Param, ...]:
+    params: dict[str, Param] = {}
+    for cell in cells:
+        if cell.tree is None:
+            continue
+        for node in cell.tree.body:
+            param = _param(node, cell.cell.number)
+            if param:
+                params[param.name] = param
+            else:
+                b.problems.append(make_problem(
+                    "NB607", "not a `name = literal` assignment: left out of the parameters",
+                    cell.cell.number, node.lineno, node.col_offset + 1, cell.cell.cell_id))
+    return tuple(params.values())
+
+
+def _param(node: ast.stmt, cell: int) -> Param | None:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target, value, annotation = node.targets[0], node.value, None
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        target, value, annotation = node.target, node.value, node.annotation
+    else:
+        return None
+    if not isinstance(target, ast.Name):
+        return None
+    try:
+        literal = ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    type_name = LITERAL_TYPES.get(type(literal))
+    if type_name is None:
+        return None
+    if isinstance(annotation, ast.Name) and annotation.id in ("int", "float", "str", "bool"):
+        type_name = annotation.id
+        literal = {"int": int, "float": float, "str": str, "bool": bool}[type_name](literal)
+    if isinstance(literal, tuple):
+        literal = list(literal)
+    return Param(target.id, naming.cli_option(target.id), type_name,
+                 codegen.python_literal(literal), cell,
+                 node.lineno)
+
+
+def _helper_problems(b: _Builder, units: list[Unit]) -> list[Problem]:
+    """Module-level code may only read module-level names: helpers run outside steps."""
+    problems = []
+    step_names = {n for u in units if u.role == STEP for c in u.cells if c.flow
+                  for n in c.flow.defines}
+    for u in units:
+        if u.role != IMPORTS:
+            continue
+        for cell in u.cells:
+            for use in cell.flow.reads if cell.flow else ():
+                if use.name in b.module_names or use.name in BUILTIN_NAMES:
+                    continue
+                code = "NB614" if use.name in step_names else (
+                    "NB613" if use.name in IPYTHON_NAMES else "NB201")
+                problems.append(make_problem(
+                    code, f"`{use.name}` is read by module-level code but is "
+                    + ("a step value" if code == "NB614" else "not defined at module level"),
+                    cell.cell.number, use.line, use.column, cell.cell.cell_id))
+    return problems
+
+
+def _metrics(b: _Builder, cells: list[CellAnalysis]):
+    """Metric names are the `print(name)` or bare `name` lines of metrics cells."""
+    names: list[str] = []
+    golden: list[tuple[str, str]] = []
+    for cell in cells:
+        if cell.tree is None:
+            continue
+        printed = []
+        for node in cell.tree.body:
+            name = _metric_name(node)
+            if name is None:
+                b.problems.append(make_problem(
+                    "NB608", "metrics cell line is not `print(name)` or `name`: ignored",
+                    cell.cell.number, node.lineno, node.col_offset + 1, cell.cell.cell_id,
+                    hint="compute values in a step; list them here one per line"))
+                continue
+            names.append(name)
+            printed.append((name, isinstance(node.value, ast.Call)))
+        golden.extend(_golden(cell, printed))
+    return tuple(dict.fromkeys(names)), tuple(golden)
+
+
+def _metric_name(node: ast.stmt) -> str | None:
+    if not isinstance(node, ast.Expr):
+        return None
+    value = node.value
+    if isinstance(value, ast.Name):
+        return value.id
+    if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+            and value.func.id == "print" and len(value.args) == 1 and not value.keywords
+            and isinstance(value.args[0], ast.Name)):
+        return value.args[0].id
+    return None
+
+
+def _golden(cell: CellAnalysis, printed: list[tuple[str, bool]]) -> list[tuple[str, str]]:
+    """Pair printed lines with metric names, when the outputs make that unambiguous."""
+    stdout = "".join(_text(o) for o in cell.cell.outputs
+                     if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    prints = [name for name, is_print in printed if is_print]
+    lines = stdout.splitlines()
+    pairs = list(zip(prints, lines)) if len(lines) == len(prints) else []
+    if printed and not printed[-1][1]:
+        for output in cell.cell.outputs:
+            if output.get("output_type") == "execute_result":
+                text = _text(output.get("data", {}).get("text/plain", ""))
+                pairs.append((printed[-1][0], text))
+    return pairs
+
+
+def _text(output) -> str:
+    value = output.get("text", "") if isinstance(output, dict) else output
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _link_steps(b: _Builder, raw_steps, params):
+    """Walk steps in order; `provider` maps each value name to its last writer."""
+    provider: dict[str, str] = {p.name: "params" for p in params}
+    taken = set(b.module_names) | set(provider)
+    for _, cells in raw_steps:
+        taken.update(n for c, _ in cells if c.flow for n in c.flow.defines)
+    steps: list[Step] = []
+    known_steps: dict[str, str] = {}
+    for unit, cells in raw_steps:
+        function = naming.unique(naming.identifier(unit.name), taken)
+        inputs, edges = _step_inputs(b, cells, provider)
+        after = tuple(dict.fromkeys([*edges, *_explicit_after(b, unit, known_steps)]))
+        steps.append(Step(unit.name, function, tuple(_block(c, code) for c, code in cells),
+                          inputs=tuple(inputs), after=after, settings=unit.settings,
+                          edges=tuple((k, tuple(v)) for k, v in edges.items())))
+        known_steps[unit.name] = function
+        for cell, _ in cells:
+            if cell.flow is None:
+                continue
+            for name in (*cell.flow.defines, *cell.flow.mutates):
+                if name not in b.module_names:
+                    provider[name] = function
+            for name in cell.flow.deletes:
+                provider.pop(name, None)
+    return steps, provider
+
+
+def _step_inputs(b: _Builder, cells, provider):
+    bound: set[str] = set()
+    inputs: list[str] = []
+    edges: dict[str, list[str]] = {}
+    for cell, _ in cells:
+        if cell.flow is None:
+            continue
+        for use in cell.flow.reads:
+            name = use.name
+            if name in bound or name in b.module_names or name not in provider:
+                continue
+            if name not in inputs:
+                inputs.append(name)
+                if provider[name] != "params":
+                    edges.setdefault(provider[name], []).append(name)
+        bound.update(cell.flow.defines)
+        bound.update(cell.flow.mutates)
+    return inputs, edges
+
+
+def _explicit_after(b: _Builder, unit: Unit, known_steps: dict[str, str]) -> list[str]:
+    found = []
+    for name in unit.after:
+        if name in known_steps:
+            found.append(known_steps[name])
+        else:
+            cell = unit.cells[0].cell
+            b.problems.append(make_problem(
+                "NB611", f"`{name}` is not a step defined above", cell.number,
+                cell_id=cell.cell_id))
+    return found
+
+
+def _tests(b: _Builder, units: list[Unit], provider: dict[str, str]) -> tuple[TestCase, ...]:
+    tests = []
+    examples = [c for u in units if u.role == "example" for c in u.cells if c.tree is not None]
+    for u in units:
+        if u.role != TEST:
+            continue
+        for cell in u.cells:
+            if cell.tree is None:
+                continue
+            code = b.body(cell, hoist=False)
+            earlier = [e for e in examples if e.cell.index < cell.cell.index]
+            setup = _needed_examples(cell, earlier)
+            reads = [use.name for use in cell.flow.reads if use.name in provider]
+            tests.append(TestCase(f"test_cell_{cell.cell.number}", cell.cell.number, code,
+                                  tuple(dict.fromkeys(reads)),
+                                  tuple(_block(e, b.body(e, hoist=False)) for e in setup)))
+    return tuple(tests)
+
+
+def _needed_examples(test: CellAnalysis, examples: list[CellAnalysis]) -> list[CellAnalysis]:
+    """The example cells a test needs, transitively, in notebook order (nbdev)."""
+    needed = {u.name for u in test.flow.reads}
+    chosen = []
+    for cell in reversed(examples):
+        if needed & set(cell.flow.defines + cell.flow.mutates):
+            chosen.append(cell)
+            needed |= {u.name for u in cell.flow.reads}
+    return list(reversed(chosen))
+
+
+def _results(b, metrics, tests, steps, provider) -> tuple[str, ...]:
+    wanted = list(metrics) + [n for t in tests for n in t.reads]
+    if not metrics and steps:
+        last = steps[-1].function
+        wanted += [n for n, p in provider.items() if p == last and not n.startswith("_")]
+    results = []
+    for name in dict.fromkeys(wanted):
+        if name in provider:
+            results.append(name)
+        elif name in metrics:
+            b.problems.append(make_problem("NB608", f"metric `{name}` is defined by no step"))
+    return tuple(results)
+
+
+def _with_outputs(steps: list[Step], provider, results, tests) -> tuple[Step, ...]:
+    """Outputs: names read by a later step along an edge, or returned as results."""
+    outputs: dict[str, list[str]] = {s.function: [] for s in steps}
+    for step in steps:
+        for source, names in step.edges:
+            outputs[source].extend(names)
+    for name in results:
+        if provider.get(name, "params") != "params":
+            outputs[provider[name]].append(name)
+    final = []
+    for step in steps:
+        outs = tuple(dict.fromkeys(outputs[step.function]))
+        code = "\n".join(b.code for b in step.blocks)
+        loaded = codegen.loaded_names(code) if code.strip() else set()
+        bound = {n.id for blk in step.blocks if blk.code.strip()
+                 for n in ast.walk(ast.parse(blk.code))
+                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        unused = tuple(sorted(bound - loaded - set(outs)))
+        blocks = tuple(Block(blk.cell, blk.cell_id, codegen.mark_unused(blk.code, set(unused),
+                                                                        "F841"))
+                       for blk in step.blocks)
+        final.append(Step(step.name, step.function, blocks, step.inputs, outs, step.after,
+                          step.edges, step.settings, unused))
+    return tuple(final)
+
+
+def _mark_unused_imports(imports: list[str], helpers, steps, tests) -> list[str]:
+    code = "\n".join([*(h.code for h in helpers), *(b.code for s in steps for b in s.blocks),
+                      *(t.code for t in tests)])
+    loaded = codegen.loaded_names(code) if code.strip() else set()
+    marked = []
+    for text in imports:
+        unused = _bound_by_import(text) - loaded
+        marked.append(codegen.mark_unused(text, unused, "F401"))
+    return marked
+
+
+def _dependencies(analysis, units: list[Unit], own: str) -> list[str]:
+    cells = [c for u in units for c in u.cells if c.tree is not None]
+    modules = deps.top_level_imports(c.tree for c in cells)
+    specs = [p for c in analysis.code_cells if c.code for m in c.code.magics
+             if m.action == DEPENDENCY for p in m.packages]
+    return deps.distributions(modules, specs, own)
+
+
+def _exports(helpers: list[Block]) -> list[str]:
+    names = []
+    for block in helpers:
+        for node in ast.parse(block.code).body if block.code else ():
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                    and not node.name.startswith("_"):
+                names.append(node.name)
+    return names
+
+
+def _test_imports(imports: list[str], helpers, tests, package: str) -> list[str]:
+    """The pipeline's import lines and helper names that the test code uses."""
+    code = "\n".join(part for t in tests for part in (t.code, *(b.code for b in t.setup)))
+    loaded = codegen.loaded_names(code) if code.strip() else set()
+    lines = []
+    for text in imports:
+        used = _bound_by_import(text) & loaded
+        if used:
+            lines.append(codegen.mark_unused(text, _bound_by_import(text) - used, "F401"))
+    helper_names = sorted({n.name for h in helpers if h.code for n in ast.parse(h.code).body
+                           if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                           and n.name in loaded})
+    if helper_names:
+        lines.append(f"from {package}.pipeline import {', '.join(helper_names)}")
+    return lines

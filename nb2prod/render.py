@@ -1,0 +1,115 @@
+"""Plan -> {relative path: text}, with Jinja templates. No writes.
+
+Templates receive the plan only, through a sandboxed environment with
+`StrictUndefined` (a typo fails instead of rendering empty). User code reaches
+the output as data through `{{ ... }}` expressions, so a cell that contains
+`{{ x }}` or `{% raw %}` appears verbatim: it is never template source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from nb2prod import codegen
+from nb2prod.imports import import_block, sort_names
+from nb2prod.container import WHEELHOUSE_README
+from nb2prod.errors import UserError
+from nb2prod.plan import Plan
+
+BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
+if not BUILTIN_TEMPLATES.is_dir():  # running from a source checkout
+    BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+FILES: tuple[tuple[str, str], ...] = (
+    ("pyproject.toml.j2", "pyproject.toml"),
+    ("README.md.j2", "README.md"),
+    ("package_init.py.j2", "src/{import_name}/__init__.py"),
+    ("pipeline.py.j2", "src/{import_name}/pipeline.py"),
+    ("main.py.j2", "src/{import_name}/__main__.py"),
+    ("conftest.py.j2", "tests/conftest.py"),
+    ("test_pipeline.py.j2", "tests/test_pipeline.py"),
+    ("Dockerfile.j2", "Dockerfile"),
+    ("dockerignore.j2", ".dockerignore"),
+    ("report.md.j2", "nb2prod-report.md"),
+)
+"""Template -> output path; `{import_name}` is filled from the plan."""
+
+REPORT_JSON = "nb2prod-report.json"
+
+
+def render(plan: Plan, templates: Path | None = None) -> dict[str, str]:
+    """Every file of the package, as text, keyed by POSIX path relative to the output."""
+    env = _environment(templates)
+    files = {}
+    for template_name, pattern in FILES:
+        path = pattern.format(import_name=plan.import_name)
+        files[path] = _render_one(env, template_name, plan)
+    files[REPORT_JSON] = json.dumps(report_data(plan), indent=2, sort_keys=True) + "\n"
+    files["wheelhouse/README.txt"] = WHEELHOUSE_README
+    return files
+
+
+def report_data(plan: Plan) -> dict:
+    """The machine-readable conversion report."""
+    return {
+        "notebook": plan.notebook_name,
+        "notebook_sha256": plan.notebook_sha256,
+        "nb2prod_version": plan.nb2prod_version,
+        "package": {"distribution": plan.dist_name, "import": plan.import_name},
+        "params": [dataclasses.asdict(p) for p in plan.params],
+        "steps": [{"name": s.name, "function": s.function, "cells": list(s.cells),
+                   "inputs": list(s.inputs), "outputs": list(s.outputs),
+                   "after": list(s.after)} for s in plan.steps],
+        "metrics": list(plan.metrics),
+        "tests": [{"name": t.name, "cell": t.cell} for t in plan.tests],
+        "dependencies": list(plan.dependencies),
+        "skipped_cells": list(plan.skipped),
+        "problems": [dataclasses.asdict(p) for p in plan.problems],
+        "counts": {s: plan.count(s) for s in ("error", "warning", "info")},
+    }
+
+
+def _environment(templates: Path | None):
+    import jinja2  # lazy: lint never renders
+    from jinja2.sandbox import SandboxedEnvironment
+
+    search = [str(templates)] if templates else []
+    env = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader([*search, str(BUILTIN_TEMPLATES)]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # we generate Python, TOML and Markdown, never HTML
+        keep_trailing_newline=True,
+        trim_blocks=False,
+    )
+    env.filters.update(
+        py=codegen.python_literal,
+        toml=lambda s: json.dumps(str(s), ensure_ascii=False),
+        doc=_docstring_safe,
+        comment=lambda s: str(s).replace("\n", " "),
+        body=lambda code: codegen.indent(code) if code.strip() else "",
+        import_block=lambda lines, own: import_block(list(lines), own),
+        prefix=lambda text, head: f"{head}{text}",
+        sort_names=sort_names,
+        starts_with_definition=codegen.starts_with_definition,
+    )
+    return env
+
+
+def _render_one(env, name: str, plan: Plan) -> str:
+    import jinja2
+
+    try:
+        text = env.get_template(name).render(plan=plan)
+    except jinja2.TemplateSyntaxError as exc:
+        raise UserError(f"template syntax error: {exc.message}",
+                        path=exc.filename or name, line=exc.lineno) from None
+    except jinja2.UndefinedError as exc:
+        raise UserError(f"template error: {exc.message}", path=name) from None
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _docstring_safe(text: object) -> str:
+    """Text that cannot end a triple-quoted docstring or start an escape."""
+    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
