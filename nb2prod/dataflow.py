@@ -379,6 +379,37 @@ class _Analyzer(ast.NodeVisitor):
 
     visit_AsyncFor = visit_For
 
+    def _visit_alternatives(self, branches: list[list[ast.AST]]) -> None:
+        """Branches of which at most one runs: each starts from the state
+        before them; afterwards a name bound in any branch counts as bound."""
+        scope = self.scope
+        if scope.kind not in ("module", "class"):
+            self._visit_all([node for branch in branches for node in branch])
+            return
+        before, after = set(scope.local), set()
+        for branch in branches:
+            scope.local.clear()
+            scope.local.update(before)
+            self._visit_all(branch)
+            after |= scope.local
+        scope.local.update(after)
+
+    def visit_If(self, node: ast.If) -> None:
+        self.visit(node.test)
+        self._visit_alternatives([node.body, node.orelse])
+
+    def visit_Try(self, node: ast.Try) -> None:
+        # A handler may start before any body statement ran: it sees only
+        # the state before the `try`; `else` runs after the whole body.
+        self._visit_alternatives([node.body + node.orelse, *([h] for h in node.handlers)])
+        self._visit_all(node.finalbody)
+
+    visit_TryStar = visit_Try
+
+    def visit_Match(self, node: ast.Match) -> None:
+        self.visit(node.subject)
+        self._visit_alternatives([[case] for case in node.cases])
+
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
         if node.type is not None:
             self.visit(node.type)

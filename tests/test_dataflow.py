@@ -69,6 +69,45 @@ def test_conditional_binding_counts_as_bound():
     assert flow(src).defines == ("y",)
 
 
+def test_if_branches_are_alternatives():
+    # The else branch runs instead of the if branch, never after it.
+    src = """\
+    if c:
+        y = 1
+    else:
+        y = y + 1
+    z = y
+    """
+    assert reads(src) == (("c", 1, 4), ("y", 4, 9))
+    assert flow(src).defines == ("y", "z")
+
+
+def test_elif_chain():
+    src = "if a:\n    v = 1\nelif b:\n    w = v\nprint(v, w)"
+    assert read_names(src) == ("a", "b", "v", "print")
+
+
+def test_handler_sees_only_state_before_try():
+    src = """\
+    try:
+        conn = connect()
+    except OSError:
+        conn.close()
+    else:
+        conn.ping()
+    """
+    assert reads(src) == (("connect", 2, 12), ("OSError", 3, 8), ("conn", 4, 5))
+
+
+def test_finally_sees_bindings_of_try():
+    assert read_names("try:\n    x = 1\nfinally:\n    print(x)") == ("print",)
+
+
+def test_match_cases_are_alternatives():
+    src = "match p:\n    case 1:\n        r = 1\n    case _:\n        r = r + 1\nprint(r)"
+    assert read_names(src) == ("p", "r", "print")
+
+
 def test_loop_body_textual_order():
     src = """\
     for i in range(3):
