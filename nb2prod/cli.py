@@ -1,0 +1,112 @@
+"""The command line: a thin Typer layer over the core.
+
+Each command maps flags to an options object, calls the core, prints, and
+returns an exit code. `main()` is the one place that turns `UserError` into
+a one-line message and an exit code (0 ok, 1 problems, 2 bad input or usage);
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from nb2prod.errors import UserError
+
+app = typer.Typer(
+    name="nb2prod",
+    help="Turn tagged Jupyter notebooks into tested, installable Python packages, "
+    "and lint notebooks in CI.\n\nStart with: nb2prod build NOTEBOOK.ipynb",
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+NOTEBOOK = typer.Argument(..., help="The .ipynb file to convert.", show_default=False)
+
+
+@app.command()
+def build(
+    notebook: Path = NOTEBOOK,
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Output directory [default: ./PACKAGE-NAME]."),
+    name: Optional[str] = typer.Option(
+        None, "--name", "-n", help="Package name [default: from the notebook file name]."),
+    force: bool = typer.Option(False, "--force", help="Replace generated files you edited."),
+    check: bool = typer.Option(
+        False, "--check", help="Write nothing; exit 1 if the output differs from a fresh build."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
+    templates: Optional[Path] = typer.Option(
+        None, "--templates", help="Directory of templates overriding the built-in ones."),
+    wheelhouse: bool = typer.Option(
+        False, "--wheelhouse", help="Download dependency wheels into OUTPUT/wheelhouse "
+        "for offline image builds."),
+    image: Optional[str] = typer.Option(
+        None, "--image", help="After generating, build a container image with this tag "
+        "(podman or docker)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print problems only."),
+) -> None:
+    """Generate a package from NOTEBOOK: pipeline module, CLI, tests, Dockerfile, report.
+
+    Example: nb2prod build churn.ipynb -o churn --name churn
+    """
+    from nb2prod.commands import BuildOptions, run_build
+
+    options = BuildOptions(notebook, output, name, force, check, strict, templates,
+                           wheelhouse, image, quiet)
+    raise typer.Exit(run_build(options))
+
+
+@app.command()
+def plan(
+    notebook: Path = NOTEBOOK,
+    name: Optional[str] = typer.Option(None, "--name", "-n", help="Package name."),
+    format: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """Show what build would do: steps with inputs and outputs, parameters, problems.
+
+    Writes nothing. Example: nb2prod plan churn.ipynb --format json
+    """
+    from nb2prod.commands import run_plan
+
+    raise typer.Exit(run_plan(notebook, name, format))
+
+
+try:  # the lint front end lands separately
+    from nb2prod.lint.command import lint, rules
+except ImportError:  # pragma: no cover
+    pass
+else:
+    app.command()(lint)
+    app.command()(rules)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; `--debug` anywhere shows tracebacks for user errors too."""
+    import click
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    try:
+        result = app(args=args, prog_name="nb2prod", standalone_mode=False)
+    except UserError as exc:
+        if debug:
+            raise
+        print(f"nb2prod: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        print("nb2prod: aborted", file=sys.stderr)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
