@@ -76,6 +76,8 @@ def plan(
     raise typer.Exit(run_plan(notebook, name, format))
 
 
+# Commands that live in their own modules (each keeps its heavy imports lazy).
+# Add a new one as: from nb2prod.x_command import x; app.command()(x)
 try:  # the lint front end lands separately
     from nb2prod.lint.command import lint, rules
 except ImportError:  # pragma: no cover

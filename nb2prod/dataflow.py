@@ -56,9 +56,12 @@ def analyze_cell(tree: ast.Module) -> CellFlow:
     """Def/use summary of one cell's top level. Never raises on valid ASTs.
 
     Simplifications (all on the conservative side for `reads`):
-    - Textual order: a name is "bound" once any earlier statement binds it,
-      even conditionally (`if c: y = 1`) or in a loop body; a read after a
-      top-level `del x` is a read again unless x is re-bound before it.
+    - Textual order: a name is "bound" once an earlier statement binds it,
+      even conditionally (`if c: y = 1`, may-define) or later in a loop body.
+      Branches of one if/elif/else, try-body vs. each handler, and match
+      cases are alternatives: each starts from the state before them.
+    - A read after a top-level `del x` is a read again unless x is re-bound
+      before it; `del x` of a name not bound yet is itself a read.
     - A function/lambda body reads late: its free names count only if bound
       nowhere in the cell. Loading a top-level function's name (calling it or
       passing it on) before those names are bound makes them reads again; an
@@ -79,10 +82,6 @@ def analyze_cell(tree: ast.Module) -> CellFlow:
 # the way CPython does: function locals are static, module and class bodies
 # are ordered ("bound so far"), class scopes are invisible to nested scopes.
 # --------------------------------------------------------------------------
-
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-
 
 def _use(name: str, node: ast.AST) -> NameUse:
     return NameUse(name, node.lineno, node.col_offset + 1)
