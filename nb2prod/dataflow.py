@@ -83,6 +83,7 @@ def analyze_cell(tree: ast.Module) -> CellFlow:
 # are ordered ("bound so far"), class scopes are invisible to nested scopes.
 # --------------------------------------------------------------------------
 
+
 def _use(name: str, node: ast.AST) -> NameUse:
     return NameUse(name, node.lineno, node.col_offset + 1)
 
@@ -480,8 +481,9 @@ class _Analyzer(ast.NodeVisitor):
         body = node.body if isinstance(node.body, list) else [node.body]
         binder = _Binder(in_function=True).scan(body)
         local = (_param_names(node.args) | binder.names.keys()) - binder.globals
-        scope = _Scope("function", self.scope, local - binder.nonlocals,
-                       frozenset(binder.globals), node)
+        scope = _Scope(
+            "function", self.scope, local - binder.nonlocals, frozenset(binder.globals), node
+        )
         top_level = self.collector is None and self.scope is self.module
         if top_level:
             self.collector = {}

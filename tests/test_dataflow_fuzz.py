@@ -132,9 +132,7 @@ def _check_program(cells: list[str], unconditional: bool) -> None:
             assert not missing, (src, flow.defines, missing)
 
 
-FUZZ = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ
