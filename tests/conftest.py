@@ -1,0 +1,74 @@
+"""Shared test helpers: paths, notebook factories, fresh virtual environments."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def make_notebook(path: Path, cells: list, metadata: dict | None = None) -> Path:
+    """Write a v4.5 notebook. A cell is source text, or (source, tags), or a dict."""
+    raw_cells = []
+    for i, cell in enumerate(cells):
+        if isinstance(cell, dict):
+            raw = {"id": f"c{i}", "metadata": {}, **cell}
+        else:
+            source, tags = (cell, []) if isinstance(cell, str) else cell
+            raw = {"id": f"c{i}", "cell_type": "code", "metadata": {"tags": list(tags)},
+                   "source": source, "outputs": [], "execution_count": None}
+        raw_cells.append(raw)
+    notebook = {
+        "cells": raw_cells,
+        "metadata": metadata if metadata is not None else {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def notebook_factory(tmp_path):
+    def factory(cells, name="nb.ipynb", metadata=None):
+        return make_notebook(tmp_path / name, cells, metadata)
+    return factory
+
+
+def fresh_venv(where: Path) -> Path:
+    """A new virtual environment that also sees the packages of this interpreter.
+
+    A `.pth` file points at this interpreter's site-packages, so heavy
+    dependencies (pandas, scikit-learn) are not downloaded again, while
+    everything `pip install` puts into the venv is isolated in it. This works
+    whether the tests run in a venv (CI) or a system interpreter.
+    """
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+    python = where / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
+                           "['purelib'])"], check=True, capture_output=True, text=True)
+    parents = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(site.stdout.strip(), "_nb2prod_parent.pth").write_text("\n".join(sorted(parents)) + "\n")
+    return python
+
+
+def pip_install(python: Path, target: Path) -> None:
+    """Install a generated package; its dependencies must already be satisfied."""
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-build-isolation",
+                    str(target)], check=True)
+
+
+@pytest.fixture(scope="session")
+def venv_factory(tmp_path_factory):
+    def factory(name: str) -> Path:
+        return fresh_venv(tmp_path_factory.mktemp(name) / "venv")
+    return factory
