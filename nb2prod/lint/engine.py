@@ -1,0 +1,56 @@
+"""Lint one notebook: load, analyse once, run the enabled checks, suppress.
+
+Pure apart from reading the notebook (and, for NB305, checking that files
+exist). Runs in worker processes, so its inputs are picklable records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nb2prod.analysis import analyze
+from nb2prod.errors import UserError
+from nb2prod.lint import suppress
+from nb2prod.lint.config import LintConfig
+from nb2prod.lint.context import LintContext, found
+from nb2prod.lint.findings import Finding
+from nb2prod.lint.registry import checks_for, expand
+from nb2prod.lint.rules_files import NOT_PYTHON, UNREADABLE
+from nb2prod.notebook import NON_PYTHON_HINT, load_notebook
+from nb2prod.problems import Problem
+
+
+@dataclass(frozen=True)
+class LintPlan:
+    """What to lint with: the configuration and the codes it enables."""
+
+    config: LintConfig
+    enabled: frozenset[str]
+    root: Path  # repository root: relative data paths may resolve from here
+
+
+def lint_file(path: Path, plan: LintPlan) -> list[Finding]:
+    """Every finding for one notebook, sorted by cell, line, column."""
+    enabled = plan.enabled
+    ignored = suppress.per_file_ignored(path, plan.config.root, plan.config.per_file_ignores)
+    if ignored:
+        enabled = enabled - expand(ignored, "per-file-ignores")
+    problems = _problems(path, plan, enabled)
+    findings = [Finding.of(str(path), p) for p in problems if p.code in enabled]
+    return sorted(set(findings), key=Finding.sort_key)
+
+
+def _problems(path: Path, plan: LintPlan, enabled: frozenset[str]) -> list[Problem]:
+    try:
+        notebook = load_notebook(path, validate=False)
+    except UserError as exc:
+        rule = NOT_PYTHON if exc.hint == NON_PYTHON_HINT else UNREADABLE
+        return [found(rule, None, exc.message)]
+    try:
+        analysis = analyze(notebook)
+    except (ValueError, RecursionError, MemoryError) as exc:  # e.g. NUL bytes in a cell
+        return [found(UNREADABLE, None, f"cannot analyse the code: {exc}")]
+    ctx = LintContext(path, analysis, plan.config, plan.root, enabled)
+    problems = [p for check in checks_for(enabled) for p in check.run(ctx)]
+    return suppress.apply(problems, analysis)

@@ -1,0 +1,43 @@
+"""A `Finding` is a `Problem` that knows which notebook it is in.
+
+Kept apart from the rules so that formatters and worker processes can use it
+without importing the analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nb2prod.problems import ERROR, INFO, WARNING, Problem
+
+SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    cell: int | None  # 1-based over all cells; None for the whole notebook
+    line: int | None  # 1-based within the cell
+    column: int | None  # 1-based
+    code: str
+    severity: str
+    message: str
+    hint: str = ""
+    cell_id: str | None = None
+
+    @classmethod
+    def of(cls, path: str, problem: Problem) -> Finding:
+        return cls(path, problem.cell, problem.line, problem.column, problem.code,
+                   problem.severity, problem.message, problem.hint, problem.cell_id)
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.cell or 0, self.line or 0, self.column or 0, self.code)
+
+    def at_least(self, severity: str) -> bool:
+        return SEVERITY_RANK[self.severity] >= SEVERITY_RANK[severity]
+
+    def to_dict(self) -> dict:
+        """The JSON shape (`--format json`), keys in the documented order."""
+        return {"path": self.path, "cell": self.cell, "cell_id": self.cell_id,
+                "line": self.line, "column": self.column, "code": self.code,
+                "severity": self.severity, "message": self.message}

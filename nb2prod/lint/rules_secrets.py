@@ -1,0 +1,107 @@
+"""NB306: committed credentials, in cell source or in outputs.
+
+Token formats with a fixed shape (AWS, GitHub, Slack, Google, OpenAI, Stripe,
+private keys) are matched anywhere, comments and outputs included. The
+generic form `api_key = "..."` needs a long, high-entropy literal so that
+`token = "hello"` in NLP code and `password = "<your password>"` are quiet.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+from nb2prod.lint.context import Check, LintContext, found
+from nb2prod.problems import ERROR, Problem, Rule
+
+SECRET = Rule(
+    "NB306", "hardcoded-secret", ERROR,
+    "Something that looks like an API key, token or password is committed.",
+    "Revoke the credential, remove it from the notebook and its history, and read it "
+    "from the environment (`os.environ['API_KEY']`).",
+    "A notebook is shared, pushed and rendered on the web; a credential in a cell or in a "
+    "printed output is leaked to everyone who can read the repository, forever.",
+    "client = Client(api_key='sk-live-4f9a8b7c6d5e4f3a2b1c')",
+    "client = Client(api_key=os.environ['SERVICE_API_KEY'])")
+
+RULES = (SECRET,)
+
+TOKEN_PATTERNS = (
+    ("AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{22,})")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
+    ("OpenAI key", re.compile(r"\bsk-(proj-|svcacct-|admin-)?(?=[\w-]{0,200}?\d)"
+                              r"(?=[\w-]{0,200}?[A-Z])[A-Za-z0-9]{20,}[\w-]*")),
+    ("Stripe key", re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}")),
+    ("private key", re.compile(r"-----BEGIN ([A-Z]+ )?PRIVATE KEY-----")),
+)
+GENERIC = re.compile(
+    r"(?i)(?P<name>[\w-]*(api[_-]?key|secret|token|passw(or)?d|pwd|access[_-]?key"
+    r"|auth[_-]?key|credentials?)[\w-]*)['\"]?\s*[:=]\s*[rbu]?(?P<q>['\"])"
+    r"(?P<value>[^'\"\s]{8,})(?P=q)")
+PLACEHOLDER = re.compile(r"(?i)your|xxx|<|example|change.?me|dummy|placeholder|\*\*\*|\.\.\."
+                         r"|redacted|secret|token|password|test|fake|sample|\{|\$")
+_MARKERS = re.compile(r"(?i)AKIA|ASIA|gh[pousr]_|github_pat|xox|AIza|sk-|k_live|PRIVATE KEY"
+                      r"|key|secret|token|passw|pwd|credential")
+
+
+def check_secrets(ctx: LintContext) -> Iterator[Problem]:
+    for cell in ctx.analysis.cells:
+        if _MARKERS.search(cell.cell.source):
+            for number, text in enumerate(cell.cell.source.split("\n"), start=1):
+                for label, column in _scan(text):
+                    yield found(SECRET, cell, f"{label} in the source", number, column)
+        for index, text in _output_texts(cell.cell.outputs):
+            if _MARKERS.search(text):
+                for label, _ in _scan(text, generic=False):
+                    yield found(SECRET, cell, f"{label} in output {index}")
+                    break
+
+
+def _scan(text: str, generic: bool = True) -> Iterator[tuple[str, int]]:
+    seen = False
+    for label, pattern in TOKEN_PATTERNS:
+        for match in pattern.finditer(text):
+            seen = True
+            yield label, match.start() + 1
+    if generic and not seen:
+        for match in GENERIC.finditer(text):
+            if looks_secret(match["name"], match["value"]):
+                yield f"literal assigned to `{match['name']}`", match.start("value")
+
+
+def looks_secret(name: str, value: str) -> bool:
+    """A literal long and random enough to be a real credential, not a placeholder."""
+    if PLACEHOLDER.search(value) or value.startswith(("http", "/", "./")):
+        return False
+    is_password = bool(re.search(r"(?i)passw|pwd", name))
+    if len(value) < (8 if is_password else 16):
+        return False
+    classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"\d", r"[^\w]"))
+    return classes >= 2 and (is_password or entropy(value) >= 3.5)
+
+
+def entropy(value: str) -> float:
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def _output_texts(outputs) -> Iterator[tuple[int, str]]:
+    for index, output in enumerate(outputs, start=1):
+        parts = [output.get("text"), output.get("traceback")]
+        data = output.get("data")
+        if isinstance(data, dict):
+            parts += [v for k, v in data.items() if k.startswith(("text/", "application/json"))]
+        for part in parts:
+            if isinstance(part, list):
+                yield index, "".join(str(p) for p in part)
+            elif isinstance(part, str):
+                yield index, part
+            elif part is not None:
+                yield index, str(part)
+
+
+CHECKS = (Check(("NB306",), check_secrets),)

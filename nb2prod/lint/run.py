@@ -1,0 +1,95 @@
+"""Lint many notebooks: in this process, or in a process pool when it pays.
+
+A pool costs a fork per worker and pickling of the findings, so it is used
+only for `jobs > 1` and at least `PARALLEL_MIN` notebooks. The progress bar
+(rich, imported only then) is shown only when the caller asks for it: text
+format on a terminal, for long runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from nb2prod.lint.engine import LintPlan, lint_file
+from nb2prod.lint.findings import Finding
+
+PARALLEL_MIN = 24
+"""Below this many notebooks, starting workers costs more than it saves."""
+AUTO_PARALLEL_MIN = 64
+"""With `--jobs 0` (auto), use every core only for corpora at least this big."""
+PROGRESS_MIN = 50
+
+
+@dataclass(frozen=True)
+class LintResult:
+    findings: tuple[Finding, ...]
+    files: int
+
+
+def workers(jobs: int, files: int) -> int:
+    """How many processes to use for `files` notebooks; `jobs == 0` means auto."""
+    cores = os.cpu_count() or 1
+    if jobs == 0:
+        jobs = cores if files >= AUTO_PARALLEL_MIN else 1
+    return max(1, min(jobs, files)) if files >= PARALLEL_MIN else 1
+
+
+def lint_many(files: list[Path], plan: LintPlan, jobs: int = 1,
+              progress: bool = False) -> LintResult:
+    count = workers(jobs, len(files))
+    batches = _lint_parallel(files, plan, count) if count > 1 else _lint_serial(files, plan)
+    findings: list[Finding] = []
+    with _progress(len(files), progress and len(files) >= PROGRESS_MIN) as advance:
+        for done, batch in batches:
+            findings.extend(batch)
+            advance(done)
+    return LintResult(tuple(sorted(findings, key=Finding.sort_key)), len(files))
+
+
+def _lint_serial(files: list[Path], plan: LintPlan) -> Iterator[tuple[int, list[Finding]]]:
+    for path in files:
+        yield 1, lint_file(path, plan)
+
+
+def _lint_chunk(files: list[Path], plan: LintPlan) -> list[Finding]:
+    return [f for path in files for f in lint_file(path, plan)]
+
+
+def _lint_parallel(files: list[Path], plan: LintPlan,
+                   count: int) -> Iterator[tuple[int, list[Finding]]]:
+    size = max(1, min(32, len(files) // (count * 4)))  # small chunks keep cores busy
+    chunks = [files[i:i + size] for i in range(0, len(files), size)]
+    import multiprocessing  # fork: workers inherit the imported modules for free
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        futures = {pool.submit(_lint_chunk, chunk, plan): len(chunk) for chunk in chunks}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+class _progress:
+    """A context manager giving `advance(n)`; a rich bar on stderr when enabled."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.bar = total, enabled, None
+
+    def __enter__(self) -> Callable[[int], None]:
+        if not self.enabled:
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self.bar = Progress(console=Console(stderr=True), transient=True)
+        self.bar.start()
+        task = self.bar.add_task("linting notebooks", total=self.total)
+        return lambda n: self.bar.advance(task, n)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
