@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -49,6 +49,8 @@ def build(
         None, "--image", help="After generating, build a container image with this tag "
         "(podman or docker)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print problems only."),
+    ci: Annotated[list[str] | None, typer.Option(
+        "--ci", help="Also generate a CI workflow: github (.github/workflows/ci.yml).")] = None,
 ) -> None:
     """Generate a package from NOTEBOOK: pipeline module, CLI, tests, Dockerfile, report.
 
@@ -57,7 +59,7 @@ def build(
     from nb2prod.commands import BuildOptions, run_build
 
     options = BuildOptions(notebook, output, name, force, check, strict, templates,
-                           wheelhouse, image, quiet)
+                           wheelhouse, image, quiet, ci=tuple(ci or ()))
     raise typer.Exit(run_build(options))
 
 
@@ -78,6 +80,9 @@ def plan(
 
 # Commands that live in their own modules (each keeps its heavy imports lazy).
 # Add a new one as: from nb2prod.x_command import x; app.command()(x)
+from nb2prod.templates_command import templates_app
+
+app.add_typer(templates_app, name="templates")
 try:  # the lint front end lands separately
     from nb2prod.lint.command import lint, rules
 except ImportError:  # pragma: no cover

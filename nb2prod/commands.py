@@ -29,6 +29,7 @@ class BuildOptions:
     wheelhouse: bool = False
     image: str | None = None
     quiet: bool = False
+    ci: tuple[str, ...] = ()  # extra CI files: render.CI_FILES keys
 
 
 def problem_line(path: Path | str, problem: Problem) -> str:
@@ -48,10 +49,12 @@ def make_plan(notebook: Path, name: str | None) -> Plan:
 
 def run_build(options: BuildOptions) -> int:
     from nb2prod import write
+    from nb2prod.project_config import templates_dir
     from nb2prod.render import render
 
     plan = make_plan(options.notebook, options.name)
-    files = render(plan, options.templates)
+    templates = templates_dir(options.templates, options.notebook)
+    files = render(plan, templates, options.ci)
     out_dir = options.output or Path(plan.dist_name)
     verdicts = write.plan_writes(out_dir, files, force=options.force)
     console = _console()

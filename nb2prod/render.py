@@ -36,14 +36,23 @@ FILES: tuple[tuple[str, str], ...] = (
 )
 """Template -> output path; `{import_name}` is filled from the plan."""
 
+CI_FILES: dict[str, tuple[str, str]] = {
+    "github": ("github-ci.yml.j2", ".github/workflows/ci.yml"),
+}
+"""`build --ci NAME` -> (template, output path): extra files, only when asked for."""
+
 REPORT_JSON = "nb2prod-report.json"
 
 
-def render(plan: Plan, templates: Path | None = None) -> dict[str, str]:
+def render(plan: Plan, templates: Path | None = None,
+           ci: tuple[str, ...] = ()) -> dict[str, str]:
     """Every file of the package, as text, keyed by POSIX path relative to the output."""
+    unknown = sorted(set(ci) - set(CI_FILES))
+    if unknown:
+        raise UserError(f"unknown --ci {unknown[0]!r}: use {', '.join(sorted(CI_FILES))}")
     env = _environment(templates)
     files = {}
-    for template_name, pattern in FILES:
+    for template_name, pattern in [*FILES, *(CI_FILES[name] for name in sorted(set(ci)))]:
         path = pattern.format(import_name=plan.import_name)
         files[path] = _render_one(env, template_name, plan)
     files[REPORT_JSON] = json.dumps(report_data(plan), indent=2, sort_keys=True) + "\n"
@@ -105,9 +114,22 @@ def _render_one(env, name: str, plan: Plan) -> str:
     except jinja2.TemplateSyntaxError as exc:
         raise UserError(f"template syntax error: {exc.message}",
                         path=exc.filename or name, line=exc.lineno) from None
-    except jinja2.UndefinedError as exc:
-        raise UserError(f"template error: {exc.message}", path=name) from None
+    except jinja2.TemplateError as exc:  # undefined names, sandbox refusals, bad includes
+        path, line = _template_location(exc, name)
+        raise UserError(f"template error: {exc.message}", path=path, line=line) from None
     return text if text.endswith("\n") else text + "\n"
+
+
+def _template_location(exc: Exception, name: str) -> tuple[str, int | None]:
+    """The innermost template frame of a render error: Jinja rewrites tracebacks
+    so that frames of template code carry the template's file name and line."""
+    where: tuple[str, int | None] = (name, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:  # a rewritten template frame
+            where = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return where
 
 
 def _docstring_safe(text: object) -> str:

@@ -1,0 +1,63 @@
+"""Build settings read from `[tool.nb2prod]` in the nearest pyproject.toml.
+
+```toml
+[tool.nb2prod]
+templates = "packaging/nb2prod-templates"   # relative to this pyproject.toml
+```
+Only the nearest pyproject.toml at or above the notebook's folder counts (the
+way ruff and black pick their configuration): a monorepo's root settings do
+not leak into a sub-project that has its own pyproject.toml.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nb2prod.errors import UserError
+
+
+def nearest_pyproject(notebook: Path) -> Path | None:
+    """The first pyproject.toml in the notebook's folder or one of its parents."""
+    for folder in Path(notebook).resolve().parents:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def configured_templates(notebook: Path) -> Path | None:
+    """`[tool.nb2prod] templates`, resolved against its pyproject.toml, or None."""
+    import tomllib  # Python 3.11+, like nb2prod/lint/config.py
+
+    pyproject = nearest_pyproject(notebook)
+    if pyproject is None:
+        return None
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read config: {exc}", path=pyproject) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"invalid TOML: {exc}", path=pyproject) from None
+    value = data.get("tool", {}).get("nb2prod", {}).get("templates")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UserError("[tool.nb2prod] templates must be a directory path (a string)",
+                        path=pyproject)
+    return check_templates_dir(pyproject.parent / value, f"{pyproject}: [tool.nb2prod]")
+
+
+def templates_dir(explicit: Path | None, notebook: Path) -> Path | None:
+    """The template override directory for a build: `--templates`, else the config."""
+    if explicit is not None:
+        return check_templates_dir(explicit, "--templates")
+    return configured_templates(notebook)
+
+
+def check_templates_dir(path: Path, origin: str) -> Path:
+    # A missing directory would silently fall back to the built-in templates,
+    # and a company's licence header would vanish without anyone noticing.
+    if not path.is_dir():
+        raise UserError(f"template directory not found (from {origin})", path=path,
+                        hint="create it with: nb2prod templates export DIR")
+    return path
