@@ -44,7 +44,6 @@ FOREIGN_PREFIXES = ("nbval-", "jupyter-book", "slideshow")
 
 ROLE_PRIORITY = (SKIP, TEST, METRICS, PARAMETERS, IMPORTS, FUNCTIONS, EXPORT, STEP)
 
-STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 NBDEV_DIRECTIVE = re.compile(r"^\s*#\|\s*([\w-]+):?\s*(.*?)\s*$")
 NBDEV_ROLES: dict[str, str] = {
     "export": EXPORT, "exports": EXPORT, "exporti": EXPORT, "hide": SKIP,
@@ -76,8 +75,8 @@ def read_tags(source: str, tags: tuple[str, ...]) -> CellTags:
         if tag in ROLE_TAGS:
             roles.append(ROLE_TAGS[tag])
         elif tag.startswith(STEP_PREFIXES):
-            name = tag.partition(":")[2]
-            if STEP_NAME.match(name) and step is None:
+            name = tag.partition(":")[2].strip()
+            if name and step is None:  # any text: naming.identifier() makes it valid
                 roles.append(STEP)
                 step = name
             else:

@@ -1,0 +1,191 @@
+"""`nb2prod build`: bad input writes nothing, hostile text is carried verbatim,
+names are sanitised, output is deterministic, and user edits are never lost."""
+
+from __future__ import annotations
+
+import os
+import py_compile
+from pathlib import Path
+
+import pytest
+
+from nb2prod import write
+from nb2prod.cli import main
+
+
+def build(*args) -> int:
+    return main(["build", *map(str, args), "-q"])
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+BAD_INPUTS = {
+    "missing": None,
+    "empty": b"",
+    "not_json": b"print('hi')",
+    "truncated": b'{"cells": [{"cell_type": "code", "sou',
+    "binary": bytes(range(256)),
+    "schema": b'{"cells": [{"cell_type": "code"}], "metadata": {}, "nbformat": 4,'
+              b' "nbformat_minor": 5}',
+    "no_code": b'{"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# hi",'
+               b' "id": "a"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, kind):
+    path = tmp_path / f"{kind}.ipynb"
+    if BAD_INPUTS[kind] is not None:
+        path.write_bytes(BAD_INPUTS[kind])
+    out = tmp_path / "out"
+    assert build(path, "-o", out) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(path) in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_directory_given_as_notebook(tmp_path, capsys):
+    assert build(tmp_path, "-o", tmp_path / "out") == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_plan_and_build_report_syntax_errors_but_still_build(notebook_factory, tmp_path):
+    path = notebook_factory([("x = 1", ["step:a"]), "y = (", ("print(x)", ["step:b"])])
+    out = tmp_path / "out"
+    assert build(path, "-o", out) == 1
+    report = (out / "nb2prod-report.md").read_text()
+    assert "NB002" in report and "cell 2" in report
+    pipeline = out / "src" / "nb" / "pipeline.py"
+    py_compile.compile(str(pipeline), doraise=True)
+    assert "print(x)" in pipeline.read_text()
+
+
+HOSTILE = '''text = """{{ x }} {% raw %}{% endraw %} {% for %}"""
+path = "C:\\\\new\\\\table"
+greeting = "grüß dich — ☃"
+tail = \'\'\'a\\\\
+b\'\'\'
+pattern = r"\\d+\\s*{{"
+'''
+
+
+def test_hostile_text_is_verbatim_and_compiles(notebook_factory, tmp_path):
+    path = notebook_factory([(HOSTILE, ["step:load"]), ("print(text, path, greeting)",
+                                                        ["step:show"])])
+    out = tmp_path / "out"
+    assert build(path, "-o", out) == 0
+    pipeline = (out / "src" / "nb" / "pipeline.py").read_text(encoding="utf-8")
+    for line in HOSTILE.splitlines():
+        assert line.strip() in pipeline
+    py_compile.compile(str(out / "src" / "nb" / "pipeline.py"), doraise=True)
+    namespace: dict = {}
+    exec(compile(pipeline, "pipeline.py", "exec"), namespace)
+    expected: dict = {}
+    exec(HOSTILE, expected)
+    values = namespace["load"]()
+    assert values == (expected["text"], expected["path"], expected["greeting"])
+
+
+def test_names_are_sanitised(tmp_path):
+    from tests.conftest import make_notebook
+
+    path = make_notebook(tmp_path / "My Notebook (v2)-final.ipynb", [
+        ("id = 3\ntype = 'x'\nlist_ = [1, 2]", ["parameters"]),
+        ("a = id * 2", ["step:../../x y"]),
+        ("b = a + len(type)", ["step:class"]),
+        ("c = b", ["step:class"]),
+        ("print(c, list_)", ["step:2nd"]),
+    ])
+    out = tmp_path / "out"
+    assert build(path, "-o", out) == 0
+    package = out / "src" / "my_notebook_v2_final"
+    text = (package / "pipeline.py").read_text()
+    assert 'name = "my-notebook-v2-final"' in (out / "pyproject.toml").read_text()
+    for function in ("def x_y(", "def class_(", "def step_2nd("):
+        assert function in text
+    for file in out.rglob("*"):
+        assert file.resolve().is_relative_to(out.resolve())
+    py_compile.compile(str(package / "pipeline.py"), doraise=True)
+    py_compile.compile(str(package / "__main__.py"), doraise=True)
+
+
+def test_output_is_deterministic(tmp_path):
+    from tests.conftest import EXAMPLES
+
+    for name in ("churn", "sales_etl", "nbdev_textutils"):
+        assert build(EXAMPLES / f"{name}.ipynb", "-o", tmp_path / "a" / name) == 0
+        assert build(EXAMPLES / f"{name}.ipynb", "-o", tmp_path / "b" / name) == 0
+        assert tree(tmp_path / "a" / name) == tree(tmp_path / "b" / name)
+
+
+@pytest.fixture
+def built(notebook_factory, tmp_path):
+    path = notebook_factory([("n = 3", ["parameters"]), ("x = list(range(n))", ["step:a"]),
+                             ("total = sum(x)", ["step:b"]), ("print(total)", ["metrics"])])
+    out = tmp_path / "out"
+    assert build(path, "-o", out) == 0
+    return path, out
+
+
+def test_rebuild_keeps_user_edits_until_force(built, capsys):
+    path, out = built
+    pipeline = out / "src" / "nb" / "pipeline.py"
+    pipeline.write_text(pipeline.read_text() + "# my edit\n")
+    (out / "NOTES.md").write_text("mine")
+    capsys.readouterr()
+    assert build(path, "-o", out) == 1
+    err = capsys.readouterr().err
+    assert "src/nb/pipeline.py" in err and "--force" in err
+    assert pipeline.read_text().endswith("# my edit\n")
+    assert build(path, "-o", out, "--force") == 0
+    assert "# my edit" not in pipeline.read_text()
+    assert (out / "NOTES.md").read_text() == "mine"
+
+
+def test_untouched_files_are_updated_when_the_notebook_changes(built):
+    path, out = built
+    path.write_text(path.read_text().replace("n = 3", "n = 4"))
+    assert main(["build", str(path), "-o", str(out), "--check"]) == 1
+    assert build(path, "-o", out) == 0
+    assert "n: int = 4" in (out / "src" / "nb" / "pipeline.py").read_text()
+    assert main(["build", str(path), "-o", str(out), "--check"]) == 0
+
+
+def test_check_writes_nothing(notebook_factory, tmp_path):
+    path = notebook_factory([("x = 1", ["step:a"])])
+    out = tmp_path / "never"
+    assert main(["build", str(path), "-o", str(out), "--check"]) == 1
+    assert not out.exists()
+
+
+def test_interrupted_build_leaves_the_old_output(built, monkeypatch):
+    path, out = built
+    before = tree(out)
+    path.write_text(path.read_text().replace("n = 3", "n = 5"))
+    calls = {"n": 0}
+    real = write._write_text
+
+    def flaky(target, text):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        real(target, text)
+
+    monkeypatch.setattr(write, "_write_text", flaky)
+    assert build(path, "-o", out) == 130  # Ctrl-C: click turns it into Abort
+    assert tree(out) == before
+    leftovers = [p for p in out.parent.iterdir() if p.name.endswith(".nb2prod-tmp")]
+    assert leftovers == []
+
+
+def test_paths_outside_the_output_are_refused(tmp_path):
+    from nb2prod.errors import UserError
+
+    for bad in ("../x.py", "/etc/passwd", "a/../../b"):
+        with pytest.raises(UserError):
+            write.safe_relative(bad)
+    assert os.fspath(write.safe_relative("src/a.py")) == "src/a.py"
