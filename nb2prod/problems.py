@@ -129,6 +129,14 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
     _rule("NB617", "test-reads-unknown", ERROR,
           "A `test` cell reads a name that no step, parameter or helper defines.",
           "Test values the pipeline computes."),
+    _rule("NB618", "file-dataflow", WARNING,
+          "A step reads a file (by literal path) that an earlier step writes.",
+          "Pass the value between steps as a variable; or, for `--target kubeflow`, "
+          "declare a shared volume with `--volume PATH`.",
+          "On one machine the file is there; when steps run in separate pods (Kubeflow) "
+          "the reading step finds no file, and the DAG does not know the order.",
+          "# step clean\ndf.to_csv('clean.csv')\n# step train\ndf = pd.read_csv('clean.csv')",
+          "# step clean\nclean = df.dropna()\n# step train\nmodel.fit(clean[cols], clean.y)"),
 ]}
 
 

@@ -1,0 +1,197 @@
+"""Files as hidden dataflow: a step writes a file by literal path, a later step reads it.
+
+On one machine that works; once steps run in separate pods (Kubeflow) the
+reader finds no file. This module only finds such pairs, from the steps' code
+with `ast`; it never looks at the disk. `find_file_flows(steps)` is the API
+`plan`, `build` and `lint` share; `file_flow_problems` turns findings into
+NB618 problems.
+
+Only literal paths are followed (`df.to_csv("clean.csv")`, `Path("x").read_text()`,
+`open("x", "w")`): a path computed at run time cannot be compared statically.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from nb2prod.plan import Block, Plan, Step
+from nb2prod.problems import Problem, make_problem
+
+WRITE, READ = "write", "read"
+
+CALLS: dict[str, str] = {
+    # pandas / polars / matplotlib writers: `obj.to_csv(path)`
+    "to_csv": WRITE, "to_parquet": WRITE, "to_json": WRITE, "to_pickle": WRITE,
+    "to_excel": WRITE, "to_feather": WRITE, "to_hdf": WRITE, "to_orc": WRITE,
+    "to_stata": WRITE, "write_csv": WRITE, "write_parquet": WRITE, "savefig": WRITE,
+    # numpy, joblib, torch, keras: `np.save(path, a)`, `joblib.dump(obj, path)`
+    "save": WRITE, "savez": WRITE, "savez_compressed": WRITE, "savetxt": WRITE,
+    "dump": WRITE,
+    # readers
+    "read_csv": READ, "read_parquet": READ, "read_json": READ, "read_pickle": READ,
+    "read_excel": READ, "read_feather": READ, "read_hdf": READ, "read_table": READ,
+    "read_orc": READ, "read_stata": READ, "scan_csv": READ, "scan_parquet": READ,
+    "load": READ, "loadtxt": READ, "genfromtxt": READ, "imread": READ,
+}
+"""Callee name -> what a call does with the first literal path among its arguments."""
+
+PATH_METHODS: dict[str, str] = {
+    "write_text": WRITE, "write_bytes": WRITE, "read_text": READ, "read_bytes": READ,
+}
+"""`Path("x").<method>()`: the path is the receiver."""
+
+PATH_KEYWORDS = ("path", "path_or_buf", "filename", "fname", "file", "filepath", "source")
+PATH_TYPES = frozenset(["Path", "PurePath", "PosixPath"])
+
+
+@dataclass(frozen=True)
+class FileAccess:
+    path: str  # normalised POSIX path as written in the code
+    mode: str  # WRITE or READ
+    cell: int
+    line: int  # line inside the step's kept code of that cell
+
+
+@dataclass(frozen=True)
+class FileFlow:
+    """`writer` writes `path`; the later step `reader` reads it at `cell`:`line`."""
+
+    writer: str  # step name
+    reader: str
+    path: str
+    cell: int
+    line: int
+    writer_cell: int
+    writer_line: int
+
+
+def find_file_flows(steps: Iterable[Step]) -> list[FileFlow]:
+    """Cross-step file dataflow, in reading order; one finding per (writer, reader, path)."""
+    last_writer: dict[str, tuple[str, FileAccess]] = {}
+    flows: dict[tuple[str, str, str], FileFlow] = {}
+    for step in steps:
+        accesses = [a for block in step.blocks for a in block_accesses(block)]
+        for access in accesses:
+            if access.mode != READ or access.path not in last_writer:
+                continue
+            writer, wrote = last_writer[access.path]
+            if writer == step.name:
+                continue
+            key = (writer, step.name, access.path)
+            flows.setdefault(key, FileFlow(writer, step.name, access.path, access.cell,
+                                           access.line, wrote.cell, wrote.line))
+        for access in accesses:
+            if access.mode == WRITE:
+                last_writer[access.path] = (step.name, access)
+    return list(flows.values())
+
+
+def block_accesses(block: Block) -> list[FileAccess]:
+    """Literal-path file reads and writes in one block, in source order."""
+    try:
+        tree = ast.parse(block.code)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            access = _call_access(node)
+            if access:
+                path, mode = access
+                found.append(FileAccess(path, mode, block.cell, node.lineno))
+    return sorted(found, key=lambda a: a.line)
+
+
+def _call_access(call: ast.Call) -> tuple[str, str] | None:
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if name == "open":
+        if isinstance(func, ast.Attribute):  # Path("x").open("w")
+            path, mode_arg = _path_value(func.value), _arg(call, 0, "mode")
+        else:
+            path, mode_arg = _literal_path(_arg(call, 0, "file"), True), _arg(call, 1, "mode")
+        return (path, _open_mode(mode_arg)) if path else None
+    if name in PATH_METHODS and isinstance(func, ast.Attribute):
+        path = _path_value(func.value)
+        return (path, PATH_METHODS[name]) if path else None
+    if name in CALLS:
+        path = _first_literal_path(call)
+        return (path, CALLS[name]) if path else None
+    return None
+
+
+def _arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+    if len(call.args) > position:
+        return call.args[position]
+    return next((k.value for k in call.keywords if k.arg == keyword), None)
+
+
+def _open_mode(node: ast.expr | None) -> str:
+    if node is None:
+        return READ
+    mode = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else "r"
+    return WRITE if any(c in mode for c in "wax") else READ
+
+
+def _first_literal_path(call: ast.Call) -> str | None:
+    candidates = [*call.args, *(k.value for k in call.keywords if k.arg in PATH_KEYWORDS)]
+    for node in candidates:
+        path = _literal_path(node)
+        if path:
+            return path
+    return None
+
+
+def _path_value(node: ast.expr) -> str | None:
+    """`Path("a") / "b"` or `Path("x")` -> "a/b" / "x"; anything else -> None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        left, right = _path_value(node.left), _literal_path(node.right, True)
+        return posixpath.normpath(f"{left}/{right}") if left and right else None
+    if isinstance(node, ast.Call) and node.args and not node.keywords:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name in PATH_TYPES:
+            parts = [_literal_path(a, True) for a in node.args]
+            return posixpath.normpath("/".join(parts)) if all(parts) else None
+    return None
+
+
+def _literal_path(node: ast.expr | None, surely_path: bool = False) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip():
+        text = node.value
+        # Among a generic call's arguments, a string with no separator and no dot is
+        # rarely a file (`orient="records"`); for open() and Path() it surely is.
+        if not surely_path and "/" not in text and "." not in text:
+            return None
+        return posixpath.normpath(text)
+    if node is not None and isinstance(node, (ast.Call, ast.BinOp)):
+        return _path_value(node)
+    return None
+
+
+def file_flow_problems(flows: Iterable[FileFlow]) -> list[Problem]:
+    """NB618 warnings, located where the later step reads the file."""
+    return [
+        make_problem(
+            "NB618",
+            f"step `{f.reader}` reads `{f.path}`, which step `{f.writer}` writes (cell "
+            f"{f.writer_cell}): a file passed between steps is hidden dataflow",
+            f.cell, f.line)
+        for f in flows
+    ]
+
+
+def with_file_flow_problems(plan: Plan) -> Plan:
+    """`plan` with NB618 added to its problems, kept in the plan's problem order."""
+    added = file_flow_problems(find_file_flows(plan.steps))
+    if not added:
+        return plan
+    problems = sorted([*plan.problems, *added], key=_order)
+    return replace(plan, problems=tuple(problems))
+
+
+def _order(p: Problem):
+    return (p.cell or 0, p.line or 0, p.column or 0, p.code, p.message)
