@@ -10,10 +10,12 @@ an input line are kept on the line its names end up on.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass
 
 LINE_LENGTH = 88
+_NOQA = re.compile(r"# noqa(: [A-Z]+[0-9]+(, [A-Z]+[0-9]+)*)?")
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,9 @@ def import_block(statements: list[str], own_package: str) -> str:
     straight: dict[tuple[str, str | None], str] = {}
     froms: dict[tuple[int, str], dict[tuple[str, str | None], str]] = {}
     for text in statements:
-        code, _, comment = text.partition("#")
-        noqa = f"#{comment}".strip() if comment.strip().startswith("noqa") else ""
-        node = ast.parse(code.strip()).body[0]
+        match = _NOQA.search(text)
+        noqa = match.group(0) if match else ""
+        node = ast.parse(text.strip()).body[0]
         if isinstance(node, ast.Import):
             for alias in node.names:
                 key = (alias.name, alias.asname)

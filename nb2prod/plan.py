@@ -114,7 +114,7 @@ MODULE_ROLES = (IMPORTS, FUNCTIONS, EXPORT)
 def build_plan(notebook: Notebook, options: PlanOptions = PlanOptions()) -> Plan:
     if not notebook.code_cells:
         raise UserError("the notebook has no code cells: nothing to convert",
-                        path=notebook.path, hint="NB616")
+                        path=notebook.path, hint="add code cells; see `nb2prod rules NB616`")
     from nb2prod.link import assemble  # the second half of planning
 
     analysis = analyze(notebook)
