@@ -80,6 +80,8 @@ def plan(
 
 # Commands that live in their own modules (each keeps its heavy imports lazy).
 # Add a new one as: from nb2prod.x_command import x; app.command()(x)
+from nb2prod.verify_command import verify
+app.command()(verify)
 from nb2prod.templates_command import templates_app
 
 app.add_typer(templates_app, name="templates")

@@ -1,0 +1,463 @@
+"""`verify`: run the notebook and the package built from it, compare what they compute.
+
+The package is built into a temporary directory by the same code path as
+`build` (plan -> render -> write). The notebook runs top to bottom in an
+ipykernel through nbclient, with `skip` cells left out and parameter overrides
+injected papermill-style right after the `parameters` cell. The package runs in
+a fresh interpreter as `python -m PKG --PARAM V --metrics-out FILE`. Both sides
+capture the same names (the metrics, or the last step's outputs when there is no
+metrics cell) with the same encoder (`encode_value`), so the comparison sees
+type, dtype, shape and values on both sides alike. nbclient is imported lazily:
+`build` and `lint` must not need it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from nb2prod.errors import UserError
+from nb2prod.plan import Param, Plan
+
+MATCH, DIFFERS, MISSING = "match", "differs", "missing"
+NONDETERMINISTIC, UNCHECKED = "nondeterministic", "unchecked"
+FAILING = (DIFFERS, MISSING, NONDETERMINISTIC)
+KERNEL = "python3"  # jupyter_client runs it with sys.executable: the package's interpreter
+MISSING_DEPS = "verify needs the optional dependencies: pip install 'nb2prod[verify]'"
+NOTHING_TO_COMPARE = ("nothing to compare (no metrics cell, no step outputs): "
+                      "checked only that both sides run")
+SEED_HINT = "set a seed (random.seed, np.random.default_rng(seed), random_state=seed)"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float = 1e-9
+    atol: float = 0.0
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    notebook: Path
+    params: tuple[str, ...] = ()  # NAME=VALUE, as typed
+    tolerance: Tolerance = Tolerance()
+    timeout: int = 600  # seconds per notebook cell, and for the whole package run
+    runs: int = 1
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    notebook: object  # encoded value of the first run, None when missing
+    package: object
+    verdict: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    notebook: str
+    package: str
+    rows: tuple[Row, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(r.verdict in FAILING for r in self.rows) else 0
+
+
+class RunFailure(UserError):
+    """One side could not run: the notebook cell and its error, or the package's stderr."""
+
+    def __init__(self, side: str, message: str, *, cell: int | None = None,
+                 detail: str = "", path: Path | str | None = None) -> None:
+        super().__init__(f"the {side} could not run: {message}", path=path, cell=cell,
+                         exit_code=2)
+        self.side = side
+        self.detail = detail
+
+
+# --- parameters -------------------------------------------------------------------------
+
+BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True,
+              "false": False, "no": False, "off": False, "0": False}
+
+
+def _json_of(kind: type):
+    def parse(text: str):
+        value = json.loads(text)
+        if not isinstance(value, kind):
+            raise TypeError(f"expected a JSON {kind.__name__}")
+        return value
+    return parse
+
+
+def _bool(text: str) -> bool:
+    try:
+        return BOOL_WORDS[text.strip().lower()]
+    except KeyError:
+        raise ValueError("expected true or false") from None
+
+
+COERCE = {
+    "int": int, "float": float, "str": str, "bool": _bool,
+    "list": _json_of(list), "dict": _json_of(dict),
+    "str | None": lambda text: None if text in ("None", "null") else text,
+}
+"""Param.type_name -> parser of the text after `=`; the generated CLI parses alike."""
+
+
+def parse_overrides(raw: tuple[str, ...], params: tuple[Param, ...]) -> tuple[tuple[Param, object], ...]:
+    """`NAME=VALUE` strings -> (Param, typed value); the CLI spelling `n-customers` works too."""
+    by_name = {p.name: p for p in params} | {p.cli.lstrip("-"): p for p in params}
+    overrides: dict[str, tuple[Param, object]] = {}
+    for item in raw:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise UserError(f"--param {item!r}: expected NAME=VALUE")
+        param = by_name.get(key.strip())
+        if param is None:
+            known = ", ".join(p.name for p in params) or "none (no parameters cell)"
+            raise UserError(f"--param {key!r}: the notebook has no such parameter; known: {known}")
+        try:
+            value = COERCE.get(param.type_name, str)(text)
+        except (ValueError, TypeError) as exc:
+            raise UserError(f"--param {item!r}: not a valid {param.type_name} ({exc})") from None
+        overrides[param.name] = (param, value)
+    return tuple(overrides.values())
+
+
+def package_args(overrides: tuple[tuple[Param, object], ...]) -> list[str]:
+    """The generated `__main__` options for the overrides (argparse spelling)."""
+    args: list[str] = []
+    for param, value in overrides:
+        if param.type_name == "bool":
+            args.append(param.cli if value else "--no-" + param.cli.lstrip("-"))
+        elif value is None:
+            if param.default != "None":
+                raise UserError(f"--param {param.name}=None cannot be passed to the package CLI")
+        elif param.type_name in ("list", "dict"):
+            args += [param.cli, json.dumps(value)]
+        else:
+            args += [param.cli, str(value)]
+    return args
+
+
+# --- value encoding: this source also runs inside the kernel and the package process ------
+
+def encode_value(value, _depth=0):
+    """A JSON tree of `value` keeping what comparison needs: type, dtype, shape, values."""
+    import re
+
+    kind = type(value)
+    type_name = f"{kind.__module__}.{kind.__qualname__}"
+    if value is None or kind in (bool, int, float, str):
+        return value
+    def enc(v):
+        return encode_value(v, _depth + 1)
+    if _depth > 40:
+        return {"kind": "object", "type": type_name, "repr": "<nested too deep>", "opaque": True}
+    if isinstance(value, dict):  # by key, so insertion order does not matter
+        items = sorted(value.items(), key=lambda kv: repr(kv[0]))
+        return {"kind": "map", "type": type_name, "keys": [enc(k) for k, _ in items],
+                "values": [enc(v) for _, v in items]}
+    if isinstance(value, (list, tuple)):
+        return {"kind": "seq", "type": type_name, "items": [enc(v) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {"kind": "set", "type": type_name, "items": sorted((enc(v) for v in value), key=repr)}
+    pandas = kind.__module__.split(".")[0] == "pandas"
+    if pandas and hasattr(value, "columns") and hasattr(value, "dtypes"):
+        return {"kind": "frame", "type": type_name, "shape": list(value.shape),
+                "columns": enc(list(value.columns)), "index": enc(value.index),
+                "dtypes": [str(d) for d in value.dtypes],
+                "values": [[enc(v) for v in value.iloc[:, i].tolist()]
+                           for i in range(value.shape[1])]}
+    if pandas and hasattr(value, "index") and hasattr(value, "dtype"):
+        return {"kind": "series", "type": type_name, "name": enc(value.name),
+                "dtype": str(value.dtype), "index": enc(value.index),
+                "values": [enc(v) for v in value.tolist()]}
+    if all(hasattr(value, a) for a in ("dtype", "shape", "tolist")):  # numpy arrays, scalars
+        plain = value.tolist()
+        return {"kind": "array", "type": type_name, "dtype": str(value.dtype),
+                "shape": list(value.shape),
+                "values": [enc(v) for v in plain] if isinstance(plain, list) else enc(plain)}
+    text = repr(value)
+    masked = re.sub(r"0x[0-9a-fA-F]+", "0x?", text)  # identity, not content
+    return {"kind": "object", "type": type_name, "repr": masked[:4000], "opaque": masked != text}
+
+
+def dump_values(namespace, names, path):
+    """Encode `names` found in `namespace` into a JSON file at `path`."""
+    import json
+
+    out = {}
+    for name in names:
+        if name in namespace:
+            try:
+                out[name] = encode_value(namespace[name])
+            except Exception as exc:  # noqa: BLE001  (any __repr__ may raise; report it)
+                out[name] = {"kind": "error", "type": type(exc).__name__, "repr": str(exc)}
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(out, file)
+
+
+CAPTURE_SOURCE = inspect.getsource(encode_value) + "\n\n" + inspect.getsource(dump_values)
+
+
+def capture_code(names: tuple[str, ...], path: Path) -> str:
+    """A cell that writes the values of `names` to `path`, touching no user name."""
+    return (f"_nb2prod_capture = {{}}\nexec({CAPTURE_SOURCE!r}, _nb2prod_capture)\n"
+            f"_nb2prod_capture['dump_values'](globals(), {list(names)!r}, {str(path)!r})\n")
+
+
+# --- comparison ------------------------------------------------------------------------
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def numbers_close(reference, value, tol: Tolerance) -> bool:
+    """numpy.allclose semantics with the notebook as reference; ints exactly; NaN == NaN."""
+    if isinstance(reference, int) and isinstance(value, int):
+        return reference == value
+    if math.isnan(reference) or math.isnan(value):
+        return math.isnan(reference) and math.isnan(value)
+    if math.isinf(reference) or math.isinf(value):
+        return reference == value
+    return abs(value - reference) <= tol.atol + tol.rtol * abs(reference)
+
+
+def compare(reference, value, tol: Tolerance, path: str = "") -> str | None:
+    """The first difference between two encoded values, or None when they match."""
+    where = f"at {path}: " if path else ""
+    if _is_number(reference) and _is_number(value):
+        return None if numbers_close(reference, value, tol) else f"{where}{reference!r} != {value!r}"
+    if type(reference) is not type(value):
+        return f"{where}{short(reference)} != {short(value)}"
+    if isinstance(reference, list):
+        if len(reference) != len(value):
+            return f"{where}length {len(reference)} != {len(value)}"
+        for i, (a, b) in enumerate(zip(reference, value)):
+            found = compare(a, b, tol, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if isinstance(reference, dict):
+        if reference.keys() != value.keys():
+            return f"{where}{short(reference)} != {short(value)}"
+        for key in reference:  # kind and type come first: a type change is named as such
+            found = compare(reference[key], value[key], tol, f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return None
+    return None if reference == value else f"{where}{short(reference)} != {short(value)}"
+
+
+def short(value, width: int = 60) -> str:
+    """One line for a table cell."""
+    if isinstance(value, dict):
+        kind, type_name = value.get("kind"), str(value.get("type", "")).rsplit(".", 1)[-1]
+        if kind in ("frame", "array") and "shape" in value:
+            dims = "x".join(map(str, value["shape"])) or "scalar"
+            text = f"{type_name} {value.get('dtype', '')} {dims}".replace("  ", " ")
+        elif kind in ("seq", "set", "map"):
+            text = f"{type_name} of {len(value.get('items', value.get('keys', [])))}"
+        elif kind == "series":
+            text = f"Series {value['dtype']} {len(value['values'])}"
+        else:
+            text = str(value.get("repr", type_name))
+    else:
+        text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def classify(name: str, notebook_runs: list[dict], package_runs: list[dict],
+             tol: Tolerance) -> Row:
+    """One verdict: missing, nondeterministic (changes between runs of a side), match..."""
+    first_nb = notebook_runs[0].get(name)
+    first_pkg = package_runs[0].get(name)
+    absent = [side for side, runs in (("notebook", notebook_runs), ("package", package_runs))
+              if name not in runs[0]]
+    if absent:
+        return Row(name, first_nb, first_pkg, MISSING, f"not produced by the {' and '.join(absent)}")
+    for side, runs in (("notebook", notebook_runs), ("package", package_runs)):
+        for again in runs[1:]:
+            change = MISSING if name not in again else compare(runs[0][name], again[name], tol)
+            if change:
+                return Row(name, first_nb, first_pkg, NONDETERMINISTIC,
+                           f"the {side} gives a different value on another run ({change}); "
+                           f"{SEED_HINT}")
+    difference = compare(first_nb, first_pkg, tol)
+    if difference:
+        return Row(name, first_nb, first_pkg, DIFFERS, difference)
+    if isinstance(first_nb, dict) and first_nb.get("opaque"):
+        return Row(name, first_nb, first_pkg, UNCHECKED,
+                   "an object without comparable content (its repr shows only its identity)")
+    return Row(name, first_nb, first_pkg, MATCH)
+
+
+# --- running both sides -----------------------------------------------------------------
+
+def run_verify(options: VerifyOptions) -> Outcome:
+    """Build, run both sides `options.runs` times, compare; RunFailure when a side fails."""
+    from nb2prod.commands import make_plan
+    from nb2prod.notebook import load_notebook
+
+    if options.runs < 1:
+        raise UserError("--runs must be at least 1")
+    plan = make_plan(options.notebook, options.name)
+    overrides = parse_overrides(options.params, plan.params)
+    names = plan.metrics or plan.results
+    notebook = load_notebook(options.notebook)
+    cwd = options.notebook.resolve().parent
+    with tempfile.TemporaryDirectory(prefix="nb2prod-verify-") as tmp:
+        root = Path(tmp)
+        build_package(plan, root / "build")
+        runs = [_run_both(plan, notebook, overrides, names, root / f"run{i}", cwd, options)
+                for i in range(options.runs)]
+    nb_runs, pkg_runs = [r[0] for r in runs], [r[1] for r in runs]
+    rows = tuple(classify(n, nb_runs, pkg_runs, options.tolerance) for n in names)
+    notes = () if names else (NOTHING_TO_COMPARE,)
+    return Outcome(str(options.notebook), plan.import_name, rows, notes)
+
+
+def build_package(plan: Plan, out_dir: Path) -> None:
+    """The `build` code path (render, then the atomic writer), into `out_dir`."""
+    from nb2prod import render, write
+
+    files = render.render(plan)  # looked up at call time: tests alter a build through it
+    verdicts = write.plan_writes(out_dir, files)
+    write.write_tree(out_dir, files, verdicts, {"notebook": plan.notebook_name})
+
+
+def _run_both(plan, notebook, overrides, names, work: Path, cwd: Path,
+              options: VerifyOptions) -> tuple[dict, dict]:
+    """The package runs in its own process while the kernel runs the notebook."""
+    work.mkdir()
+    src = work.parent / "build" / "src"
+    process = start_package(plan, src, package_args(overrides), names, work, cwd)
+    try:
+        nb_values = run_notebook(notebook, overrides, names, work, cwd, options.timeout)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return nb_values, finish_package(process, plan, work, options.timeout)
+
+
+def prepared_cells(notebook, overrides) -> list[tuple[int | None, str]]:
+    """(cell number or None, source) to execute: skip cells out, overrides injected."""
+    from nb2prod.tags import PARAMETERS, SKIP, read_tags
+
+    cells: list[tuple[int | None, str]] = []
+    injected = "\n".join(f"{p.name} = {v!r}" for p, v in overrides)
+    for cell in notebook.code_cells:
+        role = read_tags(cell.source, cell.tags).role
+        if role == SKIP:
+            continue
+        cells.append((cell.number, cell.source))
+        if role == PARAMETERS and injected:
+            cells.append((None, "# Parameters injected by nb2prod verify\n" + injected))
+            injected = ""
+    return cells
+
+
+def run_notebook(notebook, overrides, names, work: Path, cwd: Path, timeout: int) -> dict:
+    nbclient, errors = _execution_modules()
+    import nbformat
+
+    out = work / "notebook.json"
+    cells = prepared_cells(notebook, overrides) + [(None, capture_code(names, out))]
+    node = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for _, s in cells])
+    client = nbclient.NotebookClient(node, timeout=timeout, kernel_name=KERNEL,
+                                     resources={"metadata": {"path": str(cwd)}})
+    number = None
+    try:
+        with client.setup_kernel(env=_environment()):
+            for index, cell in enumerate(node.cells):
+                number = cells[index][0]
+                client.execute_cell(cell, index)
+    except errors.CellExecutionError as exc:
+        raise RunFailure("notebook", f"{exc.ename}: {exc.evalue}", cell=number,
+                         path=notebook.path, detail=str(exc)) from None
+    except (errors.CellTimeoutError, errors.DeadKernelError, RuntimeError, OSError) as exc:
+        raise RunFailure("notebook", f"{type(exc).__name__}: {exc}".strip(), cell=number,
+                         path=notebook.path) from None
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _execution_modules():
+    try:
+        import ipykernel  # noqa: F401  (the kernel nbclient starts)
+        import nbclient
+        import nbclient.exceptions
+    except ImportError:
+        raise UserError(MISSING_DEPS) from None
+    return nbclient, nbclient.exceptions
+
+
+def _environment() -> dict[str, str]:
+    # headless plotting on both sides; silence debugpy's frozen-modules warning
+    return {**os.environ, "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+DRIVER = """\
+import json, runpy, sys
+sys.path.insert(0, {src!r})
+capture = {{}}
+exec({capture!r}, capture)
+import {pkg}.pipeline as pipeline
+seen = {{}}
+original = pipeline.run_steps
+def run_steps(params):
+    values = original(params)
+    seen.update(values)
+    return values
+pipeline.run_steps = run_steps
+sys.argv = [{pkg!r}] + {argv!r}
+try:
+    runpy.run_module({pkg!r}, run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    if exc.code not in (0, None):
+        raise
+capture["dump_values"](seen, {names!r}, {out!r})
+"""
+"""`python -m PKG ARGS` plus a wrapper on run_steps that records every result, so the
+last step's outputs can be compared when there are no metrics."""
+
+
+def start_package(plan: Plan, src: Path, args: list[str], names, work: Path,
+                  cwd: Path) -> subprocess.Popen:
+    metrics_out = work / "metrics-out.json"
+    code = DRIVER.format(src=str(src), capture=CAPTURE_SOURCE, pkg=plan.import_name,
+                         argv=args + ["--metrics-out", str(metrics_out)], names=list(names),
+                         out=str(work / "package.json"))
+    with open(work / "package.log", "w", encoding="utf-8") as log:  # a file: no pipe to fill
+        return subprocess.Popen([sys.executable, "-c", code], cwd=cwd, env=_environment(),
+                                stdout=log, stderr=subprocess.STDOUT)
+
+
+def finish_package(process: subprocess.Popen, plan: Plan, work: Path, timeout: int) -> dict:
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise RunFailure("package", f"`python -m {plan.import_name}` timed out after "
+                         f"{timeout}s") from None
+    log = (work / "package.log").read_text(encoding="utf-8", errors="replace")
+    if code != 0:
+        tail = "\n".join(log.rstrip().splitlines()[-15:])
+        raise RunFailure("package", f"`python -m {plan.import_name}` exited {code}:\n{tail}",
+                         detail=log)
+    values = json.loads((work / "package.json").read_text(encoding="utf-8"))
+    written = json.loads((work / "metrics-out.json").read_text(encoding="utf-8"))
+    # a metric the CLI did not write to --metrics-out is missing for production users
+    return {k: v for k, v in values.items() if k in written or k not in plan.metrics}

@@ -1,0 +1,112 @@
+"""The `verify` command: flags -> VerifyOptions -> run_verify -> table or JSON -> exit code.
+
+Imports nothing heavy at import time (the CLI imports this module for every
+command): nbclient, jinja2 and rich load only when `verify` runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+FORMATS = ("text", "json")
+VERDICT_STYLE = {"match": "green", "unchecked": "yellow", "differs": "red", "missing": "red",
+                 "nondeterministic": "magenta"}
+
+
+def verify(
+    notebook: Path = typer.Argument(..., help="The .ipynb file to check.", show_default=False),
+    param: list[str] = typer.Option(
+        [], "--param", "-p", metavar="NAME=VALUE",
+        help="Override a parameter on both sides (repeatable); typed like the parameter."),
+    rtol: float = typer.Option(1e-9, "--rtol", help="Relative tolerance for numbers."),
+    atol: float = typer.Option(0.0, "--atol", help="Absolute tolerance for numbers."),
+    timeout: int = typer.Option(
+        600, "--timeout", help="Seconds per notebook cell, and for the whole package run."),
+    runs: int = typer.Option(
+        1, "--runs", min=1, help="Run each side this many times; values that change between "
+        "runs are reported as nondeterministic."),
+    format: str = typer.Option("text", "--format", "-f", help="text or json."),
+    name: Optional[str] = typer.Option(None, "--name", "-n", help="Package name."),
+) -> None:
+    """Run NOTEBOOK and the package built from it on the same parameters; compare results.
+
+    Compares the metrics (or the last step's outputs when there is no metrics
+    cell). Exit 0 when all match, 1 when a value differs, is missing or is
+    nondeterministic, 2 when a side could not run.
+
+    Example: nb2prod verify churn.ipynb --param n_customers=300 --runs 2
+    """
+    from nb2prod.errors import UserError
+    from nb2prod.verify import RunFailure, Tolerance, VerifyOptions, run_verify
+
+    if format not in FORMATS:
+        raise UserError(f"unknown format {format!r}: use text or json")
+    options = VerifyOptions(notebook, tuple(param), Tolerance(rtol, atol), timeout, runs, name)
+    try:
+        outcome = run_verify(options)
+    except RunFailure as failure:
+        _print_failure(failure, format)
+        raise typer.Exit(2) from None
+    if format == "json":
+        print(json.dumps(outcome_data(outcome), indent=2))
+    else:
+        _print_table(outcome)
+    raise typer.Exit(outcome.exit_code)
+
+
+def outcome_data(outcome) -> dict:
+    return {
+        "notebook": outcome.notebook, "package": outcome.package,
+        "exit_code": outcome.exit_code, "notes": list(outcome.notes),
+        "values": [{"name": r.name, "verdict": r.verdict, "detail": r.detail,
+                    "notebook": r.notebook, "package": r.package} for r in outcome.rows],
+    }
+
+
+def _print_failure(failure, format: str) -> None:
+    if format == "json":
+        print(json.dumps({"exit_code": 2, "error": {
+            "side": failure.side, "cell": failure.cell, "message": failure.message,
+            "detail": failure.detail}}, indent=2))
+        return
+    print(f"nb2prod: error: {failure}", file=sys.stderr)
+    if failure.side == "notebook" and failure.detail:
+        print(_tail(failure.detail, 25), file=sys.stderr)
+
+
+def _tail(text: str, lines: int) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def _print_table(outcome) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from nb2prod.verify import FAILING, short
+
+    console = Console(highlight=False, soft_wrap=True)
+    table = Table(title=f"{outcome.notebook} vs python -m {outcome.package}",
+                  title_justify="left")
+    for column in ("name", "notebook", "package", "verdict"):
+        table.add_column(column)
+    for row in outcome.rows:
+        table.add_row(Text(row.name), Text(short(row.notebook)), Text(short(row.package)),
+                      Text(row.verdict, style=VERDICT_STYLE.get(row.verdict, "")))
+    if outcome.rows:
+        console.print(table)
+    for row in outcome.rows:
+        if row.detail:
+            console.print(f"{row.name}: {row.verdict}: {row.detail}", markup=False)
+    for note in outcome.notes:
+        console.print(f"note: {note}", markup=False)
+    failing = [r.name for r in outcome.rows if r.verdict in FAILING]
+    summary = (f"{len(failing)} of {len(outcome.rows)} value(s) do not match: "
+               f"{', '.join(failing)}" if failing
+               else f"all {len(outcome.rows)} value(s) match")
+    console.print(summary, markup=False)
