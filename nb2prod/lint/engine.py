@@ -6,6 +6,7 @@ exist). Runs in worker processes, so its inputs are picklable records.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,10 @@ def _problems(path: Path, plan: LintPlan, enabled: frozenset[str]) -> list[Probl
         rule = NOT_PYTHON if exc.hint == NON_PYTHON_HINT else UNREADABLE
         return [found(rule, None, exc.message)]
     try:
-        analysis = analyze(notebook)
+        with warnings.catch_warnings():  # `"\."` in user code warns at parse time: not ours
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            analysis = analyze(notebook)
     except (ValueError, RecursionError, MemoryError) as exc:  # e.g. NUL bytes in a cell
         return [found(UNREADABLE, None, f"cannot analyse the code: {exc}")]
     ctx = LintContext(path, analysis, plan.config, plan.root, enabled)
