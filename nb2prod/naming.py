@@ -5,7 +5,8 @@ from __future__ import annotations
 import keyword
 import re
 
-RESERVED = frozenset(["run", "run_steps", "Params", "main", "METRICS", "annotations"])
+RESERVED = frozenset(["run", "run_steps", "Params", "METRICS", "annotations", "dataclasses",
+                      "typing"])
 """Module-level names the generated pipeline itself defines."""
 
 

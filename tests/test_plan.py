@@ -1,0 +1,184 @@
+"""Planning: which cell goes where, what each step takes and returns, and what
+is reported, for every tag vocabulary."""
+
+from __future__ import annotations
+
+import pytest
+
+from nb2prod.notebook import load_notebook
+from nb2prod.plan import build_plan
+
+
+@pytest.fixture
+def plan_of(notebook_factory):
+    def make(cells):
+        return build_plan(load_notebook(notebook_factory(cells)))
+    return make
+
+
+def steps(plan):
+    return {s.function: (s.inputs, s.outputs) for s in plan.steps}
+
+
+def codes(plan):
+    return [(p.code, p.cell, p.line) for p in plan.problems]
+
+
+def test_native_vocabulary(plan_of):
+    plan = plan_of([
+        ("import math", ["imports"]),
+        ("def half(x):\n    return x / 2", ["functions"]),
+        ("n = 4\nrate: float = 1\nname = 'a'\nflag = True\nitems = [1, 2]", ["parameters"]),
+        ("values = [half(i) for i in range(n)]", ["step:load"]),
+        ("total = math.fsum(values) * rate", ["step:sum"]),
+        ("print(total)", ["metrics"]),
+        ("assert total > 0", ["test"]),
+        ("values", ["skip"]),
+    ])
+    assert steps(plan) == {"load": (("n",), ("values",)), "sum": (("values", "rate"), ("total",))}
+    assert [(p.name, p.type_name, p.default) for p in plan.params] == [
+        ("n", "int", "4"), ("rate", "float", "1.0"), ("name", "str", '"a"'),
+        ("flag", "bool", "True"), ("items", "list", "[1, 2]")]
+    assert plan.metrics == ("total",) and plan.skipped == (8,)
+    assert [t.reads for t in plan.tests] == [("total",)]
+    assert plan.imports == ("import math",) and plan.exports == ("half",)
+
+
+def test_kale_vocabulary_v1_and_v2(plan_of):
+    plan = plan_of([
+        ("import random", ["imports"]),
+        ("seed = 1", ["pipeline-parameters"]),
+        ("random.seed(seed)\nxs = [random.random() for _ in range(3)]", ["block:gen"]),
+        ("best = max(xs)", ["step:pick", "prev:gen"]),
+        ("print(best)", ["pipeline-metrics"]),
+    ])
+    assert steps(plan) == {"gen": (("seed",), ("xs",)), "pick": (("xs",), ("best",))}
+    assert plan.steps[1].after == ("gen",)
+    assert plan.metrics == ("best",)
+
+
+def test_papermill_parameters_and_injected_cell(plan_of):
+    plan = plan_of([("alpha = 0.5", ["parameters"]), ("alpha = 0.9", ["injected-parameters"]),
+                    ("print(alpha * 2)", [])])
+    assert [p.default for p in plan.params] == ["0.5"]
+    assert plan.skipped == (2,)
+    assert steps(plan) == {"main": (("alpha",), ())}
+
+
+def test_nbdev_exports_and_assert_tests(plan_of):
+    plan = plan_of([
+        "#| default_exp core",
+        "#| export\ndef double(x):\n    return 2 * x",
+        "#| exporti\ndef _helper():\n    return 1",
+        "#| hide\nimport doctest",
+        "sample = double(4)",
+        "assert sample == 8",
+        "assert double(1) == 2",
+    ])
+    assert plan.steps == () and plan.exports == ("double",)
+    assert [t.name for t in plan.tests] == ["test_cell_6", "test_cell_7"]
+    assert [b.cell for b in plan.tests[0].setup] == [5]
+    assert plan.tests[1].setup == ()
+    assert "from nb.pipeline import double" in plan.test_imports
+
+
+def test_untagged_notebook_is_one_step(plan_of):
+    plan = plan_of(["import os", "x = 1", "print(x + 1)"])
+    assert [s.function for s in plan.steps] == ["main"]
+    assert "NB610" in [c for c, *_ in codes(plan)]
+    assert plan.imports == ("import os  # noqa: F401",)
+
+
+def test_untagged_cells_continue_the_step_above(plan_of):
+    plan = plan_of([("a = 1", ["step:one"]), "b = a + 1", ("c = b * 2", ["step:two"]),
+                    "print(c)"])
+    assert [s.cells for s in plan.steps] == [(1, 2), (3, 4)]
+    assert steps(plan)["two"] == (("b",), ("c",))  # no metrics: the last step's values
+
+
+def test_undefined_and_later_defined_names_are_located(plan_of):
+    plan = plan_of([("x = 1", ["step:a"]), ("\ny = x + ghost", ["step:b"]),
+                    ("print(late)", ["step:c"]), ("late = 2", ["step:d"])])
+    found = codes(plan)
+    assert ("NB201", 2, 2) in found
+    assert ("NB203", 3, 1) in found
+
+
+def test_mutation_makes_a_step_an_output(plan_of):
+    plan = plan_of([("df = {'a': 1}", ["step:load"]), ("df['b'] = 2", ["step:enrich"]),
+                    ("print(df)", ["step:show"])])
+    assert steps(plan) == {"load": ((), ("df",)), "enrich": (("df",), ("df",)),
+                           "show": (("df",), ())}
+    assert plan.steps[2].after == ("enrich",)
+
+
+def test_later_step_sees_the_latest_definition(plan_of):
+    plan = plan_of([("x = 1", ["step:a"]), ("x = 10", ["step:b"]), ("print(x)", ["step:c"])])
+    assert steps(plan)["a"] == ((), ())
+    assert plan.steps[2].after == ("b",)
+
+
+def test_independent_steps_have_no_edge(plan_of):
+    plan = plan_of([("a = 1", ["step:left"]), ("b = 2", ["step:right"]),
+                    ("print(a + b)", ["step:join"])])
+    assert plan.steps[1].after == ()
+    assert set(plan.steps[2].after) == {"left", "right"}
+
+
+def test_unknown_after_and_tags_are_reported(plan_of):
+    plan = plan_of([("a = 1", ["step:one", "after:nowhere", "stpe:x"])])
+    found = [c for c, *_ in codes(plan)]
+    assert "NB611" in found and "NB606" in found
+
+
+def test_ipython_decisions_are_reported(plan_of):
+    plan = plan_of([("%matplotlib inline\n!pip install requests==2.0\n!ls\nx = 1",
+                     ["step:a"]), ("%%time\ny = x", ["step:b"]), ("%%bash\necho hi", [])])
+    found = {(c, cell, line) for c, cell, line in codes(plan)}
+    assert {("NB602", 1, 1), ("NB604", 1, 2), ("NB601", 1, 3), ("NB603", 2, 1),
+            ("NB601", 3, 1)} <= found
+    assert "requests==2.0" in plan.dependencies
+
+
+def test_display_only_expressions_are_dropped_and_listed(plan_of):
+    plan = plan_of([("x = [3, 1]\nx.sort()\nx", ["step:a"]), ("print(x)\nlen(x)", ["step:b"])])
+    code = plan.steps[0].blocks[0].code
+    assert code == "x = [3, 1]\nx.sort()"
+    assert "len(x)" in plan.steps[1].blocks[0].code  # a call may have effects: kept
+    assert ("NB605", 1, 3) in codes(plan)
+
+
+def test_non_literal_parameters_are_reported(plan_of):
+    plan = plan_of([("import os\nroot = os.getcwd()\nn = 2", ["parameters"]),
+                    ("print(n)", ["step:a"])])
+    assert [p.name for p in plan.params] == ["n"]
+    assert ("NB607", 1, 2) in codes(plan)
+
+
+def test_helper_reading_a_step_value_is_an_error(plan_of):
+    plan = plan_of([("def f():\n    return data * 2", ["functions"]),
+                    ("data = 1\nprint(f())", ["step:a"])])
+    assert ("NB614", 1, 2) in codes(plan)
+
+
+def test_metrics_golden_values_come_from_outputs(notebook_factory):
+    path = notebook_factory([
+        ("a = 0.5\nb = 'x'", ["step:s"]),
+        {"cell_type": "code", "metadata": {"tags": ["metrics"]}, "execution_count": 2,
+         "source": "print(a)\nprint(b)",
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": ["0.5\n", "x\n"]}]},
+    ])
+    plan = build_plan(load_notebook(path))
+    assert plan.golden == (("a", "0.5"), ("b", "x"))
+
+
+def test_dependencies_are_mapped_and_stdlib_skipped(plan_of):
+    plan = plan_of([("import os\nimport sklearn.linear_model\nfrom yaml import safe_load\n"
+                     "import cv2, numpy as np", ["imports"]), ("x = 1", ["step:a"])])
+    assert plan.dependencies == ("numpy", "opencv-python", "PyYAML", "scikit-learn")
+
+
+def test_unused_locals_are_marked_for_lint(plan_of):
+    plan = plan_of([("tmp = 1\nkeep = 2", ["step:a"]), ("print(keep)", ["step:b"])])
+    assert plan.steps[0].unused == ("tmp",)
+    assert "tmp = 1  # noqa: F841" in plan.steps[0].blocks[0].code
