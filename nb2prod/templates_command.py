@@ -44,10 +44,15 @@ CONTEXT: dict[str, str] = {
 
 def template_table() -> list[tuple[str, str, str]]:
     """(template, output path, context) for every template, in build order."""
-    from nb2prod.render import CI_FILES, FILES
+    from nb2prod.render import BUILTIN_TEMPLATES, CI_FILES, FILES
 
     rows = [(name, path) for name, path in FILES]
     rows += [(name, path) for name, path in CI_FILES.values()]
+    # Templates other build targets render (not in the tables above) are
+    # still listed: `export` copies them, so `list` must not hide them.
+    known = {name for name, _ in rows}
+    rows += [(p.name, "(an optional build target)")
+             for p in sorted(BUILTIN_TEMPLATES.glob("*.j2")) if p.name not in known]
     return [(name, path, CONTEXT.get(name, "plan")) for name, path in rows]
 
 
