@@ -379,8 +379,10 @@ def run_notebook(notebook, overrides, names, work: Path, cwd: Path, timeout: int
     client = nbclient.NotebookClient(node, timeout=timeout, kernel_name=KERNEL,
                                      resources={"metadata": {"path": str(cwd)}})
     number = None
-    try:
-        with client.setup_kernel(env=_environment()):
+    log_path = work / "kernel.log"
+    try:  # the kernel's own stderr (transport warnings, crashes) goes to a log, not ours
+        with open(log_path, "w", encoding="utf-8") as log, \
+                client.setup_kernel(env=_environment(), stderr=log):
             for index, cell in enumerate(node.cells):
                 number = cells[index][0]
                 client.execute_cell(cell, index)
@@ -389,8 +391,12 @@ def run_notebook(notebook, overrides, names, work: Path, cwd: Path, timeout: int
                          path=notebook.path, detail=str(exc)) from None
     except (errors.CellTimeoutError, errors.DeadKernelError, RuntimeError, OSError) as exc:
         raise RunFailure("notebook", f"{type(exc).__name__}: {exc}".strip(), cell=number,
-                         path=notebook.path) from None
+                         path=notebook.path, detail=_read(log_path)) from None
     return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 
 def _execution_modules():

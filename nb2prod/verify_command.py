@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
@@ -19,19 +19,21 @@ VERDICT_STYLE = {"match": "green", "unchecked": "yellow", "differs": "red", "mis
 
 
 def verify(
-    notebook: Path = typer.Argument(..., help="The .ipynb file to check.", show_default=False),
-    param: list[str] = typer.Option(
-        [], "--param", "-p", metavar="NAME=VALUE",
-        help="Override a parameter on both sides (repeatable); typed like the parameter."),
-    rtol: float = typer.Option(1e-9, "--rtol", help="Relative tolerance for numbers."),
-    atol: float = typer.Option(0.0, "--atol", help="Absolute tolerance for numbers."),
-    timeout: int = typer.Option(
-        600, "--timeout", help="Seconds per notebook cell, and for the whole package run."),
-    runs: int = typer.Option(
-        1, "--runs", min=1, help="Run each side this many times; values that change between "
-        "runs are reported as nondeterministic."),
-    format: str = typer.Option("text", "--format", "-f", help="text or json."),
-    name: Optional[str] = typer.Option(None, "--name", "-n", help="Package name."),
+    notebook: Annotated[Path, typer.Argument(help="The .ipynb file to check.",
+                                             show_default=False)],
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", "-p", metavar="NAME=VALUE",
+        help="Override a parameter on both sides (repeatable); typed like the parameter.",
+    )] = None,
+    rtol: Annotated[float, typer.Option(help="Relative tolerance for numbers.")] = 1e-9,
+    atol: Annotated[float, typer.Option(help="Absolute tolerance for numbers.")] = 0.0,
+    timeout: Annotated[int, typer.Option(
+        help="Seconds per notebook cell, and for the whole package run.")] = 600,
+    runs: Annotated[int, typer.Option(
+        min=1, help="Run each side this many times; values that change between runs "
+        "are reported as nondeterministic.")] = 1,
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Package name.")] = None,
 ) -> None:
     """Run NOTEBOOK and the package built from it on the same parameters; compare results.
 
@@ -46,7 +48,7 @@ def verify(
 
     if format not in FORMATS:
         raise UserError(f"unknown format {format!r}: use text or json")
-    options = VerifyOptions(notebook, tuple(param), Tolerance(rtol, atol), timeout, runs, name)
+    options = VerifyOptions(notebook, tuple(param or ()), Tolerance(rtol, atol), timeout, runs, name)
     try:
         outcome = run_verify(options)
     except RunFailure as failure:
@@ -105,8 +107,17 @@ def _print_table(outcome) -> None:
             console.print(f"{row.name}: {row.verdict}: {row.detail}", markup=False)
     for note in outcome.notes:
         console.print(f"note: {note}", markup=False)
-    failing = [r.name for r in outcome.rows if r.verdict in FAILING]
-    summary = (f"{len(failing)} of {len(outcome.rows)} value(s) do not match: "
-               f"{', '.join(failing)}" if failing
-               else f"all {len(outcome.rows)} value(s) match")
-    console.print(summary, markup=False)
+    console.print(summary(outcome.rows, FAILING), markup=False)
+
+
+def summary(rows, failing_verdicts) -> str:
+    if not rows:
+        return "no values compared"
+    failing = [r.name for r in rows if r.verdict in failing_verdicts]
+    if failing:
+        return f"{len(failing)} of {len(rows)} value(s) do not match: {', '.join(failing)}"
+    unchecked = [r.name for r in rows if r.verdict == "unchecked"]
+    if unchecked:
+        return (f"{len(rows) - len(unchecked)} value(s) match; {len(unchecked)} could not "
+                f"be compared: {', '.join(unchecked)}")
+    return f"all {len(rows)} value(s) match"
