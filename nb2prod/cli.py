@@ -67,21 +67,27 @@ def build(
 def plan(
     notebook: Path = NOTEBOOK,
     name: Optional[str] = typer.Option(None, "--name", "-n", help="Package name."),
-    format: str = typer.Option("text", "--format", "-f", help="text or json."),
+    format: str = typer.Option(
+        "text", "--format", "-f", help="text, json, mermaid or dot (mermaid/dot draw the graph)."),
+    graph: bool = typer.Option(
+        False, "--graph", help="Draw the step DAG, edges labelled with the values that flow."),
 ) -> None:
     """Show what build would do: steps with inputs and outputs, parameters, problems.
 
-    Writes nothing. Example: nb2prod plan churn.ipynb --format json
+    Writes nothing. Example: nb2prod plan churn.ipynb --format json;
+    nb2prod plan churn.ipynb --graph --format mermaid > pipeline.mmd
     """
     from nb2prod.commands import run_plan
 
-    raise typer.Exit(run_plan(notebook, name, format))
+    raise typer.Exit(run_plan(notebook, name, format, graph))
 
 
 # Commands that live in their own modules (each keeps its heavy imports lazy).
 # Add a new one as: from nb2prod.x_command import x; app.command()(x)
 from nb2prod.verify_command import verify
 app.command()(verify)
+from nb2prod.tag_command import tag
+app.command()(tag)
 from nb2prod.templates_command import templates_app
 
 app.add_typer(templates_app, name="templates")

@@ -86,10 +86,23 @@ def _container_extras(options: BuildOptions, plan: Plan, out_dir: Path) -> None:
         container.build_image(out_dir, options.image)
 
 
-def run_plan(notebook: Path, name: str | None, format: str) -> int:
-    if format not in ("text", "json"):
-        raise UserError(f"unknown format {format!r}: use text or json", exit_code=2)
+PLAN_FORMATS = ("text", "json", "mermaid", "dot")
+
+
+def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False) -> int:
+    if format not in PLAN_FORMATS:
+        raise UserError(f"unknown format {format!r}: use {', '.join(PLAN_FORMATS)}",
+                        exit_code=2)
     plan = make_plan(notebook, name)
+    if graph or format in ("mermaid", "dot"):  # the step DAG, see graph.py
+        from nb2prod.graph import RENDERERS, plan_graph, to_tree
+
+        if format == "text":
+            _console().print(to_tree(plan_graph(plan)))
+            _print_problems(_console(), notebook, plan, quiet=False)
+        else:
+            print(RENDERERS[format](plan_graph(plan)), end="")
+        return exit_code(plan, False)
     if format == "json":
         from nb2prod.render import report_data
 

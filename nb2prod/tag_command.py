@@ -1,0 +1,77 @@
+"""`nb2prod tag NB --suggest | --write [--force]`: tags for an untagged notebook.
+
+Thin: load, ask `suggest.py` what each code cell is, then either show the
+proposal as a table or hand it to `tagwrite.py`, which edits only tag lines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from nb2prod.suggest import Suggestion
+
+NOTEBOOK = typer.Argument(..., help="The .ipynb file to tag.", show_default=False)
+SUGGEST = typer.Option(
+    False, "--suggest", help="Show the proposed tags (the default without --write).")
+WRITE = typer.Option(
+    False, "--write", help="Apply the proposed tags in place; only tag lines change.")
+FORCE = typer.Option(
+    False, "--force", help="With --write: replace the step/role tags already there.")
+
+
+def tag(
+    notebook: Path = NOTEBOOK,
+    suggest: bool = SUGGEST,
+    write: bool = WRITE,
+    force: bool = FORCE,
+) -> None:
+    """Propose cell tags for an untagged notebook, or write them into it.
+
+    Imports, helper functions, a parameters cell, steps named from markdown
+    headings, display-only cells (skip), assert cells (test) and the final
+    reported values (metrics). Other tags (e.g. hide-input) are kept.
+
+    Example: nb2prod tag churn.ipynb --suggest && nb2prod tag churn.ipynb --write
+    """
+    from nb2prod.notebook import load_notebook
+    from nb2prod.suggest import suggest_notebook
+    from nb2prod.tagwrite import is_structural, write_tags
+
+    loaded = load_notebook(notebook)
+    suggestions = suggest_notebook(loaded)
+    console = _console()
+    if suggest or not write:
+        console.print(suggestion_table(notebook, suggestions))
+        tagged = [c.number for c in loaded.cells if any(is_structural(t) for t in c.tags)]
+        if tagged and not write:
+            console.print(f"note: cells {', '.join(map(str, tagged))} already have tags; "
+                          "--write --force replaces them", markup=False)
+    if write:
+        proposed = {s.cell - 1: s.tags for s in suggestions}
+        result = write_tags(notebook, proposed, force=force)
+        verb = f"tagged {result.changed} cell(s) in" if result.written else "no change to"
+        console.print(f"{verb} {notebook}; next: nb2prod build {notebook}", markup=False)
+    elif not suggest:
+        console.print(f"apply with: nb2prod tag {notebook} --write", markup=False)
+    raise typer.Exit(0)
+
+
+def suggestion_table(notebook: Path, suggestions: tuple[Suggestion, ...]):
+    from rich.table import Table
+    from rich.text import Text  # plain Text: code like `df[["a"]]` is not markup
+
+    table = Table(title=f"proposed tags for {notebook}", title_justify="left")
+    for column in ("cell", "first line", "proposed tags", "why"):
+        table.add_column(column, overflow="fold")
+    for s in suggestions:
+        table.add_row(str(s.cell), Text(s.first_line), Text(" ".join(s.tags) or "-"),
+                      Text(s.why))
+    return table
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
