@@ -1,0 +1,191 @@
+"""How fast is `nb2prod lint`? Ratios against baselines measured in the same run.
+
+    python benchmarks/lint_speed.py [--generated 200] [--repeat 3] [--keep DIR]
+
+Builds a corpus in a temporary directory: every readable notebook of
+../shared/corpus plus generated notebooks shaped like the survey's generator
+(docs: ../shared/anchors/notebook-linters.md, section 4: 30 code cells, an
+absolute path, shuffled execution counts, a 50 KB image in every 10th).
+Then times, each as one fresh process on the whole corpus, best of N:
+
+  floor      json.load + ast.parse of every code cell (%/! lines commented)
+  nb2prod    `nb2prod lint --jobs 1`, and `--jobs 2`
+  ruff       `ruff check --no-cache` (when installed)
+  nbqa       `nbqa pyflakes` (when installed)
+
+and prints wall seconds, ms per notebook and the ratio to the floor. Target:
+nb2prod --jobs 1 within 1.5x the floor. Not a test: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+
+FLOOR = r"""
+import ast, json, sys
+from pathlib import Path
+for path in Path(sys.argv[1]).rglob("*.ipynb"):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else src
+        lines = ["#" + l if l.lstrip().startswith(("%", "!")) else l for l in src.split("\n")]
+        try:
+            ast.parse("\n".join(lines))
+        except SyntaxError:
+            pass
+"""
+
+IMPORTS = ["import os", "import sys", "import json", "import numpy as np",
+           "import pandas as pd", "import matplotlib.pyplot as plt", "from pathlib import Path",
+           "import re", "import collections", "from typing import List, Dict"]
+
+
+def _code_source(i: int, k: int, rng: random.Random) -> str:
+    kind = k % 6
+    if kind == 0:
+        return "\n".join(rng.sample(IMPORTS, 3))
+    if kind == 1:
+        return (f"def transform_{i}(df, col='x'):\n    \"\"\"Transform step {i}.\"\"\"\n"
+                f"    out = df.copy()\n    out[col] = out[col] * {i} + 1\n"
+                "    if len(out) > 10:\n        out = out.head(10)\n    return out\n")
+    if kind == 2:
+        return (f"data_{i} = {{'x': list(range({i}, {i}+20)), 'y': [v**2 for v in range(20)]}}"
+                f"\nresult_{i} = sum(data_{i}['y'])\nprint(result_{i})")
+    if kind == 3:
+        return (f"class Model{i}:\n    def __init__(self, alpha={i / 10}):\n"
+                "        self.alpha = alpha\n    def fit(self, X, y):\n"
+                "        self.coef_ = [self.alpha * x for x in X]\n        return self\n"
+                "    def predict(self, X):\n        return [c * x for c, x in zip(self.coef_, X)]\n")
+    if kind == 4:
+        return (f"path = '/home/user/data/file_{i}.csv'\nunused_{i} = 3\nfor j in range(3):\n"
+                f"    x = j * {i}\nx")
+    return f"%matplotlib inline\nvalues = [random_value for random_value in range({i})]\nlen(values)"
+
+
+def _cell(kind: str, source: str, **extra) -> dict:
+    return {"cell_type": kind, "metadata": {}, "source": source.splitlines(keepends=True),
+            **extra}
+
+
+def generated_notebook(n: int, rng: random.Random, png: str) -> dict:
+    cells = [_cell("markdown", f"# Notebook {n}\n\nAnalysis of dataset {n}.")]
+    order = list(range(30))
+    if n % 5 == 0:
+        rng.shuffle(order)
+    for k in range(30):
+        i = order[k]
+        outputs = []
+        if k % 6 == 2:
+            outputs = [{"output_type": "stream", "name": "stdout", "text": [f"{i * 123}\n"]}]
+        elif k % 6 == 4:
+            outputs = [{"output_type": "execute_result", "execution_count": i + 1,
+                        "metadata": {}, "data": {"text/plain": [str(i)]}}]
+        cells.append(_cell("code", _code_source(i, k, rng),
+                           execution_count=i + 1 if k % 7 else None, outputs=outputs))
+        if k % 5 == 4:
+            cells.append(_cell("markdown", f"## Section {k // 5}\nSome *explanation* for {k}."))
+    if n % 10 == 0:
+        cells.append(_cell("code", "plt.plot([1,2,3])\nplt.show()", execution_count=99, outputs=[
+            {"output_type": "display_data", "metadata": {},
+             "data": {"image/png": png, "text/plain": ["<Figure size 640x480>"]}}]))
+    if n % 17 == 0:
+        cells.append(_cell("code", "", execution_count=None, outputs=[]))
+    return {"cells": cells, "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python", "version": "3.11.7"}},
+        "nbformat": 4, "nbformat_minor": 4}
+
+
+def build_corpus(folder: Path, generated: int) -> tuple[int, int]:
+    copied = 0
+    for path in sorted(SHARED_CORPUS.rglob("*.ipynb")) if SHARED_CORPUS.is_dir() else []:
+        try:
+            if "cells" not in json.loads(path.read_text(encoding="utf-8")):
+                continue  # the floor reads v4 only; keep the comparison fair
+        except (ValueError, UnicodeDecodeError):
+            continue
+        target = folder / "shared" / path.relative_to(SHARED_CORPUS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        copied += 1
+    rng = random.Random(42)
+    png = base64.b64encode(rng.randbytes(37_500)).decode()
+    (folder / "generated").mkdir(parents=True, exist_ok=True)
+    for n in range(generated):
+        text = json.dumps(generated_notebook(n, rng, png), indent=1)
+        (folder / "generated" / f"nb_{n:03d}.ipynb").write_text(text)
+    return copied, generated
+
+
+def commands(corpus: Path) -> list[tuple[str, list[str]]]:
+    lint = [sys.executable, "-m", "nb2prod.cli", "lint", str(corpus), "--format", "json"]
+    found = [("floor (json+ast, 1 process)", [sys.executable, "-c", FLOOR, str(corpus)]),
+             ("nb2prod lint --jobs 1", [*lint, "--jobs", "1"]),
+             ("nb2prod lint --jobs 2", [*lint, "--jobs", "2"])]
+    if shutil.which("ruff"):
+        found.append(("ruff check --no-cache", ["ruff", "check", "--no-cache", "--exit-zero",
+                                                "--quiet", str(corpus)]))
+    if shutil.which("nbqa") and _has_module("pyflakes"):
+        found.append(("nbqa pyflakes", ["nbqa", "pyflakes", str(corpus)]))
+    return found
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def measure(argv: list[str], repeat: int) -> list[float]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                       cwd=REPO, check=False)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--generated", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="build the corpus here and keep it")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = args.keep or Path(tmp)
+        copied, generated = build_corpus(corpus, args.generated)
+        total = copied + generated
+        size = sum(p.stat().st_size for p in corpus.rglob("*.ipynb")) / 1e6
+        print(f"corpus: {copied} shared + {generated} generated = {total} notebooks, "
+              f"{size:.1f} MB; {os.cpu_count()} cores; best and median of {args.repeat}")
+        rows = [(name, measure(cmd, args.repeat)) for name, cmd in commands(corpus)]
+    floor = min(rows[0][1])
+    print(f"{'case':<30} {'best s':>8} {'median s':>9} {'ms/nb':>7} {'x floor':>8}")
+    for name, times in rows:
+        best = min(times)
+        print(f"{name:<30} {best:>8.3f} {statistics.median(times):>9.3f} "
+              f"{1000 * best / total:>7.2f} {best / floor:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
