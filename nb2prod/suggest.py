@@ -305,7 +305,7 @@ class _Walk:
             source = f"section `{self.heading}`" if self.heading else "its first new value"
             name = step_name(self.heading, self.taken) if self.heading else self._flow_name(cell)
             return self._start(name, f"starts step `{name}`, named from {source}")
-        if not self.sections and self._produces_new(cell):
+        if not self.sections and shape.kind != "definitions" and self._produces_new(cell):
             name = self._flow_name(cell)
             new = _names(self._new_values(cell))
             return self._start(name, f"new step at a dataflow boundary: reads earlier "
