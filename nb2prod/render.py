@@ -16,6 +16,7 @@ from nb2prod import codegen
 from nb2prod.imports import import_block, sort_names
 from nb2prod.container import WHEELHOUSE_README
 from nb2prod.errors import UserError
+from nb2prod.kubeflow import TargetOptions, target_files, template_context
 from nb2prod.plan import Plan
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
@@ -45,16 +46,21 @@ REPORT_JSON = "nb2prod-report.json"
 
 
 def render(plan: Plan, templates: Path | None = None,
-           ci: tuple[str, ...] = ()) -> dict[str, str]:
-    """Every file of the package, as text, keyed by POSIX path relative to the output."""
+           ci: tuple[str, ...] = (), targets: TargetOptions | None = None) -> dict[str, str]:
+    """Every file of the package, as text, keyed by POSIX path relative to the output.
+
+    `targets` (e.g. kubeflow) add their files and template variables; see kubeflow.py."""
     unknown = sorted(set(ci) - set(CI_FILES))
     if unknown:
         raise UserError(f"unknown --ci {unknown[0]!r}: use {', '.join(sorted(CI_FILES))}")
     env = _environment(templates)
+    targets = targets or TargetOptions()
+    context = template_context(plan, targets)
     files = {}
-    for template_name, pattern in [*FILES, *(CI_FILES[name] for name in sorted(set(ci)))]:
+    for template_name, pattern in [*FILES, *(CI_FILES[name] for name in sorted(set(ci))),
+                                   *target_files(targets)]:
         path = pattern.format(import_name=plan.import_name)
-        files[path] = _render_one(env, template_name, plan)
+        files[path] = _render_one(env, template_name, plan, context)
     files[REPORT_JSON] = json.dumps(report_data(plan), indent=2, sort_keys=True) + "\n"
     files["wheelhouse/README.txt"] = WHEELHOUSE_README
     return files
@@ -106,11 +112,11 @@ def _environment(templates: Path | None):
     return env
 
 
-def _render_one(env, name: str, plan: Plan) -> str:
+def _render_one(env, name: str, plan: Plan, context: dict | None = None) -> str:
     import jinja2
 
     try:
-        text = env.get_template(name).render(plan=plan)
+        text = env.get_template(name).render(plan=plan, **(context or {}))
     except jinja2.TemplateSyntaxError as exc:
         raise UserError(f"template syntax error: {exc.message}",
                         path=exc.filename or name, line=exc.lineno) from None

@@ -1,0 +1,442 @@
+"""What `--target kubeflow` adds, computed from the Plan: components, DAG, resources, Job.
+
+A new target is a new renderer over the same plan, never a new analysis: this
+module only re-reads what `link.py` decided (each step's inputs, outputs,
+edges, `after:` and Kale-spelled settings) and shapes it for two templates,
+`kubeflow.py.j2` (a KFP v2 pipeline, one component per step) and `job.yaml.j2`
+(the whole pipeline as one Kubernetes Job). Pure: no I/O, no kfp import.
+
+Values between steps: parameters of the notebook keep their literal type; a
+step output becomes a KFP *parameter* only when every assignment to it in its
+step is visibly a scalar (`x = float(...)`, `n = len(...)`, a literal), so that
+KFP's type check cannot fail at run time. Everything else is an *artifact*,
+whose serializer the generated code picks at run time from the value's type.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from nb2prod.errors import UserError
+from nb2prod.filedeps import find_file_flows
+from nb2prod.plan import Plan, Step
+
+KUBEFLOW = "kubeflow"
+TARGETS = (KUBEFLOW,)
+
+FILES: tuple[tuple[str, str], ...] = (
+    ("kubeflow.py.j2", "src/{import_name}/kubeflow.py"),
+    ("job.yaml.j2", "deploy/job.yaml"),
+)
+"""Template -> output path, added only when the target is requested."""
+
+EXTRA = ("kubeflow", ("kfp>=2",))
+"""The optional dependency the generated package gets: `pip install PKG[kubeflow]`."""
+
+ARTIFACT = "artifact"
+PARAMETER_TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool",
+                   "list": "list", "dict": "dict", "str | None": "Optional[str]"}
+"""Plan parameter type -> KFP parameter annotation."""
+
+SCALAR_CALLS = {"float": "float", "int": "int", "str": "str", "bool": "bool", "len": "int"}
+METRICS_OUTPUT = "nb2prod_metrics"
+MODULE_NAMES = frozenset([
+    "FULL_SDK", "component", "FORMATS", "log_metrics", "IMAGE", "VOLUME", "STEPS", "METRICS",
+    "PipelineOutputs", "pipeline", "main", "run_component",
+    "save_value", "load_value", "serializer_for", "compile_pipeline", "run_local", "dsl",
+    "Artifact", "Input", "Output", "Metrics", "NamedTuple", "Optional", "argparse", "json", "os",
+    "sys", "pickle", "tempfile", "Path",
+])
+"""Names the generated kubeflow.py defines or imports: a component must not shadow them."""
+
+CPU = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
+MEMORY = re.compile(r"^\d+(\.\d+)?(E|P|T|G|M|K|k|Ei|Pi|Ti|Gi|Mi|Ki)?$")
+MEMORY_FACTORS = {"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
+                  "E": 1e18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+                  "Pi": 2**50, "Ei": 2**60}
+JOB_DEFAULTS = {"cpu": "1", "memory": "1Gi"}
+"""Job requests/limits when no step declares any (edit deploy/job.yaml to taste)."""
+JOB_BACKOFF = 2
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """Orchestration targets for `build`, carried next to the plan (not inside it)."""
+
+    targets: tuple[str, ...] = ()
+    image: str | None = None  # the image every component and the Job run
+    volume: str | None = None  # shared volume mount path: components run in it
+
+
+@dataclass(frozen=True)
+class Value:
+    name: str  # the variable in the notebook and in pipeline.py
+    kind: str  # a KFP parameter annotation, or ARTIFACT
+    kfp_name: str = ""  # the component's input/output name (outputs renamed on clashes)
+    source: str = ""  # inputs: "" for a pipeline parameter, else the producing component
+    argument: str = ""  # inputs: the pipeline expression passed (`seed`, `t.outputs["df"]`)
+
+    @property
+    def is_artifact(self) -> bool:
+        return self.kind == ARTIFACT
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu: str | None = None
+    memory: str | None = None
+    accelerator: str | None = None  # e.g. nvidia.com/gpu
+    accelerator_count: int | None = None
+    retry: int | None = None
+    cache: bool | None = None
+    image: str | None = None
+    ignored: tuple[str, ...] = ()  # settings KFP v2 core cannot express (labels, secrets, ...)
+
+
+@dataclass(frozen=True)
+class Component:
+    step: str  # the notebook's step name (task display name)
+    function: str  # the step function in pipeline.py
+    name: str  # the component function in kubeflow.py (the KFP task name)
+    task: str  # the pipeline's local variable for the task
+    cells: tuple[int, ...]
+    inputs: tuple[Value, ...]  # in the step function's argument order
+    returns: tuple[str, ...]  # everything the step function returns, in order
+    outputs: tuple[Value, ...]  # what later steps or metrics need, sent through KFP
+    metrics: tuple[str, ...]  # metrics this step provides, logged to a Metrics artifact
+    after: tuple[str, ...]  # components to wait for without a data edge
+    after_tasks: tuple[str, ...]  # the same, as the pipeline's task variables
+    resources: Resources
+
+    @property
+    def parameter_outputs(self) -> tuple[Value, ...]:
+        return tuple(v for v in self.outputs if not v.is_artifact)
+
+    @property
+    def artifact_outputs(self) -> tuple[Value, ...]:
+        return tuple(v for v in self.outputs if v.is_artifact)
+
+
+@dataclass(frozen=True)
+class PipelineParam:
+    name: str
+    kind: str  # KFP parameter annotation
+    default: str  # Python source
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # DNS-1123 name
+    args: tuple[str, ...]
+    requests: tuple[tuple[str, str], ...]
+    limits: tuple[tuple[str, str], ...]
+    backoff_limit: int
+
+
+@dataclass(frozen=True)
+class Kubeflow:
+    """Everything the kubeflow templates need beyond the plan."""
+
+    image: str
+    volume: str | None
+    pipeline_name: str
+    params: tuple[PipelineParam, ...]
+    components: tuple[Component, ...]
+    job: Job
+
+    @property
+    def metrics_components(self) -> tuple[Component, ...]:
+        return tuple(c for c in self.components if c.metrics)
+
+
+def parse_targets(values: Iterable[str]) -> tuple[str, ...]:
+    """`["kubeflow", "a,b"]` -> validated, de-duplicated, sorted targets."""
+    names = {v.strip().lower() for value in values for v in value.split(",") if v.strip()}
+    unknown = sorted(names - set(TARGETS))
+    if unknown:
+        raise UserError(f"unknown target {', '.join(unknown)}: choose from {', '.join(TARGETS)}",
+                        exit_code=2)
+    return tuple(sorted(names))
+
+
+def default_image(plan: Plan) -> str:
+    """The tag users give `build --image` by convention: `DIST:VERSION`."""
+    return f"{plan.dist_name}:{plan.version}"
+
+
+def k8s_name(text: str) -> str:
+    """A DNS-1123 label (Job and pipeline names)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:63].strip("-")
+    return name or "pipeline"
+
+
+def target_files(options: TargetOptions) -> tuple[tuple[str, str], ...]:
+    return FILES if KUBEFLOW in options.targets else ()
+
+
+def template_context(plan: Plan, options: TargetOptions) -> dict:
+    """Extra template variables: always `optional_dependencies`; `kubeflow` when targeted."""
+    if KUBEFLOW not in options.targets:
+        return {"optional_dependencies": (), "kubeflow": None}
+    return {"optional_dependencies": (EXTRA,), "kubeflow": build_kubeflow(plan, options)}
+
+
+def build_kubeflow(plan: Plan, options: TargetOptions) -> Kubeflow:
+    components = _components(plan, options)
+    return Kubeflow(
+        image=options.image or default_image(plan),
+        volume=options.volume,
+        pipeline_name=k8s_name(plan.dist_name),
+        params=tuple(PipelineParam(p.name, PARAMETER_TYPES.get(p.type_name, "str"), p.default)
+                     for p in plan.params),
+        components=components,
+        job=_job(plan, components),
+    )
+
+
+def _components(plan: Plan, options: TargetOptions) -> tuple[Component, ...]:
+    taken = set(MODULE_NAMES) | {p.name for p in plan.params}
+    names = {s.function: _unique(s.function, taken) for s in plan.steps}
+    tasks = {s.function: _unique(f"{names[s.function]}_task", taken) for s in plan.steps}
+    needed = _needed_outputs(plan)
+    metric_source = _metric_sources(plan)
+    file_after = _file_after(plan) if options.volume else {}
+    components: dict[str, Component] = {}
+    for step in plan.steps:
+        types = value_types(step)
+        inputs = _inputs(step, plan, components, tasks)
+        input_names = {v.name for v in inputs}
+        outputs = tuple(
+            Value(name, types.get(name, ARTIFACT), _output_name(name, input_names))
+            for name in step.outputs if name in needed.get(step.function, ())
+        )
+        data_sources = {v.source for v in inputs if v.source}
+        after = tuple(dict.fromkeys(
+            f for f in (*step.after, *file_after.get(step.function, ()))
+            if names[f] not in data_sources))
+        components[step.function] = Component(
+            step=step.name, function=step.function, name=names[step.function],
+            task=tasks[step.function], cells=step.cells, inputs=inputs, returns=step.outputs,
+            outputs=outputs,
+            metrics=tuple(m for m in plan.metrics if metric_source.get(m) == step.function),
+            after=tuple(names[f] for f in after), after_tasks=tuple(tasks[f] for f in after),
+            resources=resources(step))
+    return tuple(components.values())
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, counter = name, 2
+    while candidate in taken:
+        candidate = f"{name}_{counter}"
+        counter += 1
+    taken.add(candidate)
+    return candidate
+
+
+def _output_name(name: str, input_names: set[str]) -> str:
+    # A step that updates `df` takes and returns it; KFP needs distinct names.
+    return f"{name}_out" if name in input_names else name
+
+
+def _inputs(step: Step, plan: Plan, done: dict[str, Component],
+            tasks: dict[str, str]) -> tuple[Value, ...]:
+    """Step inputs: pipeline parameters, or outputs of the earlier components `done`."""
+    source = {name: producer for producer, flowing in step.edges for name in flowing}
+    param_types = {p.name: PARAMETER_TYPES.get(p.type_name, "str") for p in plan.params}
+    values = []
+    for name in step.inputs:
+        if name not in source:
+            values.append(Value(name, param_types.get(name, ARTIFACT), name, "", name))
+            continue
+        producer = done[source[name]]
+        output = next(v for v in producer.outputs if v.name == name)
+        argument = f'{tasks[source[name]]}.outputs["{output.kfp_name}"]'
+        values.append(Value(name, output.kind, name, producer.name, argument))
+    return tuple(values)
+
+
+def _needed_outputs(plan: Plan) -> dict[str, set[str]]:
+    """Per step function: outputs a later step reads, or metrics it provides."""
+    needed: dict[str, set[str]] = {}
+    for step in plan.steps:
+        for producer, flowing in step.edges:
+            needed.setdefault(producer, set()).update(flowing)
+    for metric, producer in _metric_sources(plan).items():
+        needed.setdefault(producer, set()).add(metric)
+    return needed
+
+
+def _metric_sources(plan: Plan) -> dict[str, str]:
+    """Metric -> step function that provides it: the last step returning that name."""
+    sources = {}
+    for step in plan.steps:
+        for name in step.outputs:
+            if name in plan.metrics:
+                sources[name] = step.function
+    return sources
+
+
+def _file_after(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """With a shared volume, a step reading a file waits for the step writing it."""
+    by_name = {s.name: s.function for s in plan.steps}
+    after: dict[str, list[str]] = {}
+    for flow in find_file_flows(plan.steps):
+        after.setdefault(by_name[flow.reader], []).append(by_name[flow.writer])
+    return {k: tuple(v) for k, v in after.items()}
+
+
+def value_types(step: Step) -> dict[str, str]:
+    """Names this step binds to a visibly scalar value, with their KFP type."""
+    seen: dict[str, set[str]] = {}
+    for block in step.blocks:
+        try:
+            tree = ast.parse(block.code)
+        except SyntaxError:
+            continue
+        for node in _statements(tree):
+            for name, kind in _bindings(node):
+                seen.setdefault(name, set()).add(kind)
+    return {name: kinds.pop() for name, kinds in seen.items()
+            if len(kinds) == 1 and ARTIFACT not in kinds}
+
+
+def _statements(tree: ast.AST):
+    """Every node outside nested function and class bodies (their names are local)."""
+    stack = list(ast.iter_child_nodes(tree))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                 ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _bindings(node: ast.AST) -> list[tuple[str, str]]:
+    if isinstance(node, ast.Assign):
+        kind = _scalar_kind(node.value)
+        return [(t.id, kind if isinstance(t, ast.Name) else ARTIFACT)
+                for target in node.targets for t in _names(target)]
+    if isinstance(node, ast.AnnAssign) and node.value is not None:
+        return [(t.id, _scalar_kind(node.value)) for t in _names(node.target)]
+    binds = []
+    if isinstance(node, (ast.AugAssign, ast.For, ast.AsyncFor, ast.comprehension)):
+        binds = _names(node.target)
+    elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+        binds = _names(node.optional_vars)
+    elif isinstance(node, ast.NamedExpr):
+        binds = _names(node.target)
+    return [(t.id, ARTIFACT) for t in binds]
+
+
+def _names(target: ast.AST) -> list[ast.Name]:
+    if isinstance(target, ast.Name):
+        return [target]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        # Unpacked values: the element types are unknown.
+        return [ast.Name(n.id) for elt in target.elts for n in _names(elt)]
+    if isinstance(target, ast.Starred):
+        return _names(target.value)
+    return []
+
+
+def _scalar_kind(value: ast.expr) -> str:
+    if isinstance(value, ast.Constant) and type(value.value) in (int, float, str, bool):
+        return type(value.value).__name__
+    if isinstance(value, ast.JoinedStr):
+        return "str"
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+        return SCALAR_CALLS.get(value.func.id, ARTIFACT)
+    return ARTIFACT
+
+
+def resources(step: Step) -> Resources:
+    """Kale-spelled settings (`limit:cpu:2`, `limit:nvidia.com/gpu:1`, `retry:3`, ...)."""
+    found: dict[str, object] = {}
+    ignored = []
+    for key, value in step.settings:
+        setting = _setting(step, key, value)
+        if setting is None:
+            ignored.append(f"{key}:{value}")
+        else:
+            found.update(setting)
+    return Resources(**found, ignored=tuple(ignored))
+
+
+def _setting(step: Step, key: str, value: str) -> dict | None:
+    if key == "limit:cpu":
+        return {"cpu": _checked(step, key, value, CPU)}
+    if key == "limit:memory":
+        return {"memory": _checked(step, key, value, MEMORY)}
+    if key.startswith("limit:") and "/" in key:  # nvidia.com/gpu, amd.com/gpu
+        count = _checked(step, key, value, re.compile(r"^\d+$"))
+        return {"accelerator": key.partition(":")[2], "accelerator_count": int(count)}
+    if key == "retry":
+        return {"retry": int(_checked(step, key, value, re.compile(r"^\d+$")))}
+    if key == "cache":
+        _checked(step, key, value, re.compile(r"^(enabled|disabled)$"))
+        return {"cache": value == "enabled"}
+    if key == "image" or key.startswith("image:"):  # `image:repo/x:1.0` splits at the last colon
+        return {"image": f"{key.partition(':')[2]}:{value}" if ":" in key else value}
+    return None
+
+
+def _checked(step: Step, key: str, value: str, pattern: re.Pattern) -> str:
+    if not pattern.match(value):
+        raise UserError(f"step `{step.name}`: `{key}:{value}` is not a valid value for "
+                        f"`{key}`", hint="e.g. limit:cpu:2, limit:cpu:500m, limit:memory:4Gi, "
+                        "limit:nvidia.com/gpu:1, retry:3, cache:disabled", exit_code=2)
+    return value
+
+
+def _job(plan: Plan, components: tuple[Component, ...]) -> Job:
+    """One pod runs every step in turn: it needs the largest of the steps' resources."""
+    cpu = max((c.resources.cpu for c in components if c.resources.cpu), key=_cpu_cores,
+              default=JOB_DEFAULTS["cpu"])
+    memory = max((c.resources.memory for c in components if c.resources.memory),
+                 key=_memory_bytes, default=JOB_DEFAULTS["memory"])
+    limits = {"cpu": cpu, "memory": memory}
+    for c in components:
+        r = c.resources
+        if r.accelerator and r.accelerator_count:
+            limits[r.accelerator] = str(max(r.accelerator_count, int(limits.get(r.accelerator, 0))))
+    retries = [c.resources.retry for c in components if c.resources.retry is not None]
+    return Job(
+        name=k8s_name(plan.dist_name),
+        args=(*job_args(plan), "--metrics-out", "/data/metrics.json"),
+        requests=(("cpu", cpu), ("memory", memory)),
+        limits=tuple(sorted(limits.items())),
+        backoff_limit=max(retries, default=JOB_BACKOFF),
+    )
+
+
+def job_args(plan: Plan) -> list[str]:
+    """The notebook's parameter values as `python -m PKG` arguments (explicit in the Job)."""
+    args = []
+    for p in plan.params:
+        value = ast.literal_eval(p.default)
+        if value is None:
+            continue
+        if p.type_name == "bool":
+            args.append(p.cli if value else f"--no-{p.cli[2:]}")
+            continue
+        text = _json(value) if p.type_name in ("list", "dict") else str(value)
+        args += [p.cli, repr(value) if p.type_name == "float" else text]
+    return args
+
+
+def _json(value) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
+
+
+def _cpu_cores(text: str) -> float:
+    return int(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+def _memory_bytes(text: str) -> float:
+    number, suffix = re.match(r"^([\d.]+)(\w*)$", text).groups()
+    return float(number) * MEMORY_FACTORS[suffix]
