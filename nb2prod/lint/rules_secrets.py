@@ -44,8 +44,11 @@ GENERIC = re.compile(
     r"(?P<value>[^'\"\s]{8,})(?P=q)")
 PLACEHOLDER = re.compile(r"(?i)your|xxx|<|example|change.?me|dummy|placeholder|\*\*\*|\.\.\."
                          r"|redacted|secret|token|password|test|fake|sample|\{|\$")
-_MARKERS = re.compile(r"(?i)AKIA|ASIA|gh[pousr]_|github_pat|xox|AIza|sk-|k_live|PRIVATE KEY"
-                      r"|key|secret|token|passw|pwd|credential")
+_MARKERS = re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|sk-|k_live_"
+                      r"|PRIVATE KEY|(?i:api.?key|secret|token|passw|pwd|access.?key|auth.?key"
+                      r"|credential)")
+"""Cheap literal pre-filter run once per cell and output: only text that contains one
+of these is scanned line by line with the real patterns."""
 
 
 def check_secrets(ctx: LintContext) -> Iterator[Problem]:
