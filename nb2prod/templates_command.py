@@ -24,7 +24,8 @@ templates_app = typer.Typer(
 )
 
 CONTEXT: dict[str, str] = {
-    "pyproject.toml.j2": "plan: dist_name, version, dependencies, import_name (entry point)",
+    "pyproject.toml.j2": "plan: dist_name, version, dependencies, import_name (entry point); "
+                         "optional_dependencies",
     "README.md.j2": "plan: params (cli, type_name, default, cell), steps, metrics",
     "package_init.py.j2": "plan: import_name, exports (re-exported public names)",
     "pipeline.py.j2": "plan: imports, helpers, params, steps (blocks, inputs, outputs), "
@@ -38,16 +39,22 @@ CONTEXT: dict[str, str] = {
     "report.md.j2": "plan: steps, skipped, dependencies, problems, count(severity)",
     "github-ci.yml.j2": "plan: notebook_name, dist_name, python_version, "
                         "nb2prod_version (only with build --ci github)",
+    "kubeflow.py.j2": "plan, kubeflow: components, params, pipeline_name, image, volume "
+                      "(only with the kubeflow target)",
+    "job.yaml.j2": "plan, kubeflow: job (name, args, requests, limits), image, volume "
+                   "(only with the kubeflow target)",
 }
 """Template -> what it reads; the full reference is docs/templates.md."""
 
 
 def template_table() -> list[tuple[str, str, str]]:
     """(template, output path, context) for every template, in build order."""
+    from nb2prod import kubeflow
     from nb2prod.render import BUILTIN_TEMPLATES, CI_FILES, FILES
 
     rows = [(name, path) for name, path in FILES]
     rows += [(name, path) for name, path in CI_FILES.values()]
+    rows += [(name, path) for name, path in kubeflow.FILES]
     # Templates other build targets render (not in the tables above) are
     # still listed: `export` copies them, so `list` must not hide them.
     known = {name for name, _ in rows}
@@ -115,7 +122,7 @@ def list_templates(
 ) -> None:
     """Show each template, the file it renders to, and the context it reads.
 
-    Every template receives one variable, `plan` (see docs/templates.md).
+    The variables are described in docs/templates.md.
     Example: nb2prod templates list --templates my-templates
     """
     if templates is not None and not templates.is_dir():
@@ -130,5 +137,6 @@ def list_templates(
             source = "  [override]" if (templates / name).is_file() else "  [built-in]"
         print(f"{name:<{width}}  -> {path}{source}")
         print(f"{'':<{width}}     {context}")
-    print("Every template receives one variable, `plan`; see docs/templates.md.")
+    print("Every template receives `plan` (plus `optional_dependencies` and `kubeflow`); "
+          "see docs/templates.md.")
     raise typer.Exit(0)
