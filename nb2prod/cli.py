@@ -51,6 +51,12 @@ def build(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print problems only."),
     ci: Annotated[list[str] | None, typer.Option(
         "--ci", help="Also generate a CI workflow: github (.github/workflows/ci.yml).")] = None,
+    target: Annotated[list[str] | None, typer.Option(
+        "--target", help="Also generate an orchestrator definition: kubeflow (KFP v2 pipeline "
+        "in PKG/kubeflow.py and deploy/job.yaml). Repeatable or comma-separated.")] = None,
+    volume: str | None = typer.Option(
+        None, "--volume", metavar="PATH", help="Shared volume for --target kubeflow: steps run "
+        "with PATH as working directory, so files they pass between them land on it."),
 ) -> None:
     """Generate a package from NOTEBOOK: pipeline module, CLI, tests, Dockerfile, report.
 
@@ -59,7 +65,8 @@ def build(
     from nb2prod.commands import BuildOptions, run_build
 
     options = BuildOptions(notebook, output, name, force, check, strict, templates,
-                           wheelhouse, image, quiet, ci=tuple(ci or ()))
+                           wheelhouse, image, quiet, ci=tuple(ci or ()),
+                           targets=tuple(target or ()), volume=volume)
     raise typer.Exit(run_build(options))
 
 

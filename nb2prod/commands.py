@@ -30,6 +30,8 @@ class BuildOptions:
     image: str | None = None
     quiet: bool = False
     ci: tuple[str, ...] = ()  # extra CI files: render.CI_FILES keys
+    targets: tuple[str, ...] = ()  # orchestrators: kubeflow.TARGETS (--target)
+    volume: str | None = None  # shared volume path for --target kubeflow
 
 
 def problem_line(path: Path | str, problem: Problem) -> str:
@@ -54,7 +56,7 @@ def run_build(options: BuildOptions) -> int:
 
     plan = make_plan(options.notebook, options.name)
     templates = templates_dir(options.templates, options.notebook)
-    files = render(plan, templates, options.ci)
+    files = render(plan, templates, options.ci, _target_options(options, plan))
     out_dir = options.output or Path(plan.dist_name)
     verdicts = write.plan_writes(out_dir, files, force=options.force)
     console = _console()
@@ -87,6 +89,23 @@ def _container_extras(options: BuildOptions, plan: Plan, out_dir: Path) -> None:
 
 
 PLAN_FORMATS = ("text", "json", "mermaid", "dot")
+
+
+def _target_options(options: BuildOptions, plan: Plan):
+    """Targets to render; files passed between steps stop a kubeflow build without --volume."""
+    from nb2prod.kubeflow import KUBEFLOW, TargetOptions, parse_targets
+
+    targets = parse_targets(options.targets)
+    if options.volume and KUBEFLOW not in targets:
+        raise UserError("--volume only applies to --target kubeflow", exit_code=2)
+    flows = [p for p in plan.problems if p.code == "NB618"]
+    if KUBEFLOW in targets and flows and not options.volume:
+        _print_problems(_console(), options.notebook, plan, quiet=True)
+        raise UserError(
+            f"--target kubeflow: {len(flows)} file(s) pass between steps, which run in "
+            "separate pods; nothing written", path=options.notebook, exit_code=1,
+            hint="pass the values as variables, or declare a shared volume: --volume PATH")
+    return TargetOptions(targets, options.image, options.volume)
 
 
 def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False) -> int:

@@ -115,11 +115,12 @@ def build_plan(notebook: Notebook, options: PlanOptions = PlanOptions()) -> Plan
     if not notebook.code_cells:
         raise UserError("the notebook has no code cells: nothing to convert",
                         path=notebook.path, hint="add code cells; see `nb2prod rules NB616`")
+    from nb2prod.filedeps import with_file_flow_problems  # files passed between steps
     from nb2prod.link import assemble  # the second half of planning
 
     analysis = analyze(notebook)
     units, problems = assign_units(analysis)
-    return assemble(notebook, analysis, units, problems, options)
+    return with_file_flow_problems(assemble(notebook, analysis, units, problems, options))
 
 
 def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]:
