@@ -17,6 +17,7 @@ import inspect
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,14 +26,16 @@ from pathlib import Path
 
 from nb2prod.errors import UserError
 from nb2prod.plan import Param, Plan
+from nb2prod.problems import ERROR
 
 MATCH, DIFFERS, MISSING = "match", "differs", "missing"
 NONDETERMINISTIC, UNCHECKED = "nondeterministic", "unchecked"
 FAILING = (DIFFERS, MISSING, NONDETERMINISTIC)
-KERNEL = "python3"  # jupyter_client runs it with sys.executable: the package's interpreter
+KERNEL = "python3"  # its spec says `python`, which jupyter_client runs as sys.executable
 MISSING_DEPS = "verify needs the optional dependencies: pip install 'nb2prod[verify]'"
 NOTHING_TO_COMPARE = ("nothing to compare (no metrics cell, no step outputs): "
                       "checked only that both sides run")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours in ipykernel tracebacks
 SEED_HINT = "set a seed (random.seed, np.random.default_rng(seed), random_state=seed)"
 
 
@@ -240,7 +243,7 @@ def compare(reference, value, tol: Tolerance, path: str = "") -> str | None:
     if _is_number(reference) and _is_number(value):
         return None if numbers_close(reference, value, tol) else f"{where}{reference!r} != {value!r}"
     if type(reference) is not type(value):
-        return f"{where}{short(reference)} != {short(value)}"
+        return f"{where}{_brief(reference)} != {_brief(value)}"
     if isinstance(reference, list):
         if len(reference) != len(value):
             return f"{where}length {len(reference)} != {len(value)}"
@@ -251,30 +254,17 @@ def compare(reference, value, tol: Tolerance, path: str = "") -> str | None:
         return None
     if isinstance(reference, dict):
         if reference.keys() != value.keys():
-            return f"{where}{short(reference)} != {short(value)}"
+            return f"{where}{_brief(reference)} != {_brief(value)}"
         for key in reference:  # kind and type come first: a type change is named as such
             found = compare(reference[key], value[key], tol, f"{path}.{key}" if path else key)
             if found:
                 return found
         return None
-    return None if reference == value else f"{where}{short(reference)} != {short(value)}"
+    return None if reference == value else f"{where}{_brief(reference)} != {_brief(value)}"
 
 
-def short(value, width: int = 60) -> str:
-    """One line for a table cell."""
-    if isinstance(value, dict):
-        kind, type_name = value.get("kind"), str(value.get("type", "")).rsplit(".", 1)[-1]
-        if kind in ("frame", "array") and "shape" in value:
-            dims = "x".join(map(str, value["shape"])) or "scalar"
-            text = f"{type_name} {value.get('dtype', '')} {dims}".replace("  ", " ")
-        elif kind in ("seq", "set", "map"):
-            text = f"{type_name} of {len(value.get('items', value.get('keys', [])))}"
-        elif kind == "series":
-            text = f"Series {value['dtype']} {len(value['values'])}"
-        else:
-            text = str(value.get("repr", type_name))
-    else:
-        text = repr(value)
+def _brief(value, width: int = 60) -> str:
+    text = json.dumps(value) if isinstance(value, (dict, list)) else repr(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -325,6 +315,8 @@ def run_verify(options: VerifyOptions) -> Outcome:
     nb_runs, pkg_runs = [r[0] for r in runs], [r[1] for r in runs]
     rows = tuple(classify(n, nb_runs, pkg_runs, options.tolerance) for n in names)
     notes = () if names else (NOTHING_TO_COMPARE,)
+    if plan.count(ERROR):
+        notes += (f"the build reported {plan.count(ERROR)} error(s): see `nb2prod plan`",)
     return Outcome(str(options.notebook), plan.import_name, rows, notes)
 
 
@@ -388,7 +380,7 @@ def run_notebook(notebook, overrides, names, work: Path, cwd: Path, timeout: int
                 client.execute_cell(cell, index)
     except errors.CellExecutionError as exc:
         raise RunFailure("notebook", f"{exc.ename}: {exc.evalue}", cell=number,
-                         path=notebook.path, detail=str(exc)) from None
+                         path=notebook.path, detail=ANSI.sub("", str(exc))) from None
     except (errors.CellTimeoutError, errors.DeadKernelError, RuntimeError, OSError) as exc:
         raise RunFailure("notebook", f"{type(exc).__name__}: {exc}".strip(), cell=number,
                          path=notebook.path, detail=_read(log_path)) from None

@@ -90,7 +90,7 @@ def _print_table(outcome) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from nb2prod.verify import FAILING, short
+    from nb2prod.verify import FAILING
 
     console = Console(highlight=False, soft_wrap=True)
     table = Table(title=f"{outcome.notebook} vs python -m {outcome.package}",
@@ -121,3 +121,21 @@ def summary(rows, failing_verdicts) -> str:
         return (f"{len(rows) - len(unchecked)} value(s) match; {len(unchecked)} could not "
                 f"be compared: {', '.join(unchecked)}")
     return f"all {len(rows)} value(s) match"
+
+
+def short(value, width: int = 60) -> str:
+    """One line for a table cell."""
+    if isinstance(value, dict):
+        kind, type_name = value.get("kind"), str(value.get("type", "")).rsplit(".", 1)[-1]
+        if kind in ("frame", "array") and "shape" in value:
+            dims = "x".join(map(str, value["shape"])) or "scalar"
+            text = f"{type_name} {value.get('dtype', '')} {dims}".replace("  ", " ")
+        elif kind in ("seq", "set", "map"):
+            text = f"{type_name} of {len(value.get('items', value.get('keys', [])))}"
+        elif kind == "series":
+            text = f"Series {value['dtype']} {len(value['values'])}"
+        else:
+            text = str(value.get("repr", type_name))
+    else:
+        text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
