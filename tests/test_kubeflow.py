@@ -17,7 +17,13 @@ import yaml
 
 from nb2prod.errors import UserError
 from nb2prod.kubeflow import (
-    ARTIFACT, TargetOptions, build_kubeflow, job_args, parse_targets, resources, value_types,
+    ARTIFACT,
+    TargetOptions,
+    build_kubeflow,
+    job_args,
+    parse_targets,
+    resources,
+    value_types,
 )
 from nb2prod.notebook import load_notebook
 from nb2prod.plan import Block, Step, build_plan
@@ -220,7 +226,7 @@ def _keys(data, prefix="") -> set[str]:
 
 
 def test_job_defaults_without_resource_tags():
-    raw, job = job_of(plan_of("churn"))
+    _, job = job_of(plan_of("churn"))
     container = job.spec.template.spec.containers[0]
     assert container.resources.requests == {"cpu": "1", "memory": "1Gi"}
     assert job.spec.backoff_limit == 2
