@@ -21,6 +21,7 @@ app = typer.Typer(
     help="Turn tagged Jupyter notebooks into tested, installable Python packages, "
     "and lint notebooks in CI.\n\nStart with: nb2prod build NOTEBOOK.ipynb",
     no_args_is_help=True,
+    pretty_exceptions_enable=False,  # a bug shows a plain traceback, never locals
     add_completion=True,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -108,26 +109,24 @@ else:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; `--debug` anywhere shows tracebacks for user errors too."""
-    import click
+    """Entry point; `--debug` anywhere shows tracebacks for user errors too.
 
+    Typer runs in standalone mode, so usage errors print their usage line and
+    exit 2, and Ctrl-C exits 1 ("Aborted!"); every exit becomes our return value.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
     try:
-        result = app(args=args, prog_name="nb2prod", standalone_mode=False)
+        app(args=args, prog_name="nb2prod")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except UserError as exc:
         if debug:
             raise
         print(f"nb2prod: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except click.exceptions.Abort:
-        print("nb2prod: aborted", file=sys.stderr)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return 2
-    return result if isinstance(result, int) else 0
+    return 0
 
 
 if __name__ == "__main__":

@@ -176,7 +176,7 @@ def test_interrupted_build_leaves_the_old_output(built, monkeypatch):
         real(target, text)
 
     monkeypatch.setattr(write, "_write_text", flaky)
-    assert build(path, "-o", out) == 130  # Ctrl-C: click turns it into Abort
+    assert build(path, "-o", out) == 130  # Ctrl-C: "Aborted!", exit 128 + SIGINT
     assert tree(out) == before
     leftovers = [p for p in out.parent.iterdir() if p.name.endswith(".nb2prod-tmp")]
     assert leftovers == []
