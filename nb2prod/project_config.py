@@ -27,7 +27,10 @@ def nearest_pyproject(notebook: Path) -> Path | None:
 
 def configured_templates(notebook: Path) -> Path | None:
     """`[tool.nb2prod] templates`, resolved against its pyproject.toml, or None."""
-    import tomllib  # Python 3.11+, like nb2prod/lint/config.py
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
 
     pyproject = nearest_pyproject(notebook)
     if pyproject is None:
