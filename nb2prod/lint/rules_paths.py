@@ -107,8 +107,9 @@ def check_interactive(ctx: LintContext) -> Iterator[Problem]:
 
 
 def check_missing_files(ctx: LintContext) -> Iterator[Problem]:
+    # Words of shell escapes and magics (`!wget -O data/x.csv ...`) may create files.
     written: set[str] = {w for c in ctx.code_cells for m in c.code.magics
-                         for w in m.text.split()} if ctx.code_cells else set()
+                         for w in m.text.split()}
     folder = ctx.path.parent
     for cell in ctx.parsed:
         for call in ctx.facts[cell.cell.index].calls:
