@@ -6,22 +6,21 @@ edges, `after:` and Kale-spelled settings) and shapes it for two templates,
 `kubeflow.py.j2` (a KFP v2 pipeline, one component per step) and `job.yaml.j2`
 (the whole pipeline as one Kubernetes Job). Pure: no I/O, no kfp import.
 
-Values between steps: parameters of the notebook keep their literal type; a
-step output becomes a KFP *parameter* only when every assignment to it in its
-step is visibly a scalar (`x = float(...)`, `n = len(...)`, a literal), so that
-KFP's type check cannot fail at run time. Everything else is an *artifact*,
-whose serializer the generated code picks at run time from the value's type.
+Values between steps: notebook parameters keep their literal type; a step
+output is a KFP parameter only when visibly a scalar (`filedeps.value_types`),
+else an artifact whose serializer the generated code picks by type at run time.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nb2prod.errors import UserError
-from nb2prod.filedeps import find_file_flows
+from nb2prod.filedeps import ARTIFACT, find_file_flows, value_types
 from nb2prod.plan import Plan, Step
 
 KUBEFLOW = "kubeflow"
@@ -36,16 +35,13 @@ FILES: tuple[tuple[str, str], ...] = (
 EXTRA = ("kubeflow", ("kfp>=2",))
 """The optional dependency the generated package gets: `pip install PKG[kubeflow]`."""
 
-ARTIFACT = "artifact"
 PARAMETER_TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool",
                    "list": "list", "dict": "dict", "str | None": "Optional[str]"}
 """Plan parameter type -> KFP parameter annotation."""
 
-SCALAR_CALLS = {"float": "float", "int": "int", "str": "str", "bool": "bool", "len": "int"}
-METRICS_OUTPUT = "nb2prod_metrics"
 MODULE_NAMES = frozenset([
     "FULL_SDK", "component", "FORMATS", "log_metrics", "IMAGE", "VOLUME", "STEPS", "METRICS",
-    "PipelineOutputs", "pipeline", "main", "run_component",
+    "PipelineOutputs", "pipeline", "build_pipeline", "main", "run_component",
     "save_value", "load_value", "serializer_for", "compile_pipeline", "run_local", "dsl",
     "Artifact", "Input", "Output", "Metrics", "NamedTuple", "Optional", "argparse", "json", "os",
     "sys", "pickle", "tempfile", "Path",
@@ -288,70 +284,6 @@ def _file_after(plan: Plan) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in after.items()}
 
 
-def value_types(step: Step) -> dict[str, str]:
-    """Names this step binds to a visibly scalar value, with their KFP type."""
-    seen: dict[str, set[str]] = {}
-    for block in step.blocks:
-        try:
-            tree = ast.parse(block.code)
-        except SyntaxError:
-            continue
-        for node in _statements(tree):
-            for name, kind in _bindings(node):
-                seen.setdefault(name, set()).add(kind)
-    return {name: kinds.pop() for name, kinds in seen.items()
-            if len(kinds) == 1 and ARTIFACT not in kinds}
-
-
-def _statements(tree: ast.AST):
-    """Every node outside nested function and class bodies (their names are local)."""
-    stack = list(ast.iter_child_nodes(tree))
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                                 ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
-
-
-def _bindings(node: ast.AST) -> list[tuple[str, str]]:
-    if isinstance(node, ast.Assign):
-        kind = _scalar_kind(node.value)
-        return [(t.id, kind if isinstance(t, ast.Name) else ARTIFACT)
-                for target in node.targets for t in _names(target)]
-    if isinstance(node, ast.AnnAssign) and node.value is not None:
-        return [(t.id, _scalar_kind(node.value)) for t in _names(node.target)]
-    binds = []
-    if isinstance(node, (ast.AugAssign, ast.For, ast.AsyncFor, ast.comprehension)):
-        binds = _names(node.target)
-    elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-        binds = _names(node.optional_vars)
-    elif isinstance(node, ast.NamedExpr):
-        binds = _names(node.target)
-    return [(t.id, ARTIFACT) for t in binds]
-
-
-def _names(target: ast.AST) -> list[ast.Name]:
-    if isinstance(target, ast.Name):
-        return [target]
-    if isinstance(target, (ast.Tuple, ast.List)):
-        # Unpacked values: the element types are unknown.
-        return [ast.Name(n.id) for elt in target.elts for n in _names(elt)]
-    if isinstance(target, ast.Starred):
-        return _names(target.value)
-    return []
-
-
-def _scalar_kind(value: ast.expr) -> str:
-    if isinstance(value, ast.Constant) and type(value.value) in (int, float, str, bool):
-        return type(value.value).__name__
-    if isinstance(value, ast.JoinedStr):
-        return "str"
-    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
-        return SCALAR_CALLS.get(value.func.id, ARTIFACT)
-    return ARTIFACT
-
-
 def resources(step: Step) -> Resources:
     """Kale-spelled settings (`limit:cpu:2`, `limit:nvidia.com/gpu:1`, `retry:3`, ...)."""
     found: dict[str, object] = {}
@@ -422,15 +354,8 @@ def job_args(plan: Plan) -> list[str]:
         if p.type_name == "bool":
             args.append(p.cli if value else f"--no-{p.cli[2:]}")
             continue
-        text = _json(value) if p.type_name in ("list", "dict") else str(value)
-        args += [p.cli, repr(value) if p.type_name == "float" else text]
+        args += [p.cli, json.dumps(value) if p.type_name in ("list", "dict") else str(value)]
     return args
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True)
 
 
 def _cpu_cores(text: str) -> float:
