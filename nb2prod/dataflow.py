@@ -14,6 +14,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from nb2prod.scopes import Binder, FastVisitor, Scope, import_binding, param_names
+
 
 @dataclass(frozen=True)
 class NameUse:
@@ -76,9 +78,9 @@ def analyze_cell(tree: ast.Module) -> CellFlow:
 # --------------------------------------------------------------------------
 # Implementation.
 #
-# Two passes. `_Binder` statically collects the names a scope binds (Python
-# decides locality per function before running it). `_Analyzer` then walks the
-# cell in evaluation order with a stack of `_Scope`s and resolves every load
+# Two passes. `Binder` (scopes.py) statically collects the names a scope binds
+# (Python decides locality per function before running it). `_Analyzer` then
+# walks the cell in evaluation order with a stack of `Scope`s and resolves every load
 # the way CPython does: function locals are static, module and class bodies
 # are ordered ("bound so far"), class scopes are invisible to nested scopes.
 # --------------------------------------------------------------------------
@@ -88,11 +90,6 @@ def _use(name: str, node: ast.AST) -> NameUse:
     return NameUse(name, node.lineno, node.col_offset + 1)
 
 
-def _import_binding(alias: ast.alias) -> str:
-    # `import a.b` binds `a`; any `as` name is bound as is.
-    return alias.asname or alias.name.split(".")[0]
-
-
 def _root_name(node: ast.expr) -> str | None:
     """`df.loc[m, "c"]` -> "df". Stops at calls: `f().x = 1` changes no name."""
     while isinstance(node, (ast.Attribute, ast.Subscript)):
@@ -100,125 +97,21 @@ def _root_name(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _param_names(args: ast.arguments) -> set[str]:
-    params = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
-    return {a.arg for a in params if a is not None}
+_NONE: frozenset[int] = frozenset()
 
 
-class _Binder(ast.NodeVisitor):
-    """Names one scope binds, without entering nested function/class bodies.
-
-    `in_function` selects function rules: there a bare annotation `x: int` and
-    an `except ... as e` name make the name local; at module level neither
-    leaves a binding behind.
-    """
-
-    def __init__(self, in_function: bool) -> None:
-        self.in_function = in_function
-        self.names: dict[str, None] = {}
-        self.globals: set[str] = set()
-        self.nonlocals: set[str] = set()
-
-    def scan(self, nodes: list[ast.AST]) -> _Binder:
-        for node in nodes:
-            self.visit(node)
-        return self
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if not isinstance(node.ctx, ast.Load):
-            self.names[node.id] = None
-
-    def _visit_def(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
-        self.names[node.name] = None
-        # Decorators, defaults and bases run here; only a walrus could bind.
-        for expr in node.decorator_list:
-            self.visit(expr)
-        for expr in getattr(node, "bases", []):
-            self.visit(expr)
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _visit_def
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        pass  # its body is its own scope
-
-    def _visit_comprehension(self, node: ast.expr) -> None:
-        # Loop targets stay inside; a walrus escapes to this scope (PEP 572).
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
-                self.names[sub.target.id] = None
-
-    visit_ListComp = visit_SetComp = visit_DictComp = _visit_comprehension
-    visit_GeneratorExp = _visit_comprehension
-
-    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
-        for alias in node.names:
-            if alias.name != "*":
-                self.names[_import_binding(alias)] = None
-
-    visit_ImportFrom = visit_Import
-
-    def visit_Global(self, node: ast.Global) -> None:
-        self.globals.update(node.names)
-
-    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
-        self.nonlocals.update(node.names)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None or self.in_function:
-            self.generic_visit(node)
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.name and self.in_function:
-            self.names[node.name] = None
-        self.generic_visit(node)
-
-    def _visit_capture(self, node: ast.MatchAs | ast.MatchStar) -> None:
-        if node.name:
-            self.names[node.name] = None
-        self.generic_visit(node)
-
-    visit_MatchAs = visit_MatchStar = _visit_capture
-
-    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
-        if node.rest:
-            self.names[node.rest] = None
-        self.generic_visit(node)
-
-
-def _global_writers(tree: ast.Module) -> dict[str, set[int]]:
-    """name -> ids of the functions that declare it `global` and bind it."""
-    writers: dict[str, set[int]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            binder = _Binder(in_function=True).scan(node.body)
-            for name in binder.globals & binder.names.keys():
-                writers.setdefault(name, set()).add(id(node))
-    return writers
-
-
-@dataclass
-class _Scope:
-    kind: str  # "module" | "class" | "function" | "comprehension"
-    parent: _Scope | None
-    local: set[str]  # static for function/comprehension, "bound so far" otherwise
-    globals: frozenset[str] = frozenset()
-    node: ast.AST | None = None
-
-    def enclosing(self) -> _Scope:
-        # Names bound in a class body are invisible to nested scopes.
-        scope = self.parent
-        while scope is not None and scope.kind == "class":
-            scope = scope.parent
-        assert scope is not None
-        return scope
-
-
-class _Analyzer(ast.NodeVisitor):
+class _Analyzer(FastVisitor):
     def __init__(self, tree: ast.Module) -> None:
-        self.module = _Scope("module", None, set())
+        self.tree = tree
+        self.module = Scope("module", None, set())
         self.scope = self.module
-        self.module_bound = set(_Binder(in_function=False).scan(tree.body).names)
-        self.writers = _global_writers(tree)
+        self._module_bound: set[str] | None = None  # computed when a function needs it
+        # Loads inside functions of names no top-level statement binds: a read
+        # unless another function writes the name `global`, which is only
+        # known once every function was seen (see `result`).
+        self.late: list[tuple[NameUse, int]] = []
+        # name -> ids of the functions that declare it `global` and bind it
+        self.writers: dict[str, set[int]] = {}
         self.defines: dict[str, None] = {}
         self.reads: dict[str, NameUse] = {}
         self.mutates: dict[str, None] = {}
@@ -240,9 +133,16 @@ class _Analyzer(ast.NodeVisitor):
         if old is None or (use.line, use.column) < (old.line, old.column):
             self.reads[use.name] = use
 
+    @property
+    def module_bound(self) -> set[str]:
+        """Every name a top-level statement of the cell binds, anywhere in it."""
+        if self._module_bound is None:
+            self._module_bound = set(Binder(in_function=False).scan(self.tree.body).names)
+        return self._module_bound
+
     def _load(self, name: str, node: ast.AST) -> None:
         scope, func = self.scope, None
-        while scope.kind != "module":
+        while scope is not self.module:
             if scope.kind == "function":
                 func = scope
                 if name in scope.globals:
@@ -250,19 +150,19 @@ class _Analyzer(ast.NodeVisitor):
             if name in scope.local:
                 return
             scope = scope.enclosing()
-        use = _use(name, node)
         if func is None:  # evaluated right now, at the cell's top level
             if name not in self.module.local:
-                self._add_read(use)
-            self._expand_call(name, {name})
+                self._add_read(_use(name, node))
+            if name in self.funcs:
+                self._expand_call(name, {name})
             return
         # Inside a function: late binding, any top-level binding in the cell
         # (or a `global` write by another function) satisfies it.
+        use = _use(name, node)
         if self.collector is not None:
             self.collector.setdefault(name, use)
-        other_writers = self.writers.get(name, set()) - {id(func.node)}
-        if name not in self.module_bound and not other_writers:
-            self._add_read(use)
+        if name not in self.module_bound:
+            self.late.append((use, id(func.node)))
 
     def _expand_call(self, name: str, seen: set[str]) -> None:
         """Using a cell function may call it: its globals must be bound now."""
@@ -273,7 +173,7 @@ class _Analyzer(ast.NodeVisitor):
                     self._add_read(use)
                 self._expand_call(ref, seen)
 
-    def _bind(self, name: str, node: ast.AST, scope: _Scope | None = None) -> None:
+    def _bind(self, name: str, node: ast.AST, scope: Scope | None = None) -> None:
         scope = scope or self.scope
         if scope.kind == "function" and name in scope.globals:
             # Joins `defines` after the enclosing def's own name (_sync).
@@ -444,7 +344,7 @@ class _Analyzer(ast.NodeVisitor):
                 module = "." * getattr(node, "level", 0) + (getattr(node, "module", "") or "")
                 self.star_imports.setdefault(module)
                 continue
-            name = _import_binding(alias)
+            name = import_binding(alias)
             self._bind(name, node)
             if self.scope is self.module:
                 self.imports.setdefault(name)
@@ -452,7 +352,7 @@ class _Analyzer(ast.NodeVisitor):
     visit_ImportFrom = visit_Import
 
     def visit_Global(self, node: ast.Global) -> None:
-        pass  # collected by _Binder; at top level a no-op
+        pass  # collected by Binder; at top level a no-op
 
     visit_Nonlocal = visit_Global
 
@@ -462,7 +362,7 @@ class _Analyzer(ast.NodeVisitor):
         for node in nodes:
             self.visit(node)
 
-    def _in_scope(self, scope: _Scope, nodes: list[ast.AST]) -> None:
+    def _in_scope(self, scope: Scope, nodes: list[ast.AST]) -> None:
         outer, self.scope = self.scope, scope
         try:
             self._visit_all(nodes)
@@ -479,9 +379,12 @@ class _Analyzer(ast.NodeVisitor):
     def _visit_function(self, node: ast.AST, name: str | None) -> None:
         """Body of a def/lambda. `name` is None for an anonymous lambda."""
         body = node.body if isinstance(node.body, list) else [node.body]
-        binder = _Binder(in_function=True).scan(body)
-        local = (_param_names(node.args) | binder.names.keys()) - binder.globals
-        scope = _Scope(
+        binder = Binder(in_function=True).scan(body)
+        if binder.globals and not isinstance(node, ast.Lambda):
+            for written in binder.globals & binder.names.keys():
+                self.writers.setdefault(written, set()).add(id(node))
+        local = (param_names(node.args) | binder.names.keys()) - binder.globals
+        scope = Scope(
             "function", self.scope, local - binder.nonlocals, frozenset(binder.globals), node
         )
         top_level = self.collector is None and self.scope is self.module
@@ -517,7 +420,7 @@ class _Analyzer(ast.NodeVisitor):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self._visit_all([*node.decorator_list, *node.bases, *node.keywords])
         # The class body runs now, in order, in its own (ordered) namespace.
-        self._in_scope(_Scope("class", self.scope, set()), node.body)
+        self._in_scope(Scope("class", self.scope, set()), node.body)
         self._bind(node.name, node)
         if self.scope is self.module:
             self.functions.setdefault(node.name)
@@ -525,8 +428,8 @@ class _Analyzer(ast.NodeVisitor):
     def _visit_comprehension(self, node: ast.expr) -> None:
         first, *rest = node.generators
         self.visit(first.iter)  # the first iterable runs in the enclosing scope
-        targets = _Binder(in_function=True).scan([g.target for g in node.generators])
-        scope = _Scope("comprehension", self.scope, set(targets.names))
+        targets = Binder(in_function=True).scan([g.target for g in node.generators])
+        scope = Scope("comprehension", self.scope, set(targets.names))
         parts: list[ast.AST] = [first.target, *first.ifs]
         for gen in rest:
             parts += [gen.iter, gen.target, *gen.ifs]
@@ -540,6 +443,9 @@ class _Analyzer(ast.NodeVisitor):
     visit_GeneratorExp = _visit_comprehension
 
     def result(self) -> CellFlow:
+        for use, func in self.late:
+            if not self.writers.get(use.name, _NONE) - {func}:
+                self._add_read(use)
         self._sync_global_writes()
         return CellFlow(
             defines=tuple(self.defines),
