@@ -62,7 +62,8 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     ordered = [c for u in valid if u.role in (STEP, TEST, "example") for c in u.cells]
     b.problems.extend(unresolved_names(ordered, known))
     b.problems.extend(_helper_problems(b, valid))
-    metrics, golden = _metrics(b, [c for u in valid if u.role == METRICS for c in u.cells])
+    metrics, golden, metrics_code = _metrics(
+        b, [c for u in valid if u.role == METRICS for c in u.cells])
     steps, provider = _link_steps(b, raw_steps, params)
     tests = _tests(b, valid, provider)
     results = _results(b, metrics, tests, steps, provider)
@@ -80,7 +81,9 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         helpers=tuple(h for h in helpers if h.code),
         params=params,
         steps=steps,
-        metrics=metrics,
+        metrics=metrics or tuple(
+            n for n in results if steps and n in _last_step_values(steps[-1], provider)),
+        metrics_code=metrics_code,
         results=results,
         golden=golden,
         tests=tests,
@@ -169,48 +172,60 @@ def _helper_problems(b: _Builder, units: list[Unit]) -> list[Problem]:
 
 
 def _metrics(b: _Builder, cells: list[CellAnalysis]):
-    """Metric names are the `print(name)` or bare `name` lines of metrics cells."""
+    """Metric names come from the `print(name)`, `print(f"... {name}")`,
+    `print("label", name)` or bare `name` lines of metrics cells. The lines are
+    kept too, so the package prints its metrics the way the notebook did."""
     names: list[str] = []
     golden: list[tuple[str, str]] = []
+    code: list = []
     for cell in cells:
         if cell.tree is None:
             continue
-        printed = []
+        printed, lines = [], []
         for node in cell.tree.body:
-            name = _metric_name(node)
-            if name is None:
+            found = _metric_name(node)
+            if found is None:
                 b.problems.append(make_problem(
-                    "NB608", "metrics cell line is not `print(name)` or `name`: ignored",
+                    "NB608", "metrics cell line does not print one value: ignored",
                     cell.cell.number, node.lineno, node.col_offset + 1, cell.cell.cell_id,
-                    hint="compute values in a step; list them here one per line"))
+                    hint="compute values in a step; list them here, one print(name) per line"))
                 continue
+            name, kind = found
             names.append(name)
-            printed.append((name, isinstance(node.value, ast.Call)))
+            printed.append((name, kind))
+            lines.append(f"print({name})" if kind == "bare" else ast.unparse(node))
         golden.extend(_golden(cell, printed))
-    return tuple(dict.fromkeys(names)), tuple(golden)
+        code.append(_block(cell, "\n".join(lines)))
+    return tuple(dict.fromkeys(names)), tuple(golden), tuple(code)
 
 
-def _metric_name(node: ast.stmt) -> str | None:
+def _metric_name(node: ast.stmt) -> tuple[str, str] | None:
+    """(name, kind): kind is "bare", "plain" (`print(name)`) or "formatted"."""
     if not isinstance(node, ast.Expr):
         return None
     value = node.value
     if isinstance(value, ast.Name):
-        return value.id
-    if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-            and value.func.id == "print" and len(value.args) == 1 and not value.keywords
-            and isinstance(value.args[0], ast.Name)):
-        return value.args[0].id
-    return None
+        return value.id, "bare"
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+            and value.func.id == "print" and not value.keywords):
+        return None
+    if len(value.args) == 1 and isinstance(value.args[0], ast.Name):
+        return value.args[0].id, "plain"
+    names = [n.id for arg in value.args for n in ast.walk(arg) if isinstance(n, ast.Name)]
+    simple = all(isinstance(a, (ast.Constant, ast.Name, ast.JoinedStr)) for a in value.args)
+    return (names[0], "formatted") if simple and len(names) == 1 else None
 
 
-def _golden(cell: CellAnalysis, printed: list[tuple[str, bool]]) -> list[tuple[str, str]]:
-    """Pair printed lines with metric names, when the outputs make that unambiguous."""
+def _golden(cell: CellAnalysis, printed: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Pair printed lines with plain `print(name)` metrics, when unambiguous."""
     stdout = "".join(_text(o) for o in cell.cell.outputs
                      if o.get("output_type") == "stream" and o.get("name") == "stdout")
-    prints = [name for name, is_print in printed if is_print]
+    prints = [(name, kind) for name, kind in printed if kind != "bare"]
     lines = stdout.splitlines()
-    pairs = list(zip(prints, lines)) if len(lines) == len(prints) else []
-    if printed and not printed[-1][1]:
+    pairs = []
+    if len(lines) == len(prints):
+        pairs = [(name, line) for (name, kind), line in zip(prints, lines) if kind == "plain"]
+    if printed and printed[-1][1] == "bare":
         for output in cell.cell.outputs:
             if output.get("output_type") == "execute_result":
                 text = _text(output.get("data", {}).get("text/plain", ""))
@@ -316,8 +331,7 @@ def _needed_examples(test: CellAnalysis, examples: list[CellAnalysis]) -> list[C
 def _results(b, metrics, tests, steps, provider) -> tuple[str, ...]:
     wanted = list(metrics) + [n for t in tests for n in t.reads]
     if not metrics and steps:
-        last = steps[-1].function
-        wanted += [n for n, p in provider.items() if p == last and not n.startswith("_")]
+        wanted += _last_step_values(steps[-1], provider)
     results = []
     for name in dict.fromkeys(wanted):
         if name in provider:
@@ -397,3 +411,12 @@ def _test_imports(imports: list[str], helpers, tests, package: str) -> list[str]
     if helper_names:
         lines.append(f"from {package}.pipeline import {', '.join(helper_names)}")
     return lines
+
+
+def _last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
+    """Data the last step leaves behind: its public names, minus defs and classes."""
+    code = "\n".join(b.code for b in step.blocks)
+    definitions = {n.name for n in ast.walk(ast.parse(code)) if isinstance(
+        n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))} if code.strip() else set()
+    return [n for n, p in provider.items()
+            if p == step.function and not n.startswith("_") and n not in definitions]

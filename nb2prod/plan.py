@@ -80,7 +80,8 @@ class Plan:
     helpers: tuple[Block, ...]
     params: tuple[Param, ...]
     steps: tuple[Step, ...]
-    metrics: tuple[str, ...]
+    metrics: tuple[str, ...]  # what run() returns: the metrics cell's, or the last step's values
+    metrics_code: tuple[Block, ...]  # the metrics cell's print lines, re-run by the CLI
     results: tuple[str, ...]  # values run_steps returns (metrics, test inputs)
     golden: tuple[tuple[str, str], ...]  # metric name -> text the notebook printed
     tests: tuple[TestCase, ...]

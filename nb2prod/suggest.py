@@ -43,11 +43,10 @@ class Shape:
     forms: frozenset[str] = frozenset()  # for "prints": how each name is reported
 
 
-METRIC_FORMS = frozenset(["print", "bare"])
-"""Report lines `link.py` reads as metrics: `print(name)` and a bare `name`.
-A formatted `print(f"r2 = {r2:.4f}")` is recognised ("fstring") but not yet
-accepted there, so such a cell stays in its step: the package then prints
-exactly the lines the notebook printed."""
+METRIC_FORMS = frozenset(["print", "bare", "fstring"])
+"""Report lines `link.py` reads as metrics: `print(name)`, a bare `name`, and
+a formatted `print(f"r2 = {r2:.4f}")`; the generated CLI re-runs these lines,
+so the package prints exactly what the notebook printed."""
 
 DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 PLOT_ROOTS = frozenset(["plt", "sns", "px", "alt"])

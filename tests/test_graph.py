@@ -109,10 +109,11 @@ def test_tree_text_lists_edges_under_their_source(plan):
     assert tree_text(HOSTILE)  # markup-like labels do not break rich
 
 
-def test_graph_of_a_plan_without_params_or_metrics(notebook_factory):
+def test_graph_of_a_plan_without_params_or_metrics_cell(notebook_factory):
     path = notebook_factory([("x = list(range(3))", ["step:a"]), ("y = sum(x)", ["step:b"])])
     graph = plan_graph(build_plan(load_notebook(path)))
-    assert [n.kind for n in graph.nodes] == ["step", "step"]
+    # without a metrics cell the last step's values are the reported metrics
+    assert [n.kind for n in graph.nodes] == ["step", "step", "metrics"]
     assert render_graph(build_plan(load_notebook(path)), "json").count('"x"') == 1
 
 

@@ -44,7 +44,7 @@ SHAPES = [
      3, ("test",)),
     (["xs = [3, 1]", "total = sum(xs)", "print(total)"], 3, ("metrics",)),
     (["xs = [3, 1]", "total = sum(xs)", "total"], 3, ("metrics",)),
-    (["xs = [3, 1]", "total = sum(xs)", "print(f'total = {total}')"], 3, ()),
+    (["xs = [3, 1]", "total = sum(xs)", "print(f'total = {total}')"], 3, ("metrics",)),
     (["xs = [3, 1]", "total = sum(xs)\nprint(total)"], 2, ("step:make_total",)),
     (["%matplotlib inline", "x = 1"], 1, ("skip",)),
     (["import warnings\nwarnings.filterwarnings('ignore')", "x = 1"], 1, ("imports",)),
@@ -128,6 +128,6 @@ def test_regression_fixture_proposal():
     suggestions = suggest_notebook(load_notebook(UNTAGGED / "untagged_regression.ipynb"))
     assert {s.cell: s.tags for s in suggestions} == {
         1: ("imports",), 2: ("parameters",), 4: ("step:load_data",), 5: ("skip",),
-        7: ("step:clean",), 9: ("step:model",), 11: ("step:evaluate",), 12: ()}
+        7: ("step:clean",), 9: ("step:model",), 11: ("step:evaluate",), 12: ("metrics",)}
     assert all(s.why for s in suggestions)
     assert suggestions[0].first_line == "import numpy as np"
