@@ -82,7 +82,11 @@ def _container_extras(options: BuildOptions, plan: Plan, out_dir: Path) -> None:
     from nb2prod import container
 
     if options.wheelhouse:
-        container.fill_wheelhouse(out_dir, list(plan.dependencies),
+        from nb2prod.kubeflow import EXTRA, KUBEFLOW, parse_targets
+
+        # With the kubeflow target the image also runs the KFP executor.
+        extras = list(EXTRA[1]) if KUBEFLOW in parse_targets(options.targets) else []
+        container.fill_wheelhouse(out_dir, [*plan.dependencies, *extras],
                                   python_version=plan.python_version)
     if options.image:
         container.build_image(out_dir, options.image)
