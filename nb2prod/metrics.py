@@ -1,0 +1,83 @@
+"""The metrics cell: which values a pipeline reports, and how it printed them.
+
+Accepted lines print one value: `print(name)`, `print(f"r2 = {r2:.4f}")`,
+`print("r2 =", r2)`, or a bare `name` (Kale writes `print(name)`). The lines
+are kept so the generated CLI prints its metrics the way the notebook did;
+the printed outputs of plain `print(name)` lines become golden test values.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from nb2prod.analysis import CellAnalysis
+from nb2prod.plan import Block
+from nb2prod.problems import Problem, make_problem
+
+
+def read_metrics(cells: list[CellAnalysis]):
+    """Metric names come from the `print(name)`, `print(f"... {name}")`,
+    `print("label", name)` or bare `name` lines of metrics cells. The lines are
+    kept too, so the package prints its metrics the way the notebook did."""
+    names: list[str] = []
+    problems: list[Problem] = []
+    golden: list[tuple[str, str]] = []
+    code: list = []
+    for cell in cells:
+        if cell.tree is None:
+            continue
+        printed, lines = [], []
+        for node in cell.tree.body:
+            found = _metric_name(node)
+            if found is None:
+                problems.append(make_problem(
+                    "NB608", "metrics cell line does not print one value: ignored",
+                    cell.cell.number, node.lineno, node.col_offset + 1, cell.cell.cell_id,
+                    hint="compute values in a step; list them here, one print(name) per line"))
+                continue
+            name, kind = found
+            names.append(name)
+            printed.append((name, kind))
+            lines.append(f"print({name})" if kind == "bare" else ast.unparse(node))
+        golden.extend(_golden(cell, printed))
+        code.append(Block(cell.cell.number, cell.cell.cell_id, "\n".join(lines)))
+    return tuple(dict.fromkeys(names)), tuple(golden), tuple(code), problems
+
+
+def _metric_name(node: ast.stmt) -> tuple[str, str] | None:
+    """(name, kind): kind is "bare", "plain" (`print(name)`) or "formatted"."""
+    if not isinstance(node, ast.Expr):
+        return None
+    value = node.value
+    if isinstance(value, ast.Name):
+        return value.id, "bare"
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+            and value.func.id == "print" and not value.keywords):
+        return None
+    if len(value.args) == 1 and isinstance(value.args[0], ast.Name):
+        return value.args[0].id, "plain"
+    names = [n.id for arg in value.args for n in ast.walk(arg) if isinstance(n, ast.Name)]
+    simple = all(isinstance(a, (ast.Constant, ast.Name, ast.JoinedStr)) for a in value.args)
+    return (names[0], "formatted") if simple and len(names) == 1 else None
+
+
+def _golden(cell: CellAnalysis, printed: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Pair printed lines with plain `print(name)` metrics, when unambiguous."""
+    stdout = "".join(_text(o) for o in cell.cell.outputs
+                     if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    prints = [(name, kind) for name, kind in printed if kind != "bare"]
+    lines = stdout.splitlines()
+    pairs = []
+    if len(lines) == len(prints):
+        pairs = [(name, line) for (name, kind), line in zip(prints, lines) if kind == "plain"]
+    if printed and printed[-1][1] == "bare":
+        for output in cell.cell.outputs:
+            if output.get("output_type") == "execute_result":
+                text = _text(output.get("data", {}).get("text/plain", ""))
+                pairs.append((printed[-1][0], text))
+    return pairs
+
+
+def _text(output) -> str:
+    value = output.get("text", "") if isinstance(output, dict) else output
+    return "".join(value) if isinstance(value, list) else str(value)
