@@ -94,6 +94,8 @@ _OPTIONS_WITH_VALUE = ("-n", "-r", "-p", "-o", "-T", "-D", "-l", "-s")
 
 def split_ipython(source: str) -> CellCode:
     """Split IPython syntax from Python; the result has as many lines as `source`."""
+    if "%" not in source and "!" not in source and "?" not in source:
+        return CellCode(source, ())  # fast path: every IPython construct needs one of them
     lines = source.split("\n")
     first = next((i for i, text in enumerate(lines) if text.strip()), None)
     if first is not None and lines[first].lstrip().startswith("%%"):

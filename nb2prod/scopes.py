@@ -46,9 +46,9 @@ class FastVisitor:
         return method
 
     def generic_visit(self, node: ast.AST) -> None:
-        fields = _FIELDS.get(node.__class__)
+        fields = CHILD_FIELDS.get(node.__class__)
         if fields is None:
-            fields = _FIELDS[node.__class__] = _child_fields(node.__class__)
+            fields = CHILD_FIELDS[node.__class__] = _child_fields(node.__class__)
         visit = self.visit
         for name in fields:
             value = getattr(node, name, None)
@@ -60,8 +60,16 @@ class FastVisitor:
                 visit(value)
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 """Node class -> the fields that may hold child nodes (filled lazily)."""
+
+
+def child_fields(node_class: type) -> tuple[str, ...]:
+    """The fields of `node_class` that may hold child nodes, in `_fields` order."""
+    fields = CHILD_FIELDS.get(node_class)
+    if fields is None:
+        fields = CHILD_FIELDS[node_class] = _child_fields(node_class)
+    return fields
 
 
 def import_binding(alias: ast.alias) -> str:

@@ -63,8 +63,13 @@ class CellTags:
     nbdev: bool = False  # the cell carries nbdev directives
 
 
+_UNTAGGED = CellTags()
+
+
 def read_tags(source: str, tags: tuple[str, ...]) -> CellTags:
     """What a cell is for, from its tags and nbdev directives."""
+    if not tags and "#|" not in source:
+        return _UNTAGGED  # fast path: most cells have neither
     roles: list[str] = []
     step = None
     after: list[str] = []
@@ -110,6 +115,8 @@ def read_tags(source: str, tags: tuple[str, ...]) -> CellTags:
 
 def _nbdev(source: str) -> tuple[str | None, list[str]]:
     """nbdev directives are `#| name args` comment lines at the top of a cell."""
+    if "#|" not in source:
+        return None, []
     default_exp = None
     roles = []
     for line in source.lstrip("\n").split("\n"):
@@ -128,6 +135,8 @@ def _nbdev(source: str) -> tuple[str | None, list[str]]:
 
 def strip_directives(source: str) -> str:
     """Blank the leading nbdev directive lines, keeping line numbers."""
+    if "#|" not in source:
+        return source  # no directive: nothing to blank
     lines = source.split("\n")
     for i, line in enumerate(lines):
         if not NBDEV_DIRECTIVE.match(line):

@@ -16,6 +16,7 @@ from pathlib import Path
 from nb2prod.analysis import CellAnalysis, NotebookAnalysis
 from nb2prod.lint.config import LintConfig
 from nb2prod.problems import Problem, Rule
+from nb2prod.scopes import CHILD_FIELDS, child_fields
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,10 @@ def _gather(tree: ast.Module, source: str) -> CellFacts:
     skip: set[int] = set()  # ids of constants that are docstrings or f-string parts
     stack: list[ast.AST] = [tree]
     node_type, pop, push, extend = ast.AST, stack.pop, stack.append, stack.extend
+    fields_of = CHILD_FIELDS  # contexts and operators are skipped: nothing to gather there
     while stack:
         node = pop()
-        kind = type(node)
+        kind = node.__class__
         if kind is ast.Call:
             calls.append(node)
         elif kind is ast.Constant:
@@ -133,7 +135,8 @@ def _gather(tree: ast.Module, source: str) -> CellFacts:
             decorators.extend(node.decorator_list)
         elif kind is ast.Import or kind is ast.ImportFrom:
             imports.append(node)
-        for name in node._fields:
+        fields = fields_of.get(kind) or child_fields(kind)
+        for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
                 extend([v for v in value if isinstance(v, node_type)])
