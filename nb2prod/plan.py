@@ -133,10 +133,11 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
     current: Unit | None = None
     last_step: Unit | None = None
     for cell in analysis.code_cells:
-        problems.extend(_tag_problems(cell))
         role = cell.tags.role
         if role is None and nbdev:
             role = TEST if _has_assert(cell) else "example"
+        # A skipped cell is not converted, so its code's problems do not count.
+        problems.extend(_tag_problems(cell, code_problems=role != SKIP))
         if role == SKIP:
             problems.append(make_problem("NB612", "cell tagged skip was left out",
                                          cell.cell.number, cell_id=cell.cell.cell_id))
@@ -169,7 +170,7 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
     return units, problems
 
 
-def _tag_problems(cell: CellAnalysis) -> list[Problem]:
+def _tag_problems(cell: CellAnalysis, code_problems: bool) -> list[Problem]:
     number, cell_id = cell.cell.number, cell.cell.cell_id
     problems = [make_problem("NB606", f"unknown tag `{tag}` ignored", number, cell_id=cell_id)
                 for tag in cell.tags.unknown]
@@ -177,7 +178,7 @@ def _tag_problems(cell: CellAnalysis) -> list[Problem]:
         problems.append(make_problem(
             "NB615", f"tags {', '.join(cell.tags.extra_roles)} ignored: the cell is "
             f"`{cell.tags.role}`", number, cell_id=cell_id))
-    return problems + list(cell.problems)
+    return problems + list(cell.problems if code_problems else ())
 
 
 def _has_assert(cell: CellAnalysis) -> bool:

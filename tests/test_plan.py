@@ -182,3 +182,8 @@ def test_unused_locals_are_marked_for_lint(plan_of):
     plan = plan_of([("tmp = 1\nkeep = 2", ["step:a"]), ("print(keep)", ["step:b"])])
     assert plan.steps[0].unused == ("tmp",)
     assert "tmp = 1  # noqa: F841" in plan.steps[0].blocks[0].code
+
+
+def test_skipped_cells_do_not_report_their_code(plan_of):
+    plan = plan_of([("!pip install -r requirements.txt\nx = (", ["skip"]), ("y = 1", ["step:a"])])
+    assert [c for c, *_ in codes(plan)] == ["NB612"]
