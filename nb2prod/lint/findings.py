@@ -31,7 +31,9 @@ class Finding:
                    problem.severity, problem.message, problem.hint, problem.cell_id)
 
     def sort_key(self) -> tuple:
-        return (self.path, self.cell or 0, self.line or 0, self.column or 0, self.code)
+        # The message last: findings at one place with one code keep a fixed order.
+        return (self.path, self.cell or 0, self.line or 0, self.column or 0, self.code,
+                self.message)
 
     def at_least(self, severity: str) -> bool:
         return SEVERITY_RANK[self.severity] >= SEVERITY_RANK[severity]

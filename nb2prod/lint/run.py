@@ -1,7 +1,12 @@
 """Lint many notebooks: in this process, or in a process pool when it pays.
 
 A pool costs a fork per worker and pickling of the findings, so it is used
-only for `jobs > 1` and at least `PARALLEL_MIN` notebooks. The progress bar
+only for `jobs > 1` and at least `PARALLEL_MIN` notebooks. Measured on the
+benchmark corpus (benchmarks/lint_speed.py, 2 cores): a notebook costs ~4 ms
+of CPU, a forked worker ~10-25 ms of CPU on top of its share (copy-on-write
+faults, pickling); results are plain `Finding` records, pickling them all
+costs ~10 ms. So a pool pays from roughly 10 notebooks on idle cores, and
+not at all on cores busy with other work; the thresholds below leave margin. The progress bar
 (rich, imported only then) is shown only when the caller asks for it: text
 format on a terminal, for long runs.
 """
@@ -10,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +26,7 @@ PARALLEL_MIN = 24
 AUTO_PARALLEL_MIN = 64
 """With `--jobs 0` (auto), use every core only for corpora at least this big."""
 PROGRESS_MIN = 50
+CHUNK_MAX = 8
 
 
 @dataclass(frozen=True)
@@ -61,16 +66,24 @@ def _lint_chunk(files: list[Path], plan: LintPlan) -> list[Finding]:
 
 def _lint_parallel(files: list[Path], plan: LintPlan,
                    count: int) -> Iterator[tuple[int, list[Finding]]]:
-    size = max(1, min(32, len(files) // (count * 4)))  # small chunks keep cores busy
+    size = max(1, min(CHUNK_MAX, len(files) // (count * 8)))  # small chunks keep cores busy
     chunks = [files[i:i + size] for i in range(0, len(files), size)]
-    import multiprocessing  # fork: workers inherit the imported modules for free
+    # Imported here: a serial run (most runs) does not pay ~10 ms for them.
+    import gc
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    # fork: workers inherit the imported modules instead of importing them again.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        futures = {pool.submit(_lint_chunk, chunk, plan): len(chunk) for chunk in chunks}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+    gc.freeze()  # workers' collections skip (and so do not copy) the inherited objects
+    try:
+        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+            futures = {pool.submit(_lint_chunk, chunk, plan): len(chunk) for chunk in chunks}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+    finally:
+        gc.unfreeze()
 
 
 class _progress:
