@@ -9,7 +9,6 @@ lint and build agree on them. Redefinition (NB204) and scattered imports
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 
 from nb2prod.analysis import IPYTHON_NAMES, CellAnalysis, unresolved_names
@@ -116,7 +115,27 @@ def _redefinition(ctx: LintContext, before: CellAnalysis, cell: CellAnalysis, na
 
 def _used_in_own_cell(cell: CellAnalysis, name: str) -> bool:
     """Does the defining cell mention the name again (most likely a read)?"""
-    return len(re.findall(rf"\b{re.escape(name)}\b", cell.code.python)) > 1
+    return _word_count(cell.code.python, name, stop=2) > 1
+
+
+def _word_count(text: str, word: str, stop: int) -> int:
+    """`len(re.findall(rf"\b{word}\b", text))` for an identifier, counting up to `stop`.
+
+    Without a regex compiled per name: `\w` is `str.isalnum()` or `_`. Two
+    whole-word matches of an identifier cannot overlap, so scanning on from
+    the next character finds what `findall` finds.
+    """
+    count, start, size = 0, 0, len(word)
+    while count < stop:
+        at = text.find(word, start)
+        if at < 0:
+            break
+        before, after = text[at - 1:at] if at else "", text[at + size:at + size + 1]
+        if not (before and (before.isalnum() or before == "_")) and \
+                not (after and (after.isalnum() or after == "_")):
+            count += 1
+        start = at + 1
+    return count
 
 
 def ctx_bindings(ctx: LintContext, cell: CellAnalysis) -> dict[str, tuple[str, int, int]]:
@@ -183,7 +202,7 @@ def check_late_imports(ctx: LintContext) -> Iterator[Problem]:
     started = False  # has a cell with real work been seen?
     for cell in ctx.parsed:
         if started and cell.tags.role not in (IMPORTS, FUNCTIONS, SKIP, TEST):
-            for stmt in _imports(cell.tree):
+            for stmt in (_imports(cell.tree) if "import" in cell.code.python else ()):
                 text = ast.unparse(stmt)
                 yield found(LATE_IMPORT, cell, f"`{text[:60]}` after the notebook's first "
                             "cells", stmt.lineno, stmt.col_offset + 1)
