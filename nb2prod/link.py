@@ -32,6 +32,7 @@ class _Builder:
         self.imports: dict[str, None] = {}
         self.problems: list[Problem] = []
         self.module_names: set[str] = set()
+        self.dropped: set[tuple[int, int]] = set()  # (cell, line) of dropped display code
 
     def body(self, cell: CellAnalysis, *, hoist: bool) -> str:
         body = codegen.split_body(cell.code.python, cell.tree, hoist_imports=hoist)
@@ -39,6 +40,8 @@ class _Builder:
             self.imports.setdefault(cut.text, None)
             self.module_names.update(_bound_by_import(cut.text))
         for cut in body.dropped:
+            self.dropped.update((cell.cell.number, cut.line + i)
+                                for i in range(cut.text.count("\n") + 1))
             self.problems.append(make_problem(
                 "NB605", f"display-only `{cut.text.splitlines()[0]}` dropped",
                 cell.cell.number, cut.line, 1, cell.cell.cell_id))
@@ -63,6 +66,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     ordered = [c for u in valid if u.role in (STEP, TEST, "example") for c in u.cells]
     b.problems.extend(unresolved_names(ordered, known))
     b.problems.extend(_helper_problems(b, valid))
+    b.problems.extend(_step_code_problems(b, ordered))
     metrics, golden, metrics_code, metric_problems = read_metrics(
         [c for u in valid if u.role == METRICS for c in u.cells])
     b.problems.extend(metric_problems)
@@ -355,3 +359,26 @@ def _last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
         n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))} if code.strip() else set()
     return [n for n, p in provider.items()
             if p == step.function and not n.startswith("_") and n not in definitions]
+
+
+def _step_code_problems(b: _Builder, cells: list[CellAnalysis]) -> list[Problem]:
+    """IPython-only names and global writes in converted code; reserved names."""
+    problems = []
+    for cell in cells:
+        if cell.flow is None:
+            continue
+        where = (cell.cell.number,)
+        for use in cell.flow.reads:
+            if use.name in IPYTHON_NAMES and (cell.cell.number, use.line) not in b.dropped:
+                problems.append(make_problem(
+                    "NB613", f"`{use.name}` exists only inside IPython", *where, use.line,
+                    use.column, cell.cell.cell_id))
+        for use in cell.flow.global_writes:
+            problems.append(make_problem(
+                "NB609", f"a function assigns global `{use.name}`: in the package it is a "
+                "module global, not a value of this step", *where, use.line, use.column,
+                cell.cell.cell_id))
+    for name in sorted(b.module_names & naming.RESERVED):
+        problems.append(make_problem("NB619", f"`{name}` is defined by the notebook and by "
+                                     "the generated pipeline"))
+    return problems

@@ -126,9 +126,6 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "Keep one of imports/functions/parameters/step/metrics/test/skip per cell."),
     _rule("NB616", "no-code-cells", ERROR, "The notebook has no code cells.",
           "Add code cells; there is nothing to convert."),
-    _rule("NB617", "test-reads-unknown", ERROR,
-          "A `test` cell reads a name that no step, parameter or helper defines.",
-          "Test values the pipeline computes."),
     _rule("NB618", "file-dataflow", WARNING,
           "A step reads a file (by literal path) that an earlier step writes.",
           "Pass the value between steps as a variable; or, for `--target kubeflow`, "
@@ -137,6 +134,12 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "the reading step finds no file, and the DAG does not know the order.",
           "# step clean\ndf.to_csv('clean.csv')\n# step train\ndf = pd.read_csv('clean.csv')",
           "# step clean\nclean = df.dropna()\n# step train\nmodel.fit(clean[cols], clean.y)"),
+    _rule("NB619", "reserved-name", ERROR,
+          "A module-level name of the notebook clashes with the generated pipeline's own.",
+          "Rename it: `run`, `run_steps`, `Params` and `METRICS` are the package's API.",
+          "The generated module defines these names after the notebook's helpers, so the "
+          "helper would be silently replaced.",
+          "def run(model):\n    ...", "def run_model(model):\n    ..."),
 ]}
 
 

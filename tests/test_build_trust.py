@@ -208,3 +208,16 @@ def test_generated_code_is_lint_clean(tmp_path):
         assert result.returncode == 0, result.stdout
         for file in out.rglob("*.py"):
             py_compile.compile(str(file), doraise=True)
+
+
+def test_parameters_named_like_builtins_or_the_argument(notebook_factory, tmp_path):
+    path = notebook_factory([("params = 2\nid = 3\nlist = [1]", ["parameters"]),
+                             ("total = params * id + len(list)", ["step:a"]),
+                             ("print(total)", ["metrics"])])
+    out = tmp_path / "out"
+    assert build(path, "-o", out) == 0
+    namespace: dict = {}
+    source = (out / "src" / "nb" / "pipeline.py").read_text()
+    exec(compile(source, "pipeline.py", "exec"), namespace)
+    assert namespace["run"]() == {"total": 7}
+    assert namespace["run"](namespace["Params"](params=5, id=1, list=[])) == {"total": 5}

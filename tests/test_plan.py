@@ -187,3 +187,14 @@ def test_unused_locals_are_marked_for_lint(plan_of):
 def test_skipped_cells_do_not_report_their_code(plan_of):
     plan = plan_of([("!pip install -r requirements.txt\nx = (", ["skip"]), ("y = 1", ["step:a"])])
     assert [c for c, *_ in codes(plan)] == ["NB612"]
+
+
+def test_ipython_names_global_writes_and_reserved_names(plan_of):
+    plan = plan_of([("def run():\n    return 1", ["functions"]),
+                    ("x = 1\ndisplay(x)\nprint(get_ipython())", ["step:a"]),
+                    ("def bump():\n    global x\n    x = 2", ["step:b"])])
+    found = codes(plan)
+    assert ("NB613", 2, 3) in found and ("NB619", None, None) in found
+    assert ("NB613", 2, 2) not in found  # display(x) was dropped, not converted
+    assert ("NB609", 3, 3) in found
+    assert "display(x)" not in plan.steps[0].blocks[0].code  # dropped, listed as NB605
