@@ -1,0 +1,23 @@
+"""The README's troubleshooting table is the conversion catalog, row for row."""
+
+from __future__ import annotations
+
+from nb2prod.problems import CONVERSION_RULES
+from tests.conftest import ROOT
+
+
+def test_troubleshooting_table_matches_the_catalog():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for rule in CONVERSION_RULES.values():
+        row = f"| {rule.code} `{rule.name}` | {rule.severity} | {rule.summary} | {rule.fix} |"
+        assert row in readme, f"README troubleshooting is missing or stale for {rule.code}"
+    assert readme.count("| NB6") + readme.count("| NB0") + readme.count("| NB2") == len(
+        CONVERSION_RULES)
+
+
+def test_exactly_two_setup_commands_near_the_top():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    setup = readme[readme.index("## Set up"):readme.index("## Quickstart")]
+    blocks = setup.split("```bash")[1:]
+    assert len(blocks) == 2
+    assert "nb2prod build examples/" in blocks[0] and "bash .ci/run" in blocks[1]
