@@ -130,7 +130,8 @@ def _params(b: _Builder, cells: list[CellAnalysis]) -> tuple[Param, ...]:
     return tuple(params.values())
 
 
-def _param(node: ast.stmt, cell: int) -> Param | None:
+def literal_assignment(node: ast.stmt) -> tuple[str, object, ast.expr | None] | None:
+    """`name = literal` or `name: T = literal` -> (name, value, annotation); else None."""
     if isinstance(node, ast.Assign) and len(node.targets) == 1:
         target, value, annotation = node.targets[0], node.value, None
     elif isinstance(node, ast.AnnAssign) and node.value is not None:
@@ -140,9 +141,16 @@ def _param(node: ast.stmt, cell: int) -> Param | None:
     if not isinstance(target, ast.Name):
         return None
     try:
-        literal = ast.literal_eval(value)
+        return target.id, ast.literal_eval(value), annotation
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
+
+
+def _param(node: ast.stmt, cell: int) -> Param | None:
+    found = literal_assignment(node)
+    if found is None:
+        return None
+    name, literal, annotation = found
     type_name = LITERAL_TYPES.get(type(literal))
     if type_name is None:
         return None
@@ -151,7 +159,7 @@ def _param(node: ast.stmt, cell: int) -> Param | None:
         literal = {"int": int, "float": float, "str": str, "bool": bool}[type_name](literal)
     if isinstance(literal, tuple):
         literal = list(literal)
-    return Param(target.id, naming.cli_option(target.id), type_name,
+    return Param(name, naming.cli_option(name), type_name,
                  codegen.python_literal(literal), cell,
                  node.lineno)
 

@@ -28,7 +28,7 @@ def read_metrics(cells: list[CellAnalysis]):
             continue
         printed, lines = [], []
         for node in cell.tree.body:
-            found = _metric_name(node)
+            found = metric_name(node)
             if found is None:
                 problems.append(make_problem(
                     "NB608", "metrics cell line does not print one value: ignored",
@@ -44,7 +44,7 @@ def read_metrics(cells: list[CellAnalysis]):
     return tuple(dict.fromkeys(names)), tuple(golden), tuple(code), problems
 
 
-def _metric_name(node: ast.stmt) -> tuple[str, str] | None:
+def metric_name(node: ast.stmt) -> tuple[str, str] | None:
     """(name, kind): kind is "bare", "plain" (`print(name)`) or "formatted"."""
     if not isinstance(node, ast.Expr):
         return None

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from nb2prod import naming
 from nb2prod.analysis import BUILTIN_NAMES, CellAnalysis, NotebookAnalysis, analyze
 from nb2prod.codegen import DISPLAY_METHODS
+from nb2prod.link import literal_assignment
+from nb2prod.metrics import metric_name
 from nb2prod.notebook import Notebook
 
 
@@ -43,7 +45,7 @@ class Shape:
     forms: frozenset[str] = frozenset()  # for "prints": how each name is reported
 
 
-METRIC_FORMS = frozenset(["print", "bare", "fstring"])
+METRIC_FORMS = frozenset(["plain", "bare", "formatted"])  # metrics.metric_name kinds
 """Report lines `link.py` reads as metrics: `print(name)`, a bare `name`, and
 a formatted `print(f"r2 = {r2:.4f}")`; the generated CLI re-runs these lines,
 so the package prints exactly what the notebook printed."""
@@ -88,40 +90,14 @@ def _is_declaration(node: ast.stmt) -> bool:
 
 
 def _literal_target(node: ast.stmt) -> str | None:
-    """`name = literal` (what link.py turns into a parameter), else None."""
-    if isinstance(node, ast.Assign) and len(node.targets) == 1:
-        target, value = node.targets[0], node.value
-    elif isinstance(node, ast.AnnAssign) and node.value is not None:
-        target, value = node.target, node.value
-    else:
-        return None
-    if not isinstance(target, ast.Name):
-        return None
-    try:
-        literal = ast.literal_eval(value)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
-    return target.id if isinstance(literal, PARAM_TYPES) else None
+    """`name = literal` of a parameter type (what link.py turns into a parameter)."""
+    found = literal_assignment(node)
+    return found[0] if found and isinstance(found[1], PARAM_TYPES) else None
 
 
 def _report(node: ast.stmt) -> tuple[str, str] | None:
-    """(name, form) when the statement only reports one name's value."""
-    if not isinstance(node, ast.Expr):
-        return None
-    value = node.value
-    if isinstance(value, ast.Name):
-        return value.id, "bare"
-    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-            and value.func.id == "print" and len(value.args) == 1 and not value.keywords):
-        return None
-    arg = value.args[0]
-    if isinstance(arg, ast.Name):
-        return arg.id, "print"
-    if isinstance(arg, ast.JoinedStr):
-        fields = [v.value for v in arg.values if isinstance(v, ast.FormattedValue)]
-        if len(fields) == 1 and isinstance(fields[0], ast.Name):
-            return fields[0].id, "fstring"
-    return None
+    """(name, kind) when the statement only reports one name's value (metrics.py)."""
+    return metric_name(node)
 
 
 def _is_display(node: ast.stmt) -> bool:
