@@ -50,6 +50,8 @@ def build(
         None, "--image", help="After generating, build a container image with this tag "
         "(podman or docker)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print problems only."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also print the plan: steps, inputs, outputs."),
     ci: Annotated[list[str] | None, typer.Option(
         "--ci", help="Also generate a CI workflow: github (.github/workflows/ci.yml).")] = None,
     target: Annotated[list[str] | None, typer.Option(
@@ -67,7 +69,7 @@ def build(
 
     options = BuildOptions(notebook, output, name, force, check, strict, templates,
                            wheelhouse, image, quiet, ci=tuple(ci or ()),
-                           targets=tuple(target or ()), volume=volume)
+                           targets=tuple(target or ()), volume=volume, verbose=verbose)
     raise typer.Exit(run_build(options))
 
 

@@ -32,6 +32,7 @@ class BuildOptions:
     ci: tuple[str, ...] = ()  # extra CI files: render.CI_FILES keys
     targets: tuple[str, ...] = ()  # orchestrators: kubeflow.TARGETS (--target)
     volume: str | None = None  # shared volume path for --target kubeflow
+    verbose: bool = False
 
 
 def problem_line(path: Path | str, problem: Problem) -> str:
@@ -71,6 +72,8 @@ def run_build(options: BuildOptions) -> int:
     meta = {"nb2prod_version": __version__, "notebook": plan.notebook_name,
             "notebook_sha256": plan.notebook_sha256}
     write.write_tree(out_dir, files, verdicts, meta)
+    if options.verbose:
+        _print_plan(console, plan)
     _print_problems(console, options.notebook, plan, options.quiet)
     if not options.quiet:
         _print_summary(console, plan, out_dir, verdicts)
