@@ -13,8 +13,10 @@ Then times, each as one fresh process on the whole corpus, best of N:
   ruff       `ruff check --no-cache` (when installed)
   nbqa       `nbqa pyflakes` (when installed)
 
-and prints wall seconds, ms per notebook and the ratio to the floor. Target:
-nb2prod --jobs 1 within 1.5x the floor. Not a test: nothing is asserted.
+and prints, per case, wall and CPU seconds (user+sys of the process and its
+workers, read with getrusage: steadier than wall time on a shared machine),
+ms per notebook, and the ratios to the floor measured in the same run.
+Target: nb2prod --jobs 1 within 1.5x the floor. Not a test: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import base64
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -153,15 +156,22 @@ def _has_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def measure(argv: list[str], repeat: int) -> list[float]:
+def measure(argv: list[str], repeat: int) -> list[tuple[float, float]]:
+    """(wall, cpu) seconds of each run; cpu is user+sys of the process and its children."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    times = []
+    runs = []
     for _ in range(repeat):
+        before = _children_cpu()
         start = time.perf_counter()
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                        cwd=REPO, check=False)
-        times.append(time.perf_counter() - start)
-    return times
+        runs.append((time.perf_counter() - start, _children_cpu() - before))
+    return runs
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,12 +188,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus: {copied} shared + {generated} generated = {total} notebooks, "
               f"{size:.1f} MB; {os.cpu_count()} cores; best and median of {args.repeat}")
         rows = [(name, measure(cmd, args.repeat)) for name, cmd in commands(corpus)]
-    floor = min(rows[0][1])
-    print(f"{'case':<30} {'best s':>8} {'median s':>9} {'ms/nb':>7} {'x floor':>8}")
-    for name, times in rows:
-        best = min(times)
-        print(f"{name:<30} {best:>8.3f} {statistics.median(times):>9.3f} "
-              f"{1000 * best / total:>7.2f} {best / floor:>8.2f}")
+        one = next(corpus.rglob("*.ipynb"))
+        startup = [(name, measure(cmd, args.repeat)) for name, cmd in [
+            ("python -c pass", [sys.executable, "-c", "pass"]),
+            ("nb2prod lint, 1 notebook", [sys.executable, "-m", "nb2prod.cli", "lint", str(one),
+                                          "--format", "json", "--jobs", "1"])]]
+    floor_wall = min(w for w, _ in rows[0][1])
+    floor_cpu = min(c for _, c in rows[0][1])
+    print(f"{'case':<30} {'wall s':>7} {'median':>7} {'cpu s':>7} {'cpu ms/nb':>9} "
+          f"{'wall x':>7} {'cpu x':>6}")
+    for name, runs in rows:
+        wall, cpu = min(w for w, _ in runs), min(c for _, c in runs)
+        print(f"{name:<30} {wall:>7.3f} {statistics.median(w for w, _ in runs):>7.3f} "
+              f"{cpu:>7.3f} {1000 * cpu / total:>9.2f} {wall / floor_wall:>7.2f} "
+              f"{cpu / floor_cpu:>6.2f}")
+    for name, runs in startup:
+        print(f"startup: {name:<24} {min(w for w, _ in runs):.3f} s wall, "
+              f"{min(c for _, c in runs):.3f} s cpu")
+    print("ratios to the floor (best wall, best cpu):")
+    for name, runs in rows[1:]:
+        wall, cpu = min(w for w, _ in runs), min(c for _, c in runs)
+        print(f"  {name}/floor: {wall / floor_wall:.2f}x wall, {cpu / floor_cpu:.2f}x cpu")
     return 0
 
 

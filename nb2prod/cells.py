@@ -10,7 +10,6 @@ is in neither is refused, so nothing unknown is passed through as Python.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 
 DROP, UNWRAP, DEPENDENCY, REFUSE = "drop", "unwrap", "dependency", "refuse"
@@ -191,6 +190,8 @@ def _install(stripped: str, number: int, words: list[str]) -> Magic:
 
 
 def _words(text: str) -> list[str]:
+    import shlex  # only shell escapes and install magics need it
+
     try:
         return shlex.split(text, comments=True)
     except ValueError:

@@ -28,11 +28,6 @@ from typing import Any
 from nb2prod.errors import UserError
 from nb2prod.problems import SEVERITIES
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
-    import tomli as tomllib
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -74,6 +69,10 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Lint
     path = explicit or find_pyproject(start or Path.cwd())
     if path is None:
         return LintConfig()
+    try:  # imported only when there is a configuration to read
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
+        import tomli as tomllib
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

