@@ -7,10 +7,12 @@ proposal as a table or hand it to `tagwrite.py`, which edits only tag lines.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from nb2prod.suggest import Suggestion
+if TYPE_CHECKING:  # the analysis is imported when the command runs, not at start-up
+    from nb2prod.suggest import Suggestion
 
 NOTEBOOK = typer.Argument(..., help="The .ipynb file to tag.", show_default=False)
 SUGGEST = typer.Option(
