@@ -21,3 +21,12 @@ def test_exactly_two_setup_commands_near_the_top():
     blocks = setup.split("```bash")[1:]
     assert len(blocks) == 2
     assert "nb2prod build examples/" in blocks[0] and "bash .ci/run" in blocks[1]
+
+
+def test_every_rule_explains_itself():
+    """`nb2prod rules CODE` shows why, a bad and a good example for every code."""
+    from nb2prod.lint import registry
+
+    assert len(registry.LINT_RULES) >= 25
+    for rule in registry.CATALOG.values():
+        assert rule.why and rule.bad and rule.good and rule.fix, rule.code

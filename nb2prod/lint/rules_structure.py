@@ -55,7 +55,9 @@ TOO_MANY_CELLS = Rule(
     "NB405", "notebook-too-long", INFO, "The notebook has more code cells than the limit.",
     "Split it into several notebooks, or move shared code into a module.",
     "Very long notebooks hide hidden state and make review impractical; the limit is "
-    "`max-code-cells` in `[tool.nb2prod.lint.limits]`.", "", "")
+    "`max-code-cells` in `[tool.nb2prod.lint.limits]`.",
+    "# one notebook of 120 code cells: exploration, training and reporting",
+    "# explore.ipynb, train.ipynb, report.ipynb; shared helpers in a module")
 
 RULES = (EMPTY, LONG_CELL, UNTAGGED, UNUSED_STEP, TOO_MANY_CELLS)
 
