@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from nb2prod.errors import UserError
+from nb2prod.lint.command import lint, rules
+from nb2prod.tag_command import tag
+from nb2prod.templates_command import templates_app
+from nb2prod.verify_command import verify
 
 app = typer.Typer(
     name="nb2prod",
@@ -27,39 +31,42 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-NOTEBOOK = typer.Argument(..., help="The .ipynb file to convert.", show_default=False)
+Notebook = Annotated[Path, typer.Argument(
+    help="The .ipynb file to convert.", show_default=False, metavar="NOTEBOOK")]
+Name = Annotated[str | None, typer.Option(
+    "--name", "-n", help="Package name [default: from the notebook file name].")]
 
 
 @app.command()
 def build(
-    notebook: Path = NOTEBOOK,
-    output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="Output directory [default: ./PACKAGE-NAME]."),
-    name: Optional[str] = typer.Option(
-        None, "--name", "-n", help="Package name [default: from the notebook file name]."),
-    force: bool = typer.Option(False, "--force", help="Replace generated files you edited."),
-    check: bool = typer.Option(
-        False, "--check", help="Write nothing; exit 1 if the output differs from a fresh build."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
-    templates: Optional[Path] = typer.Option(
-        None, "--templates", help="Directory of templates overriding the built-in ones."),
-    wheelhouse: bool = typer.Option(
-        False, "--wheelhouse", help="Download dependency wheels into OUTPUT/wheelhouse "
-        "for offline image builds."),
-    image: Optional[str] = typer.Option(
-        None, "--image", help="After generating, build a container image with this tag "
-        "(podman or docker)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print problems only."),
-    verbose: bool = typer.Option(
-        False, "--verbose", "-v", help="Also print the plan: steps, inputs, outputs."),
+    notebook: Notebook,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Output directory [default: ./PACKAGE-NAME].")] = None,
+    name: Name = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace generated files you edited.")] = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; exit 1 if the output differs from a fresh build.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
+    templates: Annotated[Path | None, typer.Option(
+        "--templates", help="Directory of templates overriding the built-in ones.")] = None,
+    wheelhouse: Annotated[bool, typer.Option(
+        "--wheelhouse", help="Download dependency wheels into OUTPUT/wheelhouse "
+        "for offline image builds.")] = False,
+    image: Annotated[str | None, typer.Option(
+        "--image", help="After generating, build a container image with this tag "
+        "(podman or docker).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also print the plan: steps, inputs, outputs.")] = False,
     ci: Annotated[list[str] | None, typer.Option(
         "--ci", help="Also generate a CI workflow: github (.github/workflows/ci.yml).")] = None,
     target: Annotated[list[str] | None, typer.Option(
         "--target", help="Also generate an orchestrator definition: kubeflow (KFP v2 pipeline "
         "in PKG/kubeflow.py and deploy/job.yaml). Repeatable or comma-separated.")] = None,
-    volume: str | None = typer.Option(
-        None, "--volume", metavar="PATH", help="Shared volume for --target kubeflow: steps run "
-        "with PATH as working directory, so files they pass between them land on it."),
+    volume: Annotated[str | None, typer.Option(
+        "--volume", metavar="PATH", help="Shared volume for --target kubeflow: steps run "
+        "with PATH as working directory, so files they pass between them land on it.")] = None,
 ) -> None:
     """Generate a package from NOTEBOOK: pipeline module, CLI, tests, Dockerfile, report.
 
@@ -75,12 +82,13 @@ def build(
 
 @app.command()
 def plan(
-    notebook: Path = NOTEBOOK,
-    name: Optional[str] = typer.Option(None, "--name", "-n", help="Package name."),
-    format: str = typer.Option(
-        "text", "--format", "-f", help="text, json, mermaid or dot (mermaid/dot draw the graph)."),
-    graph: bool = typer.Option(
-        False, "--graph", help="Draw the step DAG, edges labelled with the values that flow."),
+    notebook: Notebook,
+    name: Name = None,
+    format: Annotated[str, typer.Option(
+        "--format", "-f", help="text, json, mermaid or dot (mermaid/dot draw the graph).")
+    ] = "text",
+    graph: Annotated[bool, typer.Option(
+        "--graph", help="Draw the step DAG, edges labelled with the values that flow.")] = False,
 ) -> None:
     """Show what build would do: steps with inputs and outputs, parameters, problems.
 
@@ -93,21 +101,11 @@ def plan(
 
 
 # Commands that live in their own modules (each keeps its heavy imports lazy).
-# Add a new one as: from nb2prod.x_command import x; app.command()(x)
-from nb2prod.verify_command import verify
 app.command()(verify)
-from nb2prod.tag_command import tag
 app.command()(tag)
-from nb2prod.templates_command import templates_app
-
 app.add_typer(templates_app, name="templates")
-try:  # the lint front end lands separately
-    from nb2prod.lint.command import lint, rules
-except ImportError:  # pragma: no cover
-    pass
-else:
-    app.command()(lint)
-    app.command()(rules)
+app.command()(lint)
+app.command()(rules)
 
 
 def main(argv: list[str] | None = None) -> int:

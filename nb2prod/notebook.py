@@ -128,7 +128,7 @@ def _upgrade(path: Path, raw: dict[str, Any], data: bytes) -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             upgraded = nbformat.reads(data.decode("utf-8-sig"), as_version=4)
-    except Exception as exc:  # nbformat raises many types for broken old files
+    except Exception as exc:  # noqa: BLE001 -- nbformat raises many types for broken old files
         raise UserError(f"cannot upgrade nbformat v{major} notebook: {exc}", path=path) from None
     return json.loads(json.dumps(upgraded))
 

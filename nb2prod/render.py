@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 from nb2prod import codegen
-from nb2prod.imports import import_block, sort_names
 from nb2prod.container import WHEELHOUSE_README
 from nb2prod.errors import UserError
+from nb2prod.imports import import_block, sort_names
 from nb2prod.kubeflow import TargetOptions, target_files, template_context
 from nb2prod.plan import Plan
 

@@ -13,6 +13,7 @@ those nodes changes nothing.
 from __future__ import annotations
 
 import ast
+import typing
 from collections import deque
 from dataclasses import dataclass
 
@@ -51,7 +52,7 @@ def _leaf(self, node: ast.AST) -> None:
 class FastVisitor:
     """`ast.NodeVisitor` semantics (`visit_<Class>` else `generic_visit`), faster."""
 
-    _methods: dict[type, object] = {}
+    _methods: typing.ClassVar[dict[type, object]] = {}
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

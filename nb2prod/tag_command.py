@@ -14,7 +14,8 @@ import typer
 if TYPE_CHECKING:  # the analysis is imported when the command runs, not at start-up
     from nb2prod.suggest import Suggestion
 
-NOTEBOOK = typer.Argument(..., help="The .ipynb file to tag.", show_default=False)
+NOTEBOOK = typer.Argument(..., help="The .ipynb file to tag.", show_default=False,
+                          metavar="NOTEBOOK")
 SUGGEST = typer.Option(
     False, "--suggest", help="Show the proposed tags (the default without --write).")
 WRITE = typer.Option(

@@ -96,7 +96,7 @@ def export_templates(target: Path, force: bool) -> dict[str, str]:
 @templates_app.command("export")
 def export(
     directory: Annotated[Path, typer.Argument(
-        help="Folder to copy the templates into.", show_default=False)],
+        help="Folder to copy the templates into.", show_default=False, metavar="DIR")],
     force: Annotated[bool, typer.Option("--force", help="Replace templates that differ.")] = False,
 ) -> None:
     """Copy every built-in template into DIRECTORY, for editing.

@@ -20,7 +20,7 @@ VERDICT_STYLE = {"match": "green", "unchecked": "yellow", "differs": "red", "mis
 
 def verify(
     notebook: Annotated[Path, typer.Argument(help="The .ipynb file to check.",
-                                             show_default=False)],
+                                             show_default=False, metavar="NOTEBOOK")],
     param: Annotated[list[str] | None, typer.Option(
         "--param", "-p", metavar="NAME=VALUE",
         help="Override a parameter on both sides (repeatable); typed like the parameter.",

@@ -54,8 +54,8 @@ def fresh_venv(where: Path) -> Path:
     """
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
     python = where / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"
-                           "['purelib'])"], check=True, capture_output=True, text=True)
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True)
     parents = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     Path(site.stdout.strip(), "_nb2prod_parent.pth").write_text("\n".join(sorted(parents)) + "\n")
     return python

@@ -108,7 +108,7 @@ def programs(draw, conditional: bool) -> list[str]:
 
 def _run(src: str, ns: dict) -> BaseException | None:
     try:
-        exec(compile(src, "<cell>", "exec"), ns)  # noqa: S102 - generated code
+        exec(compile(src, "<cell>", "exec"), ns)
     except Exception as err:  # noqa: BLE001 - any failure ends the program
         return err
     return None

@@ -173,8 +173,9 @@ def test_metrics_golden_values_come_from_outputs(notebook_factory):
 
 
 def test_dependencies_are_mapped_and_stdlib_skipped(plan_of):
-    plan = plan_of([("import os\nimport sklearn.linear_model\nfrom yaml import safe_load\n"
-                     "import cv2, numpy as np", ["imports"]), ("x = 1", ["step:a"])])
+    imports = ("import os\nimport sklearn.linear_model\nfrom yaml import safe_load\n"
+               "import cv2, numpy as np")
+    plan = plan_of([(imports, ["imports"]), ("x = 1", ["step:a"])])
     assert plan.dependencies == ("numpy", "opencv-python", "PyYAML", "scikit-learn")
 
 

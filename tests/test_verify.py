@@ -124,7 +124,7 @@ def test_no_parameters_cell_means_no_injection(tmp_path):
 def test_capture_cell_writes_encoded_values_without_touching_user_names(tmp_path):
     out = tmp_path / "values.json"
     namespace = {"x": 1.5, "encode_value": "mine", "df": pd.DataFrame({"a": [1, 2]})}
-    exec(capture_code(("x", "df", "absent", "encode_value"), out), namespace)  # noqa: S102  (as the kernel runs the cell)
+    exec(capture_code(("x", "df", "absent", "encode_value"), out), namespace)
     values = json.loads(out.read_text())
     assert values["x"] == 1.5 and values["encode_value"] == "mine"
     assert values["df"]["kind"] == "frame" and values["df"]["shape"] == [2, 1]

@@ -38,7 +38,8 @@ class Severity(str, Enum):
 def lint(
     paths: Annotated[list[Path] | None, typer.Argument(
         help="Notebooks and directories to lint (directories recursively). "
-             "Default: the current directory.", show_default=False)] = None,
+             "Default: the current directory.", show_default=False,
+        metavar="PATH...")] = None,
     format: Annotated[OutputFormat, typer.Option(
         "--format", "-f", help="Report format: text for people, json, github "
         "(workflow annotations), sarif (code scanning), junit (test reports).")
@@ -93,7 +94,7 @@ def lint(
 def rules(
     code: Annotated[str | None, typer.Argument(
         help="A rule id to explain, e.g. NB101. Default: list every rule.",
-        show_default=False)] = None,
+        show_default=False, metavar="[CODE]")] = None,
     format: Annotated[RulesFormat, typer.Option(
         "--format", "-f", help="text or json.")] = RulesFormat.text,
 ) -> None:

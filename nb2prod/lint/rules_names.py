@@ -119,7 +119,7 @@ def _used_in_own_cell(cell: CellAnalysis, name: str) -> bool:
 
 
 def _word_count(text: str, word: str, stop: int) -> int:
-    """`len(re.findall(rf"\b{word}\b", text))` for an identifier, counting up to `stop`.
+    r"""`len(re.findall(rf"\b{word}\b", text))` for an identifier, counting up to `stop`.
 
     Without a regex compiled per name: `\w` is `str.isalnum()` or `_`. Two
     whole-word matches of an identifier cannot overlap, so scanning on from
