@@ -12,13 +12,13 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from urllib.parse import quote
-from xml.etree import ElementTree as ET
 
 from nb2prod import __version__
 from nb2prod.lint.findings import Finding
-from nb2prod.lint.positions import cell_lines, file_line
 from nb2prod.problems import ERROR, INFO, WARNING, Rule
+
+# XML (junit), URL quoting (sarif) and the `.ipynb` line index (github, sarif) are
+# imported by the formats that use them: the text and json reports do not pay for them.
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/nb2prod/nb2prod"
@@ -57,6 +57,8 @@ class _FileLines:
         self.cache: dict[str, object] = {}
 
     def __call__(self, finding: Finding) -> int:
+        from nb2prod.lint.positions import cell_lines, file_line
+
         if finding.path not in self.cache:
             try:
                 text = Path(finding.path).read_text(encoding="utf-8-sig")
@@ -106,6 +108,8 @@ def _sarif_rule(rule: Rule) -> dict:
 
 
 def _artifact_uri(path: str) -> str:
+    from urllib.parse import quote
+
     p = Path(path)
     if p.is_absolute():
         try:
@@ -145,6 +149,8 @@ def render_sarif(findings: list[Finding], rules: Mapping[str, Rule], files: int)
 def render_junit(findings: list[Finding], rules: Mapping[str, Rule], files: int,
                  paths: Iterable[str] = ()) -> str:
     """JUnit XML: one test suite per notebook, one failing test case per finding."""
+    from xml.etree import ElementTree as ET
+
     by_path: dict[str, list[Finding]] = {p: [] for p in paths}
     for f in findings:
         by_path.setdefault(f.path, []).append(f)

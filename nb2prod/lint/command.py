@@ -65,6 +65,9 @@ def lint(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the report to this file instead of stdout.",
         show_default=False)] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Lint every notebook again; do not read or write the cache "
+        "(.nb2prod_cache/ next to pyproject.toml, or $NB2PROD_CACHE_DIR).")] = False,
 ) -> None:
     """Find what makes notebooks unfit for production, cell by cell.
 
@@ -80,7 +83,8 @@ def lint(
         paths=tuple(paths or [Path(".")]), format=format.value,
         select=split_ids(select), ignore=split_ids(ignore) or (),
         exclude=tuple(exclude or ()), fail_on=fail_on.value if fail_on else None,
-        jobs=jobs, config=config, progress=output is None and show_progress(format.value))
+        jobs=jobs, config=config, progress=output is None and show_progress(format.value),
+        cache=not no_cache)
     outcome = run_lint(options)
     if output is not None:
         output.write_text(outcome.report + "\n", encoding="utf-8")

@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nb2prod.analysis import CellAnalysis, NotebookAnalysis
 from nb2prod.lint.config import LintConfig
 from nb2prod.problems import Problem, Rule
-from nb2prod.scopes import CHILD_FIELDS, child_fields
+
+if TYPE_CHECKING:  # imported when a notebook is linted: a run answered from the cache
+    from nb2prod.analysis import CellAnalysis, NotebookAnalysis  # does not need them
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ def _gather(tree: ast.Module, source: str) -> CellFacts:
     skip: set[int] = set()  # ids of constants that are docstrings or f-string parts
     stack: list[ast.AST] = [tree]
     node_type, pop, push, extend = ast.AST, stack.pop, stack.append, stack.extend
+    from nb2prod.scopes import CHILD_FIELDS, child_fields  # loaded by the analysis already
+
     fields_of = CHILD_FIELDS  # contexts and operators are skipped: nothing to gather there
     while stack:
         node = pop()

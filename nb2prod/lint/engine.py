@@ -1,7 +1,10 @@
 """Lint one notebook: load, analyse once, run the enabled checks, suppress.
 
 Pure apart from reading the notebook (and, for NB305, checking that files
-exist). Runs in worker processes, so its inputs are picklable records.
+exist: `lint_file_probed` returns those checks, so the cache can repeat
+them). Runs in worker processes, so its inputs are picklable records. The
+loader and the analysis are imported on the first notebook linted: a run
+answered from the cache does not import them.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from nb2prod.analysis import analyze
 from nb2prod.errors import UserError
 from nb2prod.lint import suppress
 from nb2prod.lint.config import LintConfig
@@ -18,7 +20,6 @@ from nb2prod.lint.context import LintContext, found
 from nb2prod.lint.findings import Finding
 from nb2prod.lint.registry import checks_for, expand
 from nb2prod.lint.rules_files import NOT_PYTHON, UNREADABLE
-from nb2prod.notebook import NON_PYTHON_HINT, load_notebook
 from nb2prod.problems import Problem
 
 
@@ -33,16 +34,26 @@ class LintPlan:
 
 def lint_file(path: Path, plan: LintPlan) -> list[Finding]:
     """Every finding for one notebook, sorted by cell, line, column."""
+    return lint_file_probed(path, plan)[0]
+
+
+def lint_file_probed(path: Path, plan: LintPlan) -> tuple[list[Finding], dict[str, bool]]:
+    """`lint_file`, and the file-existence checks the findings depend on (path -> existed)."""
     enabled = plan.enabled
     ignored = suppress.per_file_ignored(path, plan.config.root, plan.config.per_file_ignores)
     if ignored:
         enabled = enabled - expand(ignored, "per-file-ignores")
-    problems = _problems(path, plan, enabled)
+    probes: dict[str, bool] = {}
+    problems = _problems(path, plan, enabled, probes)
     findings = [Finding.of(str(path), p) for p in problems if p.code in enabled]
-    return sorted(set(findings), key=Finding.sort_key)
+    return sorted(set(findings), key=Finding.sort_key), probes
 
 
-def _problems(path: Path, plan: LintPlan, enabled: frozenset[str]) -> list[Problem]:
+def _problems(path: Path, plan: LintPlan, enabled: frozenset[str],
+              probes: dict[str, bool]) -> list[Problem]:
+    from nb2prod.analysis import analyze
+    from nb2prod.notebook import NON_PYTHON_HINT, load_notebook
+
     try:
         notebook = load_notebook(path, validate=False)
     except UserError as exc:
@@ -55,6 +66,6 @@ def _problems(path: Path, plan: LintPlan, enabled: frozenset[str]) -> list[Probl
             analysis = analyze(notebook)
     except (ValueError, RecursionError, MemoryError) as exc:  # e.g. NUL bytes in a cell
         return [found(UNREADABLE, None, f"cannot analyse the code: {exc}")]
-    ctx = LintContext(path, analysis, plan.config, plan.root, enabled)
+    ctx = LintContext(path, analysis, plan.config, plan.root, enabled, {"probes": probes})
     problems = [p for check in checks_for(enabled) for p in check.run(ctx)]
     return suppress.apply(problems, analysis)

@@ -31,6 +31,7 @@ class LintOptions:
     jobs: int = 0  # 0: auto
     config: Path | None = None  # explicit pyproject.toml
     progress: bool = False
+    cache: bool = False  # the command line turns it on; see nb2prod.lint.cache
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,13 @@ def run_lint(options: LintOptions) -> LintOutcome:
     root = repository_root(config, paths[0])
     files = discover(paths, config.exclude, root)
     plan = LintPlan(config, enabled, root)
-    result = lint_many(files, plan, options.jobs, options.progress)
+    cache = None
+    if options.cache and files:
+        from nb2prod.lint.cache import LintCache, cache_dir, make_key
+
+        cache = LintCache.open(cache_dir(config.root), make_key(plan),
+                               path_sensitive=bool(config.per_file_ignores))
+    result = lint_many(files, plan, options.jobs, options.progress, cache)
     text = report.render(result.findings, options.format, rules=registry.LINT_RULES,
                          files=result.files, paths=[str(f) for f in files])
     failing = any(f.at_least(config.fail_on) for f in result.findings)

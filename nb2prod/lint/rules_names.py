@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from nb2prod.analysis import IPYTHON_NAMES, CellAnalysis, unresolved_names
 from nb2prod.lint.context import Check, LintContext, found
 from nb2prod.problems import WARNING, Problem, Rule, make_problem
 from nb2prod.tags import FUNCTIONS, IMPORTS, METRICS, SKIP, TEST
+
+if TYPE_CHECKING:
+    from nb2prod.analysis import CellAnalysis
 
 REDEFINED = Rule(
     "NB204", "redefined-across-cells", WARNING,
@@ -39,6 +42,8 @@ _BINDING_KINDS = ("assign", "def", "import")
 
 
 def check_hidden_state(ctx: LintContext) -> Iterator[Problem]:
+    from nb2prod.analysis import unresolved_names  # loaded with the analysis: no extra cost
+
     metrics = {c.cell.number for c in ctx.code_cells if c.tags.role == METRICS}
     for problem in unresolved_names(ctx.code_cells):
         if problem.cell in metrics:
@@ -69,6 +74,8 @@ def check_global_writes(ctx: LintContext) -> Iterator[Problem]:
 
 
 def check_ipython_names(ctx: LintContext) -> Iterator[Problem]:
+    from nb2prod.analysis import IPYTHON_NAMES
+
     defined: set[str] = set()
     for cell in ctx.parsed:
         if cell.tags.role != SKIP:

@@ -111,6 +111,7 @@ def check_missing_files(ctx: LintContext) -> Iterator[Problem]:
     written: set[str] = {w for c in ctx.code_cells for m in c.code.magics
                          for w in m.text.split()}
     folder = ctx.path.parent
+    probes = ctx.memo.setdefault("probes", {})  # what the cache must check again on a hit
     for cell in ctx.parsed:
         for call in ctx.facts[cell.cell.index].calls:
             name = _callee(call.func)
@@ -121,7 +122,8 @@ def check_missing_files(ctx: LintContext) -> Iterator[Problem]:
                 continue
             if _WRITERS.match(name) or (name == "open" and _writes(call)):
                 written.add(literal.value)
-            elif name in _READERS and _is_missing(literal.value, folder, ctx.root, written):
+            elif name in _READERS and _is_missing(literal.value, folder, ctx.root, written,
+                                                     probes):
                 yield found(MISSING_FILE, cell, f"reads {literal.value!r}, which is not in "
                             "the repository", literal.lineno, node_column(cell, literal))
 
@@ -147,14 +149,20 @@ def _writes(call: ast.Call) -> bool:
     return isinstance(mode, ast.Constant) and any(m in str(mode.value) for m in "wax")
 
 
-def _is_missing(text: str, folder, root, written: set[str]) -> bool:
+def _is_missing(text: str, folder, root, written: set[str],
+                probes: dict[str, bool] | None = None) -> bool:
     if (not text or "://" in text or os.path.isabs(text) or text.startswith("~")
             or any(ch in text for ch in "*?{}<>\n") or not _LOOKS_LIKE_FILE.search(text)):
         return False
     if text in written or any(text.startswith(w.rstrip("/") + "/") for w in written if w):
         return False
-    return not (os.path.exists(os.path.join(folder, text))
-                or os.path.exists(os.path.join(root, text)))
+    for candidate in (os.path.join(folder, text), os.path.join(root, text)):
+        exists = os.path.exists(candidate)
+        if probes is not None:
+            probes[candidate] = exists
+        if exists:
+            return False
+    return True
 
 
 CHECKS = (

@@ -8,10 +8,9 @@ Tags decide how a notebook becomes a package, so a tag typo (NB606), a
 from __future__ import annotations
 
 import ast
-import difflib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from nb2prod.analysis import CellAnalysis
 from nb2prod.lint.context import Check, LintContext, found
 from nb2prod.problems import ERROR, INFO, WARNING, Problem, Rule, make_problem
 from nb2prod.tags import (
@@ -24,6 +23,9 @@ from nb2prod.tags import (
     STEP,
     STEP_PREFIXES,
 )
+
+if TYPE_CHECKING:
+    from nb2prod.analysis import CellAnalysis
 
 EMPTY = Rule(
     "NB401", "empty-cell", INFO, "A code cell is empty.", "Delete the cell.",
@@ -97,6 +99,8 @@ def check_tags(ctx: LintContext) -> Iterator[Problem]:
 
 def suggest_tag(tag: str) -> str | None:
     """The closest known tag: `stpe:train` -> `step:train`, `paramters` -> `parameters`."""
+    import difflib  # only notebooks with an unknown tag need it
+
     prefix, colon, rest = tag.partition(":")
     if colon and rest:
         prefixes = [p[:-1] for p in (*STEP_PREFIXES, *AFTER_PREFIXES)]

@@ -5,7 +5,9 @@ only for `jobs > 1` and at least `PARALLEL_MIN` notebooks. Measured on the
 benchmark corpus (benchmarks/lint_speed.py, 2 cores): a notebook costs ~4 ms
 of CPU, a forked worker ~10-25 ms of CPU on top of its share (copy-on-write
 faults, pickling); results are plain `Finding` records, pickling them all
-costs ~10 ms. So a pool pays from roughly 10 notebooks on idle cores, and
+costs ~10 ms. With a cache, only the notebooks it cannot answer are linted
+(and counted for these thresholds); workers also hash what they lint, for
+the cache. So a pool pays from roughly 10 notebooks on idle cores, and
 not at all on cores busy with other work; the thresholds below leave margin. The progress bar
 (rich, imported only then) is shown only when the caller asks for it: text
 format on a terminal, for long runs.
@@ -19,9 +21,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nb2prod.lint.engine import LintPlan, lint_file
+from nb2prod.lint.engine import LintPlan, lint_file_probed
 from nb2prod.lint.findings import Finding
+
+if TYPE_CHECKING:
+    from nb2prod.lint.cache import LintCache
 
 PARALLEL_MIN = 24
 """Below this many notebooks, starting workers costs more than it saves."""
@@ -35,6 +41,7 @@ CHUNK_MAX = 8
 class LintResult:
     findings: tuple[Finding, ...]
     files: int
+    cached: int = 0  # notebooks answered from the cache
 
 
 def workers(jobs: int, files: int) -> int:
@@ -45,17 +52,40 @@ def workers(jobs: int, files: int) -> int:
     return max(1, min(jobs, files)) if files >= PARALLEL_MIN else 1
 
 
+Linted = tuple[Path, list[Finding], dict[str, bool], tuple | None]
+"""One notebook's result: path, findings, existence checks, cache stamp (or None)."""
+
+
 def lint_many(files: list[Path], plan: LintPlan, jobs: int = 1,
-              progress: bool = False) -> LintResult:
-    count = workers(jobs, len(files))
+              progress: bool = False, cache: LintCache | None = None) -> LintResult:
+    """Lint `files`; with a `cache`, only those it cannot answer, and remember the rest."""
     findings: list[Finding] = []
+    todo = files
+    if cache is not None:
+        todo = []
+        for path in files:
+            hit = cache.lookup(path)
+            if hit is None:
+                todo.append(path)
+            else:
+                findings.extend(hit)
+    count = workers(jobs, len(todo))
+    stamped = cache is not None
     with _fewer_collections():
-        batches = _lint_parallel(files, plan, count) if count > 1 else _lint_serial(files, plan)
+        batches = (_lint_parallel(todo, plan, count, stamped) if count > 1
+                   else _lint_serial(todo, plan, stamped))
         with _progress(len(files), progress and len(files) >= PROGRESS_MIN) as advance:
-            for done, batch in batches:
-                findings.extend(batch)
-                advance(done)
-    return LintResult(tuple(sorted(findings, key=Finding.sort_key)), len(files))
+            advance(len(files) - len(todo))
+            for batch in batches:
+                for path, found, probes, stamp in batch:
+                    findings.extend(found)
+                    if cache is not None:
+                        cache.store(path, found, probes, stamp)
+                advance(len(batch))
+    if cache is not None:
+        cache.save()
+    return LintResult(tuple(sorted(findings, key=Finding.sort_key)), len(files),
+                      len(files) - len(todo))
 
 
 @contextmanager
@@ -74,17 +104,31 @@ def _fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _lint_serial(files: list[Path], plan: LintPlan) -> Iterator[tuple[int, list[Finding]]]:
+def _lint_one(path: Path, plan: LintPlan, stamped: bool) -> Linted:
+    """Lint one notebook; `stamped`: also fingerprint it for the cache, before linting
+    (bytes hashed) and after (unchanged stat), so a file edited meanwhile is not stored."""
+    if not stamped:
+        found, probes = lint_file_probed(path, plan)
+        return path, found, probes, None
+    from nb2prod.lint.cache import fingerprint, unchanged
+
+    before = fingerprint(path)
+    found, probes = lint_file_probed(path, plan)
+    stamp = before[1:] if before is not None and unchanged(path, before[0]) else None
+    return path, found, probes, stamp
+
+
+def _lint_serial(files: list[Path], plan: LintPlan, stamped: bool) -> Iterator[list[Linted]]:
     for path in files:
-        yield 1, lint_file(path, plan)
+        yield [_lint_one(path, plan, stamped)]
 
 
-def _lint_chunk(files: list[Path], plan: LintPlan) -> list[Finding]:
-    return [f for path in files for f in lint_file(path, plan)]
+def _lint_chunk(files: list[Path], plan: LintPlan, stamped: bool = False) -> list[Linted]:
+    return [_lint_one(path, plan, stamped) for path in files]
 
 
-def _lint_parallel(files: list[Path], plan: LintPlan,
-                   count: int) -> Iterator[tuple[int, list[Finding]]]:
+def _lint_parallel(files: list[Path], plan: LintPlan, count: int,
+                   stamped: bool) -> Iterator[list[Linted]]:
     size = max(1, min(CHUNK_MAX, len(files) // (count * 8)))  # small chunks keep cores busy
     chunks = [files[i:i + size] for i in range(0, len(files), size)]
     # Imported here: a serial run (most runs) does not pay ~10 ms for them.
@@ -97,9 +141,9 @@ def _lint_parallel(files: list[Path], plan: LintPlan,
     # Forked after lint_many's gc.freeze(): workers' collections skip (and so do not
     # copy) the inherited objects.
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        futures = {pool.submit(_lint_chunk, chunk, plan): len(chunk) for chunk in chunks}
+        futures = [pool.submit(_lint_chunk, chunk, plan, stamped) for chunk in chunks]
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            yield future.result()
 
 
 class _progress:

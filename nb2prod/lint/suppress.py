@@ -11,9 +11,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from nb2prod.analysis import NotebookAnalysis
 from nb2prod.problems import Problem
+
+if TYPE_CHECKING:  # the analysis is imported when a notebook is linted, not before
+    from nb2prod.analysis import NotebookAnalysis
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+\d+(?:[\s,]+[A-Z]+\d+)*))?", re.IGNORECASE)
 ALL = frozenset(["*"])
