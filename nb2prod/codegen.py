@@ -116,20 +116,68 @@ def indent(code: str, prefix: str = "    ") -> str:
 
 
 def mark_unused(code: str, names: set[str], rule: str) -> str:
-    """Append `# noqa: RULE` to the lines that bind an unused `name` (kept on purpose)."""
+    """Append `# noqa: RULE` to the import lines that bind an unused `name` (kept on
+    purpose); unused locals of a step: `mark_unused_locals`."""
     if not names:
         return code
     lines = code.split("\n")
     targets = set()
     for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in names:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                (a.asname or a.name.split(".")[0]) in names for a in node.names):
             targets.add(node.lineno - 1)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            if any((a.asname or a.name.split(".")[0]) in names for a in node.names):
-                targets.add(node.lineno - 1)
     for index in targets:
         if "# noqa" not in lines[index]:
             lines[index] = f"{lines[index]}  # noqa: {rule}"
+    return "\n".join(lines)
+
+
+def unused_local_rules(code: str, names: set[str]) -> dict[int, list[str]]:
+    """0-based line -> the ruff rules an unused `name` bound there triggers in a
+    function body: F841 for plain bindings (assign, annotated, walrus, `with ...
+    as x`, `except ... as x`), RUF059 for tuple unpacking. Loop and
+    comprehension targets and `_`-prefixed names trigger nothing."""
+    found: dict[int, list[str]] = {}
+
+    def add(line: int, rule: str) -> None:
+        rules = found.setdefault(line - 1, [])
+        if rule not in rules:
+            rules.append(rule)
+
+    def target(node: ast.expr, unpacked: bool) -> None:
+        if isinstance(node, ast.Name):
+            if node.id in names and not node.id.startswith("_"):
+                add(node.lineno, "RUF059" if unpacked else "F841")
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for element in node.elts:
+                target(element, True)
+        elif isinstance(node, ast.Starred):
+            target(node.value, unpacked)
+
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Assign):
+            for each in node.targets:
+                target(each, False)
+        elif isinstance(node, ast.NamedExpr) or (
+                isinstance(node, ast.AnnAssign) and node.value is not None):
+            target(node.target, False)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            target(node.optional_vars, False)
+        elif isinstance(node, ast.ExceptHandler) and node.name in names \
+                and not node.name.startswith("_"):
+            add(node.lineno, "F841")
+    return found
+
+
+def mark_unused_locals(code: str, names: set[str]) -> str:
+    """Append `# noqa: F841`/`RUF059` where ruff would flag an unused local binding."""
+    if not names:
+        return code
+    lines = code.split("\n")
+    in_string = string_continuation_lines(code)  # a line ending inside a string: no comment
+    for index, rules in sorted(unused_local_rules(code, names).items()):
+        if "# noqa" not in lines[index] and index + 1 not in in_string:
+            lines[index] = f"{lines[index]}  # noqa: {', '.join(sorted(rules))}"
     return "\n".join(lines)
 
 
@@ -142,6 +190,13 @@ def loaded_names(code: str) -> set[str]:
         node.value.id for node in ast.walk(ast.parse(code))
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
     }
+
+
+def imported_names(code: str) -> set[str]:
+    """Names bound by import statements anywhere in `code`."""
+    return {alias.asname or alias.name.split(".")[0]
+            for node in ast.walk(ast.parse(code)) if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names if alias.name != "*"}
 
 
 def starts_with_definition(code: str) -> bool:

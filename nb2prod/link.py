@@ -12,12 +12,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from nb2prod import codegen, deps, naming
+from nb2prod import codegen, deps, naming, testplan
 from nb2prod.analysis import BUILTIN_NAMES, IPYTHON_NAMES, CellAnalysis, unresolved_names
 from nb2prod.cells import DEPENDENCY
 from nb2prod.metrics import read_metrics
 from nb2prod.notebook import Notebook
-from nb2prod.plan import Block, Param, Plan, PlanOptions, Step, TestCase, Unit
+from nb2prod.plan import Block, Param, Plan, PlanOptions, Step, Unit
 from nb2prod.problems import Problem, make_problem
 from nb2prod.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 
@@ -70,10 +70,12 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     metrics, golden, metrics_code, metric_problems = read_metrics(
         [c for u in valid if u.role == METRICS for c in u.cells])
     b.problems.extend(metric_problems)
-    steps, provider = _link_steps(b, raw_steps, params)
-    tests = _tests(b, valid, provider)
+    steps, provider, history = _link_steps(b, raw_steps, params)
+    taken = set(b.module_names) | set(provider) | {s.function for s in steps} | naming.RESERVED
+    tests, snapshots = testplan.plan_tests(lambda c: b.body(c, hoist=False), valid, provider,
+                                           history, taken)
     results = _results(b, metrics, tests, steps, provider)
-    steps = _with_outputs(steps, provider, results, tests)
+    steps = _with_outputs(steps, provider, results, snapshots)
     imports = _mark_unused_imports(list(b.imports), helpers, steps, tests)
     name = options.name or Path(notebook.path).stem
     import_name = naming.import_name(name)
@@ -97,7 +99,9 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         exports=tuple(_exports(helpers)),
         problems=tuple(sorted(b.problems, key=_problem_order)),
         skipped=tuple(c.cell.number for u in units if u.role == SKIP for c in u.cells),
-        test_imports=tuple(_test_imports(list(b.imports), helpers, tests, import_name)),
+        test_imports=tuple(testplan.imports_for_tests(list(b.imports), helpers, tests,
+                                                      import_name)),
+        snapshots=snapshots,
     )
 
 
@@ -109,9 +113,7 @@ def _block(cell: CellAnalysis, code: str) -> Block:
     return Block(cell.cell.number, cell.cell.cell_id, code)
 
 
-def _bound_by_import(text: str) -> set[str]:
-    node = ast.parse(text).body[0]
-    return {a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"}
+_bound_by_import = testplan.bound_by_import
 
 
 def _params(b: _Builder, cells: list[CellAnalysis]) -> tuple[Param, ...]:
@@ -192,6 +194,7 @@ def _link_steps(b: _Builder, raw_steps, params):
     for _, cells in raw_steps:
         taken.update(n for c, _ in cells if c.flow for n in c.flow.defines)
     steps: list[Step] = []
+    history: list[tuple[int, dict[str, str]]] = []  # (first cell index, providers after)
     known_steps: dict[str, str] = {}
     for unit, cells in raw_steps:
         function = naming.unique(naming.identifier(unit.name), taken)
@@ -209,7 +212,8 @@ def _link_steps(b: _Builder, raw_steps, params):
                     provider[name] = function
             for name in cell.flow.deletes:
                 provider.pop(name, None)
-    return steps, provider
+        history.append((unit.cells[0].cell.index, dict(provider)))
+    return steps, provider, history
 
 
 def _step_inputs(b: _Builder, cells, provider):
@@ -245,36 +249,6 @@ def _explicit_after(b: _Builder, unit: Unit, known_steps: dict[str, str]) -> lis
     return found
 
 
-def _tests(b: _Builder, units: list[Unit], provider: dict[str, str]) -> tuple[TestCase, ...]:
-    tests = []
-    examples = [c for u in units if u.role == "example" for c in u.cells if c.tree is not None]
-    for u in units:
-        if u.role != TEST:
-            continue
-        for cell in u.cells:
-            if cell.tree is None:
-                continue
-            code = b.body(cell, hoist=False)
-            earlier = [e for e in examples if e.cell.index < cell.cell.index]
-            setup = _needed_examples(cell, earlier)
-            reads = [use.name for use in cell.flow.reads if use.name in provider]
-            tests.append(TestCase(f"test_cell_{cell.cell.number}", cell.cell.number, code,
-                                  tuple(dict.fromkeys(reads)),
-                                  tuple(_block(e, b.body(e, hoist=False)) for e in setup)))
-    return tuple(tests)
-
-
-def _needed_examples(test: CellAnalysis, examples: list[CellAnalysis]) -> list[CellAnalysis]:
-    """The example cells a test needs, transitively, in notebook order (nbdev)."""
-    needed = {u.name for u in test.flow.reads}
-    chosen = []
-    for cell in reversed(examples):
-        if needed & set(cell.flow.defines + cell.flow.mutates):
-            chosen.append(cell)
-            needed |= {u.name for u in cell.flow.reads}
-    return list(reversed(chosen))
-
-
 def _results(b, metrics, tests, steps, provider) -> tuple[str, ...]:
     wanted = list(metrics) + [n for t in tests for n in t.reads]
     if not metrics and steps:
@@ -288,8 +262,9 @@ def _results(b, metrics, tests, steps, provider) -> tuple[str, ...]:
     return tuple(results)
 
 
-def _with_outputs(steps: list[Step], provider, results, tests) -> tuple[Step, ...]:
-    """Outputs: names read by a later step along an edge, or returned as results."""
+def _with_outputs(steps: list[Step], provider, results, snapshots) -> tuple[Step, ...]:
+    """Outputs: names read by a later step along an edge, returned as results, or
+    kept by run_steps as a snapshot for a test."""
     outputs: dict[str, list[str]] = {s.function: [] for s in steps}
     for step in steps:
         for source, names in step.edges:
@@ -297,6 +272,9 @@ def _with_outputs(steps: list[Step], provider, results, tests) -> tuple[Step, ..
     for name in results:
         if provider.get(name, "params") != "params":
             outputs[provider[name]].append(name)
+    for function, name, _ in snapshots:
+        if function != "params":
+            outputs[function].append(name)
     final = []
     for step in steps:
         outs = tuple(dict.fromkeys(outputs[step.function]))
@@ -304,10 +282,12 @@ def _with_outputs(steps: list[Step], provider, results, tests) -> tuple[Step, ..
         loaded = codegen.loaded_names(code) if code.strip() else set()
         bound = {n.id for blk in step.blocks if blk.code.strip()
                  for n in ast.walk(ast.parse(blk.code))
-                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} | {
+            n.name for blk in step.blocks if blk.code.strip()
+            for n in ast.walk(ast.parse(blk.code)) if isinstance(n, ast.ExceptHandler) and n.name}
         unused = tuple(sorted(bound - loaded - set(outs)))
-        blocks = tuple(Block(blk.cell, blk.cell_id, codegen.mark_unused(blk.code, set(unused),
-                                                                        "F841"))
+        blocks = tuple(Block(blk.cell, blk.cell_id, codegen.mark_unused_locals(blk.code,
+                                                                               set(unused)))
                        for blk in step.blocks)
         final.append(Step(step.name, step.function, blocks, step.inputs, outs, step.after,
                           step.edges, step.settings, unused))
@@ -341,23 +321,6 @@ def _exports(helpers: list[Block]) -> list[str]:
                     and not node.name.startswith("_"):
                 names.append(node.name)
     return names
-
-
-def _test_imports(imports: list[str], helpers, tests, package: str) -> list[str]:
-    """The pipeline's import lines and helper names that the test code uses."""
-    code = "\n".join(part for t in tests for part in (t.code, *(b.code for b in t.setup)))
-    loaded = codegen.loaded_names(code) if code.strip() else set()
-    lines = []
-    for text in imports:
-        used = _bound_by_import(text) & loaded
-        if used:
-            lines.append(codegen.mark_unused(text, _bound_by_import(text) - used, "F401"))
-    helper_names = sorted({n.name for h in helpers if h.code for n in ast.parse(h.code).body
-                           if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
-                           and n.name in loaded})
-    if helper_names:
-        lines.append(f"from {package}.pipeline import {', '.join(helper_names)}")
-    return lines
 
 
 def _last_step_values(step: Step, provider: dict[str, str]) -> list[str]:

@@ -9,8 +9,10 @@ the printed outputs of plain `print(name)` lines become golden test values.
 from __future__ import annotations
 
 import ast
+import dataclasses
 
 from nb2prod.analysis import CellAnalysis
+from nb2prod.dataflow import analyze_cell
 from nb2prod.plan import Block
 from nb2prod.problems import Problem, make_problem
 
@@ -36,12 +38,48 @@ def read_metrics(cells: list[CellAnalysis]):
                     hint="compute values in a step; list them here, one print(name) per line"))
                 continue
             name, kind = found
-            names.append(name)
+            names.extend(metric_names(node))
             printed.append((name, kind))
             lines.append(f"print({name})" if kind == "bare" else ast.unparse(node))
         golden.extend(_golden(cell, printed))
         code.append(Block(cell.cell.number, cell.cell.cell_id, "\n".join(lines)))
     return tuple(dict.fromkeys(names)), tuple(golden), tuple(code), problems
+
+
+def split_metrics_cell(cell: CellAnalysis) -> tuple[CellAnalysis | None, CellAnalysis]:
+    """(computation, report): a metrics cell that also computes (`acc = ...`,
+    loops, prints of expressions) gives its other statements to a step of their
+    own, run before the metrics are read; the metric lines stay. Both parts keep
+    the cell's line numbers. (None, cell) when the cell only reports."""
+    if cell.tree is None or all(metric_name(n) for n in cell.tree.body):
+        return None, cell
+    keep = [bool(metric_name(n)) for n in cell.tree.body]
+    return (_part(cell, [not k for k in keep]), _part(cell, keep))
+
+
+def _part(cell: CellAnalysis, chosen: list[bool]) -> CellAnalysis:
+    lines = cell.code.python.split("\n")
+    kept = [""] * len(lines)
+    for node, take in zip(cell.tree.body, chosen):
+        if take:
+            for i in range(node.lineno - 1, node.end_lineno):
+                kept[i] = lines[i]
+    python = "\n".join(kept)
+    tree = ast.parse(python)
+    code = dataclasses.replace(cell.code, python=python)
+    return dataclasses.replace(cell, code=code, tree=tree, flow=analyze_cell(tree))
+
+
+def metric_names(node: ast.stmt) -> list[str]:
+    """Every value a metric line prints: `print("acc", acc, "f1", f1)` gives both."""
+    found = metric_name(node)
+    if found is None:
+        return []
+    if found[1] != "formatted":
+        return [found[0]]
+    args = node.value.args
+    return list(dict.fromkeys(n.id for arg in args for n in ast.walk(arg)
+                              if isinstance(n, ast.Name)))
 
 
 def metric_name(node: ast.stmt) -> tuple[str, str] | None:
@@ -58,7 +96,12 @@ def metric_name(node: ast.stmt) -> tuple[str, str] | None:
         return value.args[0].id, "plain"
     names = [n.id for arg in value.args for n in ast.walk(arg) if isinstance(n, ast.Name)]
     simple = all(isinstance(a, (ast.Constant, ast.Name, ast.JoinedStr)) for a in value.args)
-    return (names[0], "formatted") if simple and len(names) == 1 else None
+    if not simple or not names:
+        return None
+    if len(names) > 1 and not all(isinstance(v.value, ast.Name) for arg in value.args
+                                  for v in ast.walk(arg) if isinstance(v, ast.FormattedValue)):
+        return None  # several names, some in expressions: not one value per name
+    return names[0], "formatted"
 
 
 def _golden(cell: CellAnalysis, printed: list[tuple[str, str]]) -> list[tuple[str, str]]:

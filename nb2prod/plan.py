@@ -67,6 +67,13 @@ class TestCase:
     code: str
     reads: tuple[str, ...]  # values taken from the pipeline run
     setup: tuple[Block, ...] = ()  # nbdev example cells the test needs
+    keys: tuple[str, ...] = ()  # per read: its key in run_steps' values (a snapshot's key
+    #                             when a later step rebinds the name); empty: the names
+
+    @property
+    def inputs(self) -> tuple[tuple[str, str], ...]:
+        """(name, key in the values of run_steps) per value the test reads."""
+        return tuple(zip(self.reads, self.keys or self.reads))
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,8 @@ class Plan:
     problems: tuple[Problem, ...]
     skipped: tuple[int, ...]
     test_imports: tuple[str, ...] = ()  # import lines the generated tests need
+    snapshots: tuple[tuple[str, str, str], ...] = ()  # (step function or "params", name,
+    #   key): run_steps keeps `name` as it was after that step, for a test placed there
     nb2prod_version: str = __version__
     version: str = "0.1.0"
     extras: dict = field(default_factory=dict, compare=False)
@@ -151,7 +160,16 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
                 continue
             units.append(current)
             last_step = current
-        elif role in MODULE_ROLES or role in (PARAMETERS, METRICS, TEST, "example"):
+        elif role == METRICS:
+            from nb2prod.metrics import split_metrics_cell  # metrics.py imports this module
+
+            computation, report = split_metrics_cell(cell)
+            if computation is not None:  # the cell computes too: that part is a step
+                last_step = Unit(STEP, [computation], "metrics")
+                units.append(last_step)
+            current = Unit(METRICS, [report])
+            units.append(current)
+        elif role in MODULE_ROLES or role in (PARAMETERS, TEST, "example"):
             kind = IMPORTS if role in MODULE_ROLES else role
             current = Unit(kind, [cell])
             units.append(current)
