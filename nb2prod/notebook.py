@@ -130,7 +130,13 @@ def _upgrade(path: Path, raw: dict[str, Any], data: bytes) -> dict[str, Any]:
             upgraded = nbformat.reads(data.decode("utf-8-sig"), as_version=4)
     except Exception as exc:  # noqa: BLE001 -- nbformat raises many types for broken old files
         raise UserError(f"cannot upgrade nbformat v{major} notebook: {exc}", path=path) from None
-    return json.loads(json.dumps(upgraded))
+    raw = json.loads(json.dumps(upgraded))
+    # The converter invents random cell ids; old notebooks have none, and a
+    # random id would make every report differ from run to run.
+    raw["nbformat_minor"] = min(int(raw.get("nbformat_minor", 4)), 4)
+    for cell in raw.get("cells", []):
+        cell.pop("id", None)
+    return raw
 
 
 def _validate_schema(path: Path, raw: dict[str, Any]) -> None:

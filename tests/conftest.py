@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Lint's result cache goes to a throw-away folder (inherited by subprocesses),
+# never into the checkout.
+os.environ.setdefault("NB2PROD_CACHE_DIR", tempfile.mkdtemp(prefix="nb2prod-test-cache-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
