@@ -19,6 +19,7 @@ from nb2prod.lint import run as lint_run
 from nb2prod.lint.main import LintOptions, run_lint
 from nb2prod.lint.registry import LINT_RULES
 from nb2prod.report import FORMATS, render
+from tests.test_lint_engine import write_nb
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = REPO / "tests" / "data" / "lint" / "cases"
@@ -32,17 +33,6 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
     # Others editing nb2prod's modules mid-test would change the key (on purpose).
     monkeypatch.setattr(lint_cache, "_code_fingerprint", lambda: [1, 2, 3])
     return folder
-
-
-def write_nb(path: Path, *sources: str) -> Path:
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-              "outputs": [], "source": src} for i, src in enumerate(sources)]
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "language": "python",
-                                                      "display_name": "Python 3"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(nb, indent=1))
-    return path
 
 
 def lint(*paths: Path, cache: bool = True, **options):

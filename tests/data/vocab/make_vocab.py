@@ -18,31 +18,11 @@ from pathlib import Path
 
 import nbclient
 import nbformat
-from nbformat import v4
 
 HERE = Path(__file__).resolve().parent
-KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-
-
-def md(text: str) -> nbformat.NotebookNode:
-    return v4.new_markdown_cell(text.strip("\n"))
-
-
-def code(src: str, *tags: str) -> nbformat.NotebookNode:
-    cell = v4.new_code_cell(src.strip("\n"))
-    if tags:
-        cell.metadata["tags"] = list(tags)
-    return cell
-
-
-def build(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
-    nb = v4.new_notebook()
-    nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    nb.metadata["language_info"] = {"name": "python"}
-    for i, cell in enumerate(cells, start=1):
-        cell.id = f"cell-{i:02d}"
-    nb.cells = cells
-    return nb
+# The notebook-building helpers are the examples' own: one way to write a notebook.
+sys.path.insert(0, str(HERE.parents[2] / "examples"))
+from make_examples import KERNELSPEC, build, code, md  # noqa: F401
 
 
 # 1. Helpers closing over module constants, a class from a functions cell,
