@@ -97,6 +97,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         tests=tests,
         dependencies=tuple(_dependencies(analysis, valid, import_name)),
         exports=tuple(_exports(helpers)),
+        export_module=_export_module(analysis),
         problems=tuple(sorted(b.problems, key=_problem_order)),
         skipped=tuple(c.cell.number for u in units if u.role == SKIP for c in u.cells),
         test_imports=tuple(testplan.imports_for_tests(list(b.imports), helpers, tests,
@@ -353,3 +354,12 @@ def _step_code_problems(b: _Builder, cells: list[CellAnalysis]) -> list[Problem]
         problems.append(make_problem("NB619", f"`{name}` is defined by the notebook and by "
                                      "the generated pipeline"))
     return problems
+
+
+def _export_module(analysis) -> str | None:
+    """nbdev's `#| default_exp pkg.textutils` names a module users import from."""
+    names = [c.tags.default_exp for c in analysis.cells if c.tags.default_exp]
+    if not names:
+        return None
+    module = naming.identifier(names[0].rsplit(".", 1)[-1])
+    return None if module in ("pipeline", "__main__", "__init__") else module

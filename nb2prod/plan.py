@@ -94,6 +94,7 @@ class Plan:
     tests: tuple[TestCase, ...]
     dependencies: tuple[str, ...]
     exports: tuple[str, ...]  # public names re-exported by the package
+    export_module: str | None  # nbdev `#| default_exp a.b` -> module `b` re-exporting them
     problems: tuple[Problem, ...]
     skipped: tuple[int, ...]
     test_imports: tuple[str, ...] = ()  # import lines the generated tests need

@@ -61,6 +61,9 @@ def render(plan: Plan, templates: Path | None = None,
                                    *target_files(targets)]:
         path = pattern.format(import_name=plan.import_name)
         files[path] = _render_one(env, template_name, plan, context)
+    if plan.export_module and plan.exports:
+        path = f"src/{plan.import_name}/{plan.export_module}.py"
+        files[path] = _render_one(env, "export_module.py.j2", plan, context)
     files[REPORT_JSON] = json.dumps(report_data(plan), indent=2, sort_keys=True) + "\n"
     files["wheelhouse/README.txt"] = WHEELHOUSE_README
     return files

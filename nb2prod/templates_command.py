@@ -37,6 +37,8 @@ CONTEXT: dict[str, str] = {
     "Dockerfile.j2": "plan: python_version (base image), dist_name, import_name",
     "dockerignore.j2": "plan: dist_name (comment only)",
     "report.md.j2": "plan: steps, skipped, dependencies, problems, count(severity)",
+    "export_module.py.j2": "plan: export_module, exports, import_name "
+                           "(only for nbdev notebooks with `#| default_exp`)",
     "github-ci.yml.j2": "plan: notebook_name, dist_name, python_version, "
                         "nb2prod_version (only with build --ci github)",
     "kubeflow.py.j2": "plan, kubeflow: components, params, pipeline_name, image, volume "

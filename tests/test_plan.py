@@ -199,3 +199,13 @@ def test_ipython_names_global_writes_and_reserved_names(plan_of):
     assert ("NB613", 2, 2) not in found  # display(x) was dropped, not converted
     assert ("NB609", 3, 3) in found
     assert "display(x)" not in plan.steps[0].blocks[0].code  # dropped, listed as NB605
+
+
+def test_nbdev_default_exp_names_an_importable_module(plan_of):
+    from nb2prod.render import render
+
+    plan = plan_of(["#| default_exp tools.text", "#| export\ndef shout(s):\n    return s.upper()",
+                    "assert shout('a') == 'A'"])
+    assert plan.export_module == "text"
+    module = render(plan)["src/nb/text.py"]
+    assert "from nb.pipeline import shout" in module and '__all__ = ["shout"]' in module
