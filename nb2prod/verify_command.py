@@ -58,6 +58,9 @@ def verify(
         print(json.dumps(outcome_data(outcome), indent=2))
     else:
         _print_table(outcome)
+        if runs == 1 and any(row.verdict == "differs" for row in outcome.rows):
+            print("next: if these values are random, run again with --runs 2 to tell "
+                  "nondeterminism from a conversion error")
     raise typer.Exit(outcome.exit_code)
 
 
