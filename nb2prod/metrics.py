@@ -124,3 +124,16 @@ def _golden(cell: CellAnalysis, printed: list[tuple[str, str]]) -> list[tuple[st
 def _text(output) -> str:
     value = output.get("text", "") if isinstance(output, dict) else output
     return "".join(value) if isinstance(value, list) else str(value)
+
+
+def unnamed_prints(computation: CellAnalysis) -> list[Problem]:
+    """Prints of expressions in a metrics cell still print, but report no value."""
+    return [
+        make_problem("NB620", f"`{ast.unparse(node)[:60]}` prints a value that is not a "
+                     "named metric: it is not in run()'s result or --metrics-out",
+                     computation.cell.number, node.lineno, node.col_offset + 1,
+                     computation.cell.cell_id)
+        for node in computation.tree.body
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name) and node.value.func.id == "print"
+    ]

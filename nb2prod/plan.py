@@ -162,12 +162,14 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
             units.append(current)
             last_step = current
         elif role == METRICS:
-            from nb2prod.metrics import split_metrics_cell  # metrics.py imports this module
+            # metrics.py imports this module, hence the late import
+            from nb2prod.metrics import split_metrics_cell, unnamed_prints
 
             computation, report = split_metrics_cell(cell)
             if computation is not None:  # the cell computes too: that part is a step
                 last_step = Unit(STEP, [computation], "metrics")
                 units.append(last_step)
+                problems.extend(unnamed_prints(computation))
             current = Unit(METRICS, [report])
             units.append(current)
         elif role in MODULE_ROLES or role in (PARAMETERS, TEST, "example"):

@@ -167,6 +167,13 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "the reading step finds no file, and the DAG does not know the order.",
           "# step clean\ndf.to_csv('clean.csv')\n# step train\ndf = pd.read_csv('clean.csv')",
           "# step clean\nclean = df.dropna()\n# step train\nmodel.fit(clean[cols], clean.y)"),
+    _rule("NB620", "unnamed-metric", INFO,
+          "A metrics cell prints an expression, which is printed but not reported.",
+          "Assign it to a name in a step and print the name.",
+          "Only named values reach `run()`'s result, `--metrics-out`, `verify` and the "
+          "golden test.",
+          "print(accuracy_score(y_test, y_pred))",
+          "accuracy = accuracy_score(y_test, y_pred)  # in a step\nprint(accuracy)"),
     _rule("NB619", "reserved-name", ERROR,
           "A module-level name of the notebook clashes with the generated pipeline's own.",
           "Rename it: `run`, `run_steps`, `Params` and `METRICS` are the package's API.",

@@ -209,3 +209,9 @@ def test_nbdev_default_exp_names_an_importable_module(plan_of):
     assert plan.export_module == "text"
     module = render(plan)["src/nb/text.py"]
     assert "from nb.pipeline import shout" in module and '__all__ = ["shout"]' in module
+
+
+def test_metrics_cell_prints_of_expressions_are_noted(plan_of):
+    plan = plan_of([("xs = [1, 2]", ["step:a"]), ("print(sum(xs))\nprint(xs)", ["metrics"])])
+    assert plan.metrics == ("xs",)
+    assert ("NB620", 2, 1) in codes(plan)
