@@ -78,7 +78,8 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     if not path.exists():
         raise UserError("no such file", path=path, hint="check the path")
     if path.is_dir():
-        raise UserError("is a directory, expected a .ipynb file", path=path)
+        raise UserError("is a directory, expected a .ipynb file", path=path,
+                        hint=f"to check every notebook in it: nb2prod lint {path}")
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -93,7 +94,8 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     except OSError as exc:
         raise UserError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
     if not data.strip():
-        raise UserError("file is empty, expected a Jupyter notebook", path=path)
+        raise UserError("file is empty, expected a Jupyter notebook", path=path,
+                        hint="save it from Jupyter first")
     return data
 
 
@@ -150,8 +152,9 @@ def _validate_schema(path: Path, raw: dict[str, Any]) -> None:
             where = "/".join(str(p) for p in exc.absolute_path) or "top level"
             first_line = str(exc.message).splitlines()[0][:200]
             raise UserError(
-                f"fails the nbformat schema at '{where}': {first_line}", path=path
-            ) from None
+                f"fails the nbformat schema at '{where}': {first_line}", path=path,
+                hint=f"open and save it in Jupyter, or: jupyter nbconvert --to notebook "
+                f"--inplace {path}") from None
 
 
 def _to_notebook(path: Path, raw: dict[str, Any], sha256: str) -> Notebook:

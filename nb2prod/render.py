@@ -125,7 +125,9 @@ def _render_one(env, name: str, plan: Plan, context: dict | None = None) -> str:
                         path=exc.filename or name, line=exc.lineno) from None
     except jinja2.TemplateError as exc:  # undefined names, sandbox refusals, bad includes
         path, line = _template_location(exc, name)
-        raise UserError(f"template error: {exc.message}", path=path, line=line) from None
+        raise UserError(f"template error: {exc.message}", path=path, line=line,
+                        hint="`nb2prod templates list` shows what each template receives"
+                        ) from None
     return text if text.endswith("\n") else text + "\n"
 
 
