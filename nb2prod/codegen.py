@@ -15,10 +15,12 @@ import tokenize
 from dataclasses import dataclass
 
 DISPLAY_METHODS = frozenset([
-    "head", "tail", "describe", "info", "sample", "show", "display", "plot", "hist",
+    "head", "tail", "describe", "show", "display", "plot", "hist",
     "style", "to_frame", "value_counts", "nunique", "isna", "isnull", "corr", "memory_usage",
 ])
-"""Method calls that, as a cell's last expression, only show a value."""
+"""Method calls that, as a cell's last expression, only show a value. Not
+`info` (it prints to stdout) nor `sample` (it draws from the global RNG, so
+dropping it changes every later random value)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ def split_body(python: str, tree: ast.Module, *, hoist_imports: bool) -> Body:
     remove: set[int] = set()  # 0-based line indexes
     imports, dropped = [], []
     statements = tree.body
+    if hoist_imports:
+        imports.extend(_hoist_from_shared_lines(lines, statements, remove))
     for position, node in enumerate(statements):
         if not _owns_lines(node, statements):
             continue
@@ -55,6 +59,32 @@ def split_body(python: str, tree: ast.Module, *, hoist_imports: bool) -> Body:
         remove.update(range(node.lineno - 1, node.end_lineno))
     kept = [text for i, text in enumerate(lines) if i not in remove]
     return Body(_trim("\n".join(kept)), tuple(imports), tuple(dropped))
+
+
+def _hoist_from_shared_lines(lines: list[str], statements: list[ast.stmt],
+                             remove: set[int]) -> list[Cut]:
+    """`import warnings; warnings.filterwarnings("ignore")`: cut the imports out of
+    a line of one-line statements; the rest stays on that line (or it goes)."""
+    cuts = []
+    by_line: dict[int, list[ast.stmt]] = {}
+    for node in statements:
+        by_line.setdefault(node.lineno, []).append(node)
+    for lineno, nodes in by_line.items():
+        if len(nodes) < 2 or any(n.end_lineno != lineno for n in nodes) or not any(
+                isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes):
+            continue
+        if any(n.lineno <= lineno <= n.end_lineno for n in statements if n not in nodes):
+            continue
+        raw = lines[lineno - 1].encode("utf-8")  # ast columns are UTF-8 byte offsets
+        parts = [(n, raw[n.col_offset:n.end_col_offset].decode("utf-8")) for n in nodes]
+        cuts += [Cut(lineno, text) for n, text in parts
+                 if isinstance(n, (ast.Import, ast.ImportFrom))]
+        rest = [text for n, text in parts if not isinstance(n, (ast.Import, ast.ImportFrom))]
+        indent = lines[lineno - 1][: len(lines[lineno - 1]) - len(lines[lineno - 1].lstrip())]
+        lines[lineno - 1] = indent + "; ".join(rest)
+        if not rest:
+            remove.add(lineno - 1)
+    return cuts
 
 
 def _owns_lines(node: ast.stmt, statements: list[ast.stmt]) -> bool:

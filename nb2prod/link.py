@@ -48,6 +48,29 @@ class _Builder:
         return body.code
 
 
+def _closure_reads(units: list[Unit]) -> set[tuple[str, int, int, int]]:
+    """NB203 keys of reads that only a function body makes, of a name a later
+    cell of the same step binds: inside the step function that is a closure,
+    bound by the time the helper is called, as in the notebook."""
+    found = set()
+    for unit in units:
+        for i, cell in enumerate(unit.cells):
+            if cell.flow is None:
+                continue
+            later = {n for c in unit.cells[i + 1:] if c.flow for n in c.flow.defines}
+            defs = [n for n in cell.tree.body
+                    if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            now = [s for s in cell.tree.body if s not in defs] + [
+                x for d in defs for x in d.args.defaults + d.args.kw_defaults + d.decorator_list
+                if x is not None]  # evaluated when the def runs, not when it is called
+            eager = {n.id for s in now for n in ast.walk(s) if isinstance(n, ast.Name)}
+            for use in cell.flow.reads:
+                if use.name in later and use.name not in eager and any(
+                        d.lineno <= use.line <= d.end_lineno for d in defs):
+                    found.add(("NB203", cell.cell.number, use.line, use.column))
+    return found
+
+
 def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Problem],
              options: PlanOptions) -> Plan:
     b = _Builder()
@@ -64,7 +87,9 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
                  for u in step_units]
     known = frozenset(b.module_names | {p.name for p in params})
     ordered = [c for u in valid if u.role in (STEP, TEST, "example") for c in u.cells]
-    b.problems.extend(unresolved_names(ordered, known))
+    closures = _closure_reads(step_units)
+    b.problems.extend(p for p in unresolved_names(ordered, known)
+                      if (p.code, p.cell, p.line, p.column) not in closures)
     b.problems.extend(_helper_problems(b, valid))
     b.problems.extend(_step_code_problems(b, ordered))
     metrics, golden, metrics_code, metric_problems = read_metrics(

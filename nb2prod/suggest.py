@@ -51,6 +51,8 @@ a formatted `print(f"r2 = {r2:.4f}")`; the generated CLI re-runs these lines,
 so the package prints exactly what the notebook printed."""
 
 DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+MODULE_SHAPES = frozenset(["imports", "definitions", "literals"])
+"""Shapes whose names may end up at module level; other cells compute step values."""
 PLOT_ROOTS = frozenset(["plt", "sns", "px", "alt"])
 """Conventional aliases of plotting modules: a cell calling only these draws."""
 PARAM_TYPES = (bool, int, float, str, list, dict, tuple, type(None))
@@ -198,6 +200,10 @@ class _Walk:
         self.helper_reads = {u.name for c in analysis.code_cells if c.flow
                              and self.shapes[c.cell.index].kind == "definitions"
                              for u in c.flow.reads}
+        self.computed = {n for c in analysis.code_cells if c.flow
+                         and self.shapes[c.cell.index].kind not in MODULE_SHAPES
+                         for n in set(c.flow.defines) - set(c.flow.imports)}
+        self.pending: set[str] = set()  # names the current step's helpers read, not yet bound
         self.heading: str | None = None
         self.step: str | None = None
         self.defined: set[str] = set()  # names bound by the cells walked so far
@@ -236,8 +242,11 @@ class _Walk:
             self.module.update(cell.flow.defines)
             return ("imports",), "imports only: module-level imports"
         if shape.kind == "definitions":
-            step_values = {u.name for u in cell.flow.reads} & (self.defined - self.module)
-            if not step_values:
+            reads = {u.name for u in cell.flow.reads}
+            step_values = reads & (self.defined - self.module)
+            late = reads & self.computed - self.defined - set(cell.flow.defines)
+            self.pending |= late  # a helper reading values computed below: a step's closure
+            if not step_values and not late:
                 self.module.update(cell.flow.defines)
                 return ("functions",), f"defines {_names(shape.names)}: module-level helpers"
         if shape.kind == "code" and self._module_setup(cell):
@@ -276,6 +285,10 @@ class _Walk:
         return None
 
     def step_cell(self, cell: CellAnalysis, shape: Shape) -> tuple[tuple[str, ...], str]:
+        waiting = sorted(self.pending - self.defined)
+        if self.step is not None and waiting:
+            return (), (f"continues step `{self.step}`: its helpers read {_names(waiting)}, "
+                        "bound here")
         if self.step is None or self.heading is not None:
             source = f"section `{self.heading}`" if self.heading else "its first new value"
             name = step_name(self.heading, self.taken) if self.heading else self._flow_name(cell)

@@ -215,3 +215,31 @@ def test_metrics_cell_prints_of_expressions_are_noted(plan_of):
     plan = plan_of([("xs = [1, 2]", ["step:a"]), ("print(sum(xs))\nprint(xs)", ["metrics"])])
     assert plan.metrics == ("xs",)
     assert ("NB620", 2, 1) in codes(plan)
+
+
+def test_semicolon_import_line_is_hoisted(plan_of):
+    """`import warnings; warnings.filterwarnings(...)`: the import joins the module's
+    import block (ruff I001), the call stays where it was."""
+    plan = plan_of([("import warnings; warnings.filterwarnings('ignore')", ["imports"]),
+                    ("import os; x = 1; import sys", ["step:a"]), ("print(x, os, sys)", [])])
+    assert {"import warnings", "import os", "import sys"} <= set(plan.imports)
+    assert plan.helpers[0].code == "warnings.filterwarnings('ignore')"
+    assert plan.steps[0].blocks[0].code.splitlines()[0] == "x = 1"
+
+
+def test_info_and_sample_as_last_line_are_kept(plan_of):
+    plan = plan_of([("import pandas as pd\ndf = pd.DataFrame({'a': [1, 2]})\ndf.info()",
+                     ["step:a"]), ("df.sample()", [])])
+    code = "\n".join(b.code for b in plan.steps[0].blocks)
+    assert "df.info()" in code and "df.sample()" in code
+
+
+def test_helper_closure_over_a_later_cell_of_its_step(plan_of):
+    """A def reading a name a later cell of the same step binds is a closure (no
+    NB203); a default argument reads it now (NB203); another step: NB203."""
+    plan = plan_of([("def f():\n    return X + 1", ["step:a"]), ("X = 1\nprint(f())", [])])
+    assert [c for c in codes(plan) if c[0] == "NB203"] == []
+    plan = plan_of([("def f(v=X):\n    return v", ["step:a"]), ("X = 1", [])])
+    assert ("NB203", 1, 1) in codes(plan)
+    plan = plan_of([("def f():\n    return X", ["step:a"]), ("X = 1", ["step:b"])])
+    assert ("NB203", 1, 2) in codes(plan)

@@ -121,7 +121,7 @@ def test_suggested_tags_build_cleanly(tmp_path, name):
     assert [p for p in plan.problems if p.severity in (ERROR, WARNING)] == []
     assert [s.name for s in plan.steps] == ["load_data", "clean", plan.steps[2].name,
                                             plan.steps[3].name]
-    assert plan.params and plan.skipped
+    assert plan.params  # (`visits.info()` in the wrangling fixture prints: it runs, no skip)
 
 
 def test_regression_fixture_proposal():
@@ -131,3 +131,32 @@ def test_regression_fixture_proposal():
         7: ("step:clean",), 9: ("step:model",), 11: ("step:evaluate",), 12: ("metrics",)}
     assert all(s.why for s in suggestions)
     assert suggestions[0].first_line == "import numpy as np"
+
+
+def test_info_and_sample_cells_are_not_display_only(notebook_factory):
+    """`df.info()` prints and `df.sample(5)` draws from the global RNG: both run."""
+    found = tags_of(notebook_factory, [
+        "import numpy as np\nimport pandas as pd",
+        "np.random.seed(0)\ndf = pd.DataFrame({'a': np.random.rand(9)})",
+        "df.info()", "df.sample(5)", "print(np.random.rand())"])
+    assert found[3] == () and found[4] == ()
+
+
+def test_helper_reading_values_computed_below_shares_their_step(notebook_factory):
+    """A helper whose body reads `X` that a later cell computes becomes part of that
+    step (a closure over `X`), and build accepts it: no NB614/NB203."""
+    cells = ["import numpy as np",
+             "def total(k):\n    return float(X.sum()) * k",
+             md("## Data"),
+             "X = np.arange(4)\nprint(X.size)",
+             md("## Use"),
+             "t = total(2)\nprint(t)"]
+    path = notebook_factory(cells)
+    suggestions = suggest_notebook(load_notebook(path))
+    found = {s.cell: s.tags for s in suggestions}
+    assert found[2][0].startswith("step:") and found[4] == ()
+    assert found[6] and found[6][0].startswith("step:")
+    write_tags(path, {s.cell - 1: s.tags for s in suggestions})
+    plan = build_plan(load_notebook(path))
+    assert [p.code for p in plan.problems if p.severity == ERROR] == []
+    assert "total" in plan.steps[0].outputs
