@@ -54,6 +54,9 @@ def test_untagged_notebook_reproduces_its_output(name, tmp_path, shared_python, 
     code = main(["build", str(notebook), "-o", str(out_dir)])
     report = capsys.readouterr().out
     assert code == 0, report
+    lint = subprocess.run(["ruff", "check", "--isolated", str(out_dir / "src")],
+                          capture_output=True, text=True, check=False)
+    assert lint.returncode == 0, lint.stdout  # generated code stays lint-clean
 
     subprocess.run([str(shared_python), "-m", "pip", "install", "-q", "--no-build-isolation",
                     "--no-deps", str(out_dir)], check=True)
