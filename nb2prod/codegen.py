@@ -15,12 +15,13 @@ import tokenize
 from dataclasses import dataclass
 
 DISPLAY_METHODS = frozenset([
-    "head", "tail", "describe", "show", "display", "plot", "hist",
+    "head", "tail", "describe", "show", "display",
     "style", "to_frame", "value_counts", "nunique", "isna", "isnull", "corr", "memory_usage",
 ])
 """Method calls that, as a cell's last expression, only show a value. Not
-`info` (it prints to stdout) nor `sample` (it draws from the global RNG, so
-dropping it changes every later random value)."""
+`info` (it prints to stdout), `sample` (it draws from the global RNG, so
+dropping it changes every later random value), nor `plot`/`hist` (they draw
+on the current figure, which a later `savefig` may write)."""
 
 
 @dataclass(frozen=True)

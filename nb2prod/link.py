@@ -350,12 +350,16 @@ def _exports(helpers: list[Block]) -> list[str]:
 
 
 def _last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
-    """Data the last step leaves behind: its public names, minus defs and classes."""
+    """Data the last step leaves behind: its public names, minus defs, classes and
+    loop variables (unbound when a loop runs zero times with other parameters)."""
     code = "\n".join(b.code for b in step.blocks)
-    definitions = {n.name for n in ast.walk(ast.parse(code)) if isinstance(
-        n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))} if code.strip() else set()
+    tree = ast.parse(code) if code.strip() else ast.Module(body=[], type_ignores=[])
+    excluded = {n.name for n in ast.walk(tree) if isinstance(
+        n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    excluded |= {t.id for n in ast.walk(tree) if isinstance(n, (ast.For, ast.AsyncFor))
+                 for t in ast.walk(n.target) if isinstance(t, ast.Name)}
     return [n for n, p in provider.items()
-            if p == step.function and not n.startswith("_") and n not in definitions]
+            if p == step.function and not n.startswith("_") and n not in excluded]
 
 
 def _step_code_problems(b: _Builder, cells: list[CellAnalysis]) -> list[Problem]:

@@ -120,7 +120,9 @@ def _is_display(node: ast.stmt) -> bool:
     while isinstance(root, ast.Attribute):
         root = root.value
     plotting = isinstance(root, ast.Name) and root.id in PLOT_ROOTS and func.attr != "savefig"
-    return func.attr in DISPLAY_METHODS or plotting
+    # Whole plotting cells are only looked at; `plot`/`hist` as a step's last
+    # line are kept by build, which cannot know whether a savefig follows.
+    return func.attr in DISPLAY_METHODS or func.attr in ("plot", "hist") or plotting
 
 
 def _shape(cell: CellAnalysis) -> Shape:

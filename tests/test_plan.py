@@ -243,3 +243,9 @@ def test_helper_closure_over_a_later_cell_of_its_step(plan_of):
     assert ("NB203", 1, 1) in codes(plan)
     plan = plan_of([("def f():\n    return X", ["step:a"]), ("X = 1", ["step:b"])])
     assert ("NB203", 1, 2) in codes(plan)
+
+
+def test_loop_variables_are_not_reported_without_a_metrics_cell(plan_of):
+    plan = plan_of([("total = 0\nfor day, value in [(1, 2)]:\n    total += value",
+                     ["step:a"])])
+    assert plan.metrics == ("total",)
