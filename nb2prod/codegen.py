@@ -213,13 +213,21 @@ def mark_unused_locals(code: str, names: set[str]) -> str:
 
 
 def loaded_names(code: str) -> set[str]:
-    """Every name read anywhere in `code` (any scope)."""
+    """Every name read anywhere in `code` (any scope); `x.attr` reads `x` too,
+    as the walk reaches its `Name` node."""
     return {
         node.id for node in ast.walk(ast.parse(code))
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)
-    } | {
-        node.value.id for node in ast.walk(ast.parse(code))
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+    }
+
+
+def bound_names(code: str) -> set[str]:
+    """Every name `code` binds by assignment or `except ... as name` (any scope)."""
+    return {
+        node.id if isinstance(node, ast.Name) else node.name
+        for node in ast.walk(ast.parse(code))
+        if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
+        or (isinstance(node, ast.ExceptHandler) and node.name)
     }
 
 

@@ -306,11 +306,8 @@ def _with_outputs(steps: list[Step], provider, results, snapshots) -> tuple[Step
         outs = tuple(dict.fromkeys(outputs[step.function]))
         code = "\n".join(b.code for b in step.blocks)
         loaded = codegen.loaded_names(code) if code.strip() else set()
-        bound = {n.id for blk in step.blocks if blk.code.strip()
-                 for n in ast.walk(ast.parse(blk.code))
-                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} | {
-            n.name for blk in step.blocks if blk.code.strip()
-            for n in ast.walk(ast.parse(blk.code)) if isinstance(n, ast.ExceptHandler) and n.name}
+        bound = {n for blk in step.blocks if blk.code.strip()
+                 for n in codegen.bound_names(blk.code)}
         unused = tuple(sorted(bound - loaded - set(outs)))
         blocks = tuple(Block(blk.cell, blk.cell_id, codegen.mark_unused_locals(blk.code,
                                                                                set(unused)))
