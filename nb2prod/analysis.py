@@ -71,7 +71,33 @@ def analyze_one(cell: Cell) -> CellAnalysis:
             "NB002", f"syntax error: {exc.msg}", cell.number, exc.lineno,
             exc.offset, cell.cell_id))
         return CellAnalysis(cell, tags, code, None, None, tuple(problems))
+    except (UnicodeEncodeError, ValueError) as exc:
+        # JSON can carry text Python source cannot: a lone surrogate ('\ud800')
+        # or a NUL byte. The cell is left out like one with a syntax error.
+        line, column = _position(code.python, getattr(exc, "start", None))
+        problems.append(make_problem(
+            "NB002", f"not valid Python source: {_reason(exc)}", cell.number, line, column,
+            cell.cell_id))
+        return CellAnalysis(cell, tags, code, None, None, tuple(problems))
     return CellAnalysis(cell, tags, code, tree, analyze_cell(tree), tuple(problems))
+
+
+def _position(source: str, index: int | None) -> tuple[int | None, int | None]:
+    """1-based line and column of a character index (None when unknown)."""
+    if index is None:
+        index = source.find("\0")
+        if index < 0:
+            return None, None
+    before = source[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
+
+
+def _reason(exc: ValueError) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        bad = exc.object[exc.start:exc.end]
+        return (f"the character {bad!r} cannot be encoded as UTF-8 "
+                "(a lone surrogate); write the text it stands for")
+    return f"{exc}; remove the character"
 
 
 def _magic_problem(cell: Cell, magic) -> Problem:

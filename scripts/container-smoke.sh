@@ -2,7 +2,7 @@
 # container-smoke.sh - build and run a generated nb2prod package's Dockerfile for real, offline.
 #
 # Measured 2026-11-27 on the dev/CI machine (Debian 12, root, 2 cores, rootful podman 4.3.1
-# + runc, cgroup v1 hybrid; see /work/shared/anchors/containers-on-this-machine.md):
+# + runc, cgroup v1 hybrid; see the notes in scripts/containers.conf):
 #   tools: apt-get update + install podman runc debootstrap, once per machine   12 s (debs in
 #          apt's cache; ~70 s on a machine that must download them)
 #   base image cold: debootstrap minbase + podman import + podman save            55 s (3 min 15 s
@@ -107,7 +107,8 @@ make_base() {
   # shellcheck disable=SC2016  # $(RELEASE) $(REPO_URI) are apt's format fields, not shell
   mirror="${DEBIAN_MIRROR:-$(apt-get indextargets --format '$(RELEASE) $(REPO_URI)' 'Created-By: Packages' 2>/dev/null \
             | awk '$1 == "bookworm" { print $2; exit }')}"
-  mirror="${mirror:-http://deb.debian.org/debian/}"
+  # The mirror is the machine's own (its apt sources) or DEBIAN_MIRROR; never a guessed host.
+  [ -n "$mirror" ] || die "no Debian mirror for bookworm in this machine's apt sources (apt-get indextargets found none, after apt-get update); set DEBIAN_MIRROR=URL"
   root=$(mktemp -d "${TMPDIR:-/tmp}/nb2prod-rootfs.XXXXXX")
   # shellcheck disable=SC2064  # expand $root now, the variable is local
   trap "rm -rf '$root'" EXIT

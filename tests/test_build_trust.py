@@ -11,6 +11,7 @@ import pytest
 
 from nb2prod import write
 from nb2prod.cli import main
+from tests.tools import RUFF
 
 
 def build(*args) -> int:
@@ -193,17 +194,14 @@ def test_paths_outside_the_output_are_refused(tmp_path):
 
 def test_generated_code_is_lint_clean(tmp_path):
     """ruff with its default rules finds nothing in what nb2prod generates."""
-    import shutil
     import subprocess
 
     from tests.conftest import EXAMPLES
 
-    ruff = shutil.which("ruff")
-    assert ruff, "ruff is part of the test extra"
     for name in ("churn", "sales_etl", "kale_iris", "nbdev_textutils"):
         out = tmp_path / name
         assert build(EXAMPLES / f"{name}.ipynb", "-o", out) == 0
-        result = subprocess.run([ruff, "check", "--no-cache", "."], cwd=out,
+        result = subprocess.run([*RUFF, "check", "--no-cache", "."], cwd=out,
                                 capture_output=True, text=True)
         assert result.returncode == 0, result.stdout
         for file in out.rglob("*.py"):

@@ -5,7 +5,6 @@ generated tests, lint or the reproduced values."""
 from __future__ import annotations
 
 import ast
-import shutil
 import subprocess
 
 import pytest
@@ -14,6 +13,7 @@ from nb2prod.codegen import mark_unused_locals
 from nb2prod.notebook import load_notebook
 from nb2prod.plan import build_plan
 from nb2prod.render import render
+from tests.tools import RUFF
 
 
 @pytest.fixture
@@ -58,7 +58,6 @@ def test_no_noqa_comment_inside_a_multiline_string():
     assert mark_unused_locals(code, {"text"}) == code
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff not installed")
 def test_step_with_unpacking_and_comprehensions_lints_clean(plan_of, tmp_path):
     plan = plan_of([
         ("import os", ["imports"]),
@@ -70,7 +69,7 @@ def test_step_with_unpacking_and_comprehensions_lints_clean(plan_of, tmp_path):
     for path, text in render(plan).items():
         (out / path).parent.mkdir(parents=True, exist_ok=True)
         (out / path).write_text(text)
-    run = subprocess.run(["ruff", "check", "--no-cache", "--isolated", "."], cwd=out,
+    run = subprocess.run([*RUFF, "check", "--no-cache", "--isolated", "."], cwd=out,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout
 

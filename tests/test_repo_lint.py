@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 from tests.conftest import ROOT
+from tests.tools import RUFF
 
 
 def test_repository_is_ruff_clean():
-    ruff = shutil.which("ruff")
-    assert ruff, "ruff is part of the test extra"
-    result = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True,
+    result = subprocess.run([*RUFF, "check", "--no-cache", "."], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stdout
 

@@ -17,6 +17,7 @@ import pytest
 
 from nb2prod.cli import main
 from tests.e2e.test_untagged import non_tag_changes, printed_lines
+from tests.tools import RUFF
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +55,7 @@ def test_untagged_notebook_reproduces_its_output(name, tmp_path, shared_python, 
     code = main(["build", str(notebook), "-o", str(out_dir)])
     report = capsys.readouterr().out
     assert code == 0, report
-    lint = subprocess.run(["ruff", "check", "--isolated", str(out_dir / "src")],
+    lint = subprocess.run([*RUFF, "check", "--isolated", str(out_dir / "src")],
                           capture_output=True, text=True, check=False)
     assert lint.returncode == 0, lint.stdout  # generated code stays lint-clean
 

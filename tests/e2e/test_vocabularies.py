@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from nbclient import NotebookClient
 
 from nb2prod.cli import main
 from tests.conftest import ROOT, pip_install
+from tests.tools import RUFF
 
 pytestmark = pytest.mark.e2e
 
@@ -144,11 +144,8 @@ def test_generated_tests_pass(built, name):
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_generated_code_is_lint_clean(built, name):
-    ruff = shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff not installed")
     _, out = built
-    run = subprocess.run([ruff, "check", "--no-cache", "--isolated", "."], cwd=out / name,
+    run = subprocess.run([*RUFF, "check", "--no-cache", "--isolated", "."], cwd=out / name,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout
 

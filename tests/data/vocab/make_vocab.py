@@ -666,6 +666,21 @@ NOTEBOOKS = {
 }
 
 
+INSTALLERS = ("!pip", "%pip", "!conda", "%conda")
+
+
+def scrub(nb) -> None:
+    """Keep the files free of this machine: no timings, no installer output.
+
+    An installer's output names the package index, mirrors and the local
+    site-packages of the machine that ran it; no test reads it.
+    """
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code" and cell.source.lstrip().startswith(INSTALLERS):
+            cell.outputs = []
+
+
 def main(names: list[str]) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     for name in names or list(NOTEBOOKS):
@@ -674,8 +689,7 @@ def main(names: list[str]) -> None:
             nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                                     allow_errors=name == "nbdev_stats",
                                     resources={"metadata": {"path": scratch}}).execute()
-        for cell in nb.cells:  # stable files: no timings in the metadata
-            cell.metadata.pop("execution", None)
+        scrub(nb)
         nbformat.write(nb, HERE / f"{name}.ipynb")
         print("wrote", name)
 
