@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nb2prod import write
 from nb2prod.cli import main
+from nb2prod.render import write
 from tests.tools import RUFF
 
 

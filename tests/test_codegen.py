@@ -9,10 +9,10 @@ import subprocess
 
 import pytest
 
-from nb2prod.codegen import mark_unused_locals
 from nb2prod.notebook import load_notebook
-from nb2prod.plan import build_plan
-from nb2prod.render import render
+from nb2prod.plan.records import build_plan
+from nb2prod.render.codegen import mark_unused_locals
+from nb2prod.render.templates import render
 from tests.tools import RUFF
 
 

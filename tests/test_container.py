@@ -17,8 +17,8 @@ from types import SimpleNamespace
 import jinja2
 import pytest
 
-from nb2prod import container
 from nb2prod.errors import UserError
+from nb2prod.targets import container
 from tests.tools import extra_tool
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nb2prod.dataflow import CellFlow, NameUse, analyze_cell
+from nb2prod.analysis.dataflow import CellFlow, NameUse, analyze_cell
 from tests.conftest import CORPUS
 
 

@@ -16,7 +16,7 @@ import copy
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from nb2prod.dataflow import analyze_cell
+from nb2prod.analysis.dataflow import analyze_cell
 
 INTS = ("a", "b", "c")
 LISTS = ("L", "M")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from nb2prod.cli import main
-from nb2prod.graph import (
+from nb2prod.notebook import load_notebook
+from nb2prod.plan.graph import (
     Edge,
     Graph,
     Node,
@@ -19,8 +20,7 @@ from nb2prod.graph import (
     to_mermaid,
     tree_text,
 )
-from nb2prod.notebook import load_notebook
-from nb2prod.plan import build_plan
+from nb2prod.plan.records import build_plan
 from tests.tools import system_tool
 
 ID = r"[A-Za-z_][A-Za-z0-9_]*"

@@ -16,7 +16,10 @@ import pytest
 import yaml
 
 from nb2prod.errors import UserError
-from nb2prod.kubeflow import (
+from nb2prod.notebook import load_notebook
+from nb2prod.plan.records import Block, Step, build_plan
+from nb2prod.render.templates import render
+from nb2prod.targets.kubeflow import (
     ARTIFACT,
     TargetOptions,
     build_kubeflow,
@@ -25,9 +28,6 @@ from nb2prod.kubeflow import (
     resources,
     value_types,
 )
-from nb2prod.notebook import load_notebook
-from nb2prod.plan import Block, Step, build_plan
-from nb2prod.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBEFLOW = TargetOptions(("kubeflow",))

@@ -16,9 +16,9 @@ import pytest
 
 from nb2prod.lint import cache as lint_cache
 from nb2prod.lint import run as lint_run
+from nb2prod.lint.formats import FORMATS, render
 from nb2prod.lint.main import LintOptions, run_lint
 from nb2prod.lint.registry import LINT_RULES
-from nb2prod.report import FORMATS, render
 from tests.test_lint_engine import write_nb
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from nb2prod.lint.formats import render
 from nb2prod.lint.main import LintOptions, run_lint
 from nb2prod.lint.positions import cell_lines, file_line
 from nb2prod.notebook import load_notebook
-from nb2prod.report import render
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 

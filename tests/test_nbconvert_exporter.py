@@ -12,10 +12,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nb2prod.commands import make_plan
+from nb2prod.cli.build import make_plan
 from nb2prod.nbconvert_exporter import ZIP_DATE, Nb2prodExporter
-from nb2prod.render import render
-from nb2prod.write import MANIFEST
+from nb2prod.render.templates import render
+from nb2prod.render.write import MANIFEST
 
 ROOT = Path(__file__).resolve().parent.parent
 CHURN = ROOT / "examples" / "churn.ipynb"

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nb2prod.notebook import load_notebook
-from nb2prod.plan import build_plan
-from nb2prod.render import render
+from nb2prod.plan.records import build_plan
+from nb2prod.render.templates import render
 from tests.conftest import make_notebook
 
 INTS = [f"v{i}" for i in range(4)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nb2prod.notebook import load_notebook
-from nb2prod.plan import build_plan
+from nb2prod.plan.records import build_plan
 
 
 @pytest.fixture
@@ -202,7 +202,7 @@ def test_ipython_names_global_writes_and_reserved_names(plan_of):
 
 
 def test_nbdev_default_exp_names_an_importable_module(plan_of):
-    from nb2prod.render import render
+    from nb2prod.render.templates import render
 
     plan = plan_of(["#| default_exp tools.text", "#| export\ndef shout(s):\n    return s.upper()",
                     "assert shout('a') == 'A'"])

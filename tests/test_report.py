@@ -12,9 +12,9 @@ import pytest
 from nb2prod.lint.config import LintConfig
 from nb2prod.lint.engine import LintPlan, lint_file
 from nb2prod.lint.findings import Finding
+from nb2prod.lint.formats import render
 from nb2prod.lint.positions import cell_lines, file_line
 from nb2prod.lint.registry import LINT_RULES, resolve
-from nb2prod.report import render
 
 TEXT_LINE = re.compile(r"^(?P<path>.+?):cell (?P<cell>\d+):(?P<line>\d+):(?P<col>\d+): "
                        r"(?P<code>NB\d{3}) (?P<message>.+)$")

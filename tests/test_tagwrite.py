@@ -15,8 +15,8 @@ import pytest
 from nb2prod.cli import main
 from nb2prod.errors import UserError
 from nb2prod.notebook import load_notebook
-from nb2prod.suggest import suggest_notebook
-from nb2prod.tagwrite import apply_tags, parse_spans, write_tags
+from nb2prod.tag.suggest import suggest_notebook
+from nb2prod.tag.write import apply_tags, parse_spans, write_tags
 
 UNTAGGED = Path(__file__).parent / "data" / "untagged"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

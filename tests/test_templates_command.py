@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from nb2prod.cli import main
-from nb2prod.commands import make_plan
+from nb2prod.cli.build import make_plan
+from nb2prod.cli.templates import CONTEXT
 from nb2prod.project_config import configured_templates
-from nb2prod.render import BUILTIN_TEMPLATES, CI_FILES, FILES, render
-from nb2prod.templates_command import CONTEXT
+from nb2prod.render.templates import BUILTIN_TEMPLATES, CI_FILES, FILES, render
 
 ROOT = Path(__file__).resolve().parent.parent
 CHURN = ROOT / "examples" / "churn.ipynb"

@@ -13,8 +13,8 @@ import pytest
 
 from nb2prod.errors import UserError
 from nb2prod.notebook import load_notebook
-from nb2prod.plan import Param
-from nb2prod.verify import (
+from nb2prod.plan.records import Param
+from nb2prod.verify.run import (
     DIFFERS,
     MATCH,
     MISSING,

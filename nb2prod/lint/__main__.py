@@ -10,8 +10,8 @@ import sys
 
 import typer
 
+from nb2prod.cli.lint import lint
 from nb2prod.errors import UserError
-from nb2prod.lint.command import lint
 
 
 def main() -> int:

@@ -18,7 +18,7 @@ from nb2prod.lint.config import LintConfig
 from nb2prod.problems import Problem, Rule
 
 if TYPE_CHECKING:  # imported when a notebook is linted: a run answered from the cache
-    from nb2prod.analysis import CellAnalysis, NotebookAnalysis  # does not need them
+    from nb2prod.analysis.analyze import CellAnalysis, NotebookAnalysis  # does not need them
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def _gather(tree: ast.Module, source: str) -> CellFacts:
     skip: set[int] = set()  # ids of constants that are docstrings or f-string parts
     stack: list[ast.AST] = [tree]
     node_type, pop, push, extend = ast.AST, stack.pop, stack.append, stack.extend
-    from nb2prod.scopes import CHILD_FIELDS, child_fields  # loaded by the analysis already
+    from nb2prod.analysis.scopes import CHILD_FIELDS, child_fields  # loaded by the analysis already
 
     fields_of = CHILD_FIELDS  # contexts and operators are skipped: nothing to gather there
     while stack:

@@ -51,7 +51,7 @@ def lint_file_probed(path: Path, plan: LintPlan) -> tuple[list[Finding], dict[st
 
 def _problems(path: Path, plan: LintPlan, enabled: frozenset[str],
               probes: dict[str, bool]) -> list[Problem]:
-    from nb2prod.analysis import analyze
+    from nb2prod.analysis.analyze import analyze
     from nb2prod.notebook import NON_PYTHON_HINT, load_notebook
 
     try:

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nb2prod import report
+from nb2prod.lint import formats as report
 from nb2prod.lint import registry
 from nb2prod.lint.config import LintConfig, check_severity, load_config
 from nb2prod.lint.discover import discover

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
+from nb2prod.analysis.tags import SKIP
 from nb2prod.lint.context import Check, LintContext
 from nb2prod.problems import WARNING, Problem
-from nb2prod.tags import SKIP
 
 LINT_SEVERITY = {"NB604": WARNING}
 """Where lint is stricter than build: build turns `!pip install x` into a

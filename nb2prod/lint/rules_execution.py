@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from nb2prod.analysis.tags import SKIP
 from nb2prod.lint.context import Check, LintContext, found
 from nb2prod.problems import INFO, WARNING, Problem, Rule
-from nb2prod.tags import SKIP
 
 OUT_OF_ORDER = Rule(
     "NB101", "execution-out-of-order", WARNING,

@@ -12,12 +12,12 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from nb2prod.analysis.tags import FUNCTIONS, IMPORTS, METRICS, SKIP, TEST
 from nb2prod.lint.context import Check, LintContext, found
 from nb2prod.problems import WARNING, Problem, Rule, make_problem
-from nb2prod.tags import FUNCTIONS, IMPORTS, METRICS, SKIP, TEST
 
 if TYPE_CHECKING:
-    from nb2prod.analysis import CellAnalysis
+    from nb2prod.analysis.analyze import CellAnalysis
 
 REDEFINED = Rule(
     "NB204", "redefined-across-cells", WARNING,
@@ -42,7 +42,7 @@ _BINDING_KINDS = ("assign", "def", "import")
 
 
 def check_hidden_state(ctx: LintContext) -> Iterator[Problem]:
-    from nb2prod.analysis import unresolved_names  # loaded with the analysis: no extra cost
+    from nb2prod.analysis.analyze import unresolved_names  # loaded with the analysis: no extra cost
 
     metrics = {c.cell.number for c in ctx.code_cells if c.tags.role == METRICS}
     for problem in unresolved_names(ctx.code_cells):
@@ -74,7 +74,7 @@ def check_global_writes(ctx: LintContext) -> Iterator[Problem]:
 
 
 def check_ipython_names(ctx: LintContext) -> Iterator[Problem]:
-    from nb2prod.analysis import IPYTHON_NAMES
+    from nb2prod.analysis.analyze import IPYTHON_NAMES
 
     defined: set[str] = set()
     for cell in ctx.parsed:

@@ -11,9 +11,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from nb2prod.lint.context import Check, LintContext, found
-from nb2prod.problems import ERROR, INFO, WARNING, Problem, Rule, make_problem
-from nb2prod.tags import (
+from nb2prod.analysis.tags import (
     AFTER_PREFIXES,
     FOREIGN_TAGS,
     IGNORE_PREFIX,
@@ -23,9 +21,11 @@ from nb2prod.tags import (
     STEP,
     STEP_PREFIXES,
 )
+from nb2prod.lint.context import Check, LintContext, found
+from nb2prod.problems import ERROR, INFO, WARNING, Problem, Rule, make_problem
 
 if TYPE_CHECKING:
-    from nb2prod.analysis import CellAnalysis
+    from nb2prod.analysis.analyze import CellAnalysis
 
 EMPTY = Rule(
     "NB401", "empty-cell", INFO, "A code cell is empty.", "Delete the cell.",

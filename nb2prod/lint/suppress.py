@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from nb2prod.problems import Problem
 
 if TYPE_CHECKING:  # the analysis is imported when a notebook is linted, not before
-    from nb2prod.analysis import NotebookAnalysis
+    from nb2prod.analysis.analyze import NotebookAnalysis
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+\d+(?:[\s,]+[A-Z]+\d+)*))?", re.IGNORECASE)
 ALL = frozenset(["*"])

@@ -15,8 +15,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nb2prod import cli, render
-from nb2prod.commands import make_plan
+from nb2prod import cli
+from nb2prod.cli.build import make_plan
+from nb2prod.render import templates as render
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:  # the analysis is imported when the command runs, not at start-up
-    from nb2prod.suggest import Suggestion
+    from nb2prod.tag.suggest import Suggestion
 
 NOTEBOOK = typer.Argument(..., help="The .ipynb file to tag.", show_default=False,
                           metavar="NOTEBOOK")
@@ -39,8 +39,8 @@ def tag(
     Example: nb2prod tag churn.ipynb --suggest && nb2prod tag churn.ipynb --write
     """
     from nb2prod.notebook import load_notebook
-    from nb2prod.suggest import suggest_notebook
-    from nb2prod.tagwrite import is_structural, write_tags
+    from nb2prod.tag.suggest import suggest_notebook
+    from nb2prod.tag.write import is_structural, write_tags
 
     loaded = load_notebook(notebook)
     suggestions = suggest_notebook(loaded)

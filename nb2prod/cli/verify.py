@@ -44,7 +44,7 @@ def verify(
     Example: nb2prod verify churn.ipynb --param n_customers=300 --runs 2
     """
     from nb2prod.errors import UserError
-    from nb2prod.verify import RunFailure, Tolerance, VerifyOptions, run_verify
+    from nb2prod.verify.run import RunFailure, Tolerance, VerifyOptions, run_verify
 
     if format not in FORMATS:
         raise UserError(f"unknown format {format!r}: use text or json")
@@ -93,7 +93,7 @@ def _print_table(outcome) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from nb2prod.verify import FAILING
+    from nb2prod.verify.run import FAILING
 
     console = Console(highlight=False, soft_wrap=True)
     table = Table(title=f"{outcome.notebook} vs python -m {outcome.package}",

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from nb2prod.analysis.tags import AFTER_PREFIXES, ROLE_TAGS, STEP_PREFIXES
 from nb2prod.errors import UserError
-from nb2prod.tags import AFTER_PREFIXES, ROLE_TAGS, STEP_PREFIXES
 
 BOM = "\ufeff"
 

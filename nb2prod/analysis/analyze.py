@@ -12,11 +12,11 @@ import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from nb2prod.cells import DEPENDENCY, DROP, REFUSE, UNWRAP, CellCode, split_ipython
-from nb2prod.dataflow import CellFlow, analyze_cell
+from nb2prod.analysis.dataflow import CellFlow, analyze_cell
+from nb2prod.analysis.magics import DEPENDENCY, DROP, REFUSE, UNWRAP, CellCode, split_ipython
+from nb2prod.analysis.tags import CellTags, read_tags, strip_directives
 from nb2prod.notebook import Cell, Notebook
 from nb2prod.problems import Problem, make_problem
-from nb2prod.tags import CellTags, read_tags, strip_directives
 
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"__file__", "__builtins__"}
 IPYTHON_NAMES = frozenset(["display", "get_ipython", "In", "Out", "_", "__", "___", "_ih",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from nb2prod.scopes import Binder, FastVisitor, Scope, import_binding, param_names
+from nb2prod.analysis.scopes import Binder, FastVisitor, Scope, import_binding, param_names
 
 
 @dataclass(frozen=True)

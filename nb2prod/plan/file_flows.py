@@ -21,7 +21,7 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from nb2prod.plan import Block, Plan, Step
+from nb2prod.plan.records import Block, Plan, Step
 from nb2prod.problems import Problem, make_problem
 
 WRITE, READ = "write", "read"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from nb2prod.plan import Plan
+from nb2prod.plan.records import Plan
 
 PARAMS, METRICS = "params", "metrics"
 

@@ -12,16 +12,16 @@ import dataclasses
 import json
 from pathlib import Path
 
-from nb2prod import codegen
-from nb2prod.container import WHEELHOUSE_README
 from nb2prod.errors import UserError
-from nb2prod.imports import import_block, sort_names
-from nb2prod.kubeflow import TargetOptions, target_files, template_context
-from nb2prod.plan import Plan
+from nb2prod.plan.records import Plan
+from nb2prod.render import codegen
+from nb2prod.render.imports import import_block, sort_names
+from nb2prod.targets.container import WHEELHOUSE_README
+from nb2prod.targets.kubeflow import TargetOptions, target_files, template_context
 
-BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
+BUILTIN_TEMPLATES = Path(__file__).parent.parent / "templates"
 if not BUILTIN_TEMPLATES.is_dir():  # running from a source checkout
-    BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+    BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
 FILES: tuple[tuple[str, str], ...] = (
     ("pyproject.toml.j2", "pyproject.toml"),

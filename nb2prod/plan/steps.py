@@ -12,14 +12,17 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from nb2prod import codegen, deps, naming, testplan
-from nb2prod.analysis import BUILTIN_NAMES, IPYTHON_NAMES, CellAnalysis, unresolved_names
-from nb2prod.cells import DEPENDENCY
-from nb2prod.metrics import read_metrics
+from nb2prod import naming
+from nb2prod.analysis.analyze import BUILTIN_NAMES, IPYTHON_NAMES, CellAnalysis, unresolved_names
+from nb2prod.analysis.magics import DEPENDENCY
+from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
-from nb2prod.plan import Block, Param, Plan, PlanOptions, Step, Unit
+from nb2prod.plan import dependencies as deps
+from nb2prod.plan import tests as testplan
+from nb2prod.plan.metrics import read_metrics
+from nb2prod.plan.records import Block, Param, Plan, PlanOptions, Step, Unit
 from nb2prod.problems import Problem, make_problem
-from nb2prod.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
+from nb2prod.render import codegen
 
 LITERAL_TYPES = {bool: "bool", int: "int", float: "float", str: "str", list: "list",
                  dict: "dict", tuple: "list", type(None): "str | None"}

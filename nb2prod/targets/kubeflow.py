@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nb2prod.errors import UserError
-from nb2prod.filedeps import ARTIFACT, find_file_flows, value_types
-from nb2prod.plan import Plan, Step
+from nb2prod.plan.file_flows import ARTIFACT, find_file_flows, value_types
+from nb2prod.plan.records import Plan, Step
 
 KUBEFLOW = "kubeflow"
 TARGETS = (KUBEFLOW,)

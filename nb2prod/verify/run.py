@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nb2prod.errors import UserError
-from nb2prod.plan import Param, Plan
+from nb2prod.plan.records import Param, Plan
 from nb2prod.problems import ERROR
-from nb2prod.values import (  # noqa: F401  (re-exported: verify's public API)
+from nb2prod.verify.values import (  # noqa: F401  (re-exported: verify's public API)
     CAPTURE_SOURCE,
     Tolerance,
     capture_code,
@@ -183,7 +183,7 @@ def classify(name: str, notebook_runs: list[dict], package_runs: list[dict],
 
 def run_verify(options: VerifyOptions) -> Outcome:
     """Build, run both sides `options.runs` times, compare; RunFailure when a side fails."""
-    from nb2prod.commands import make_plan
+    from nb2prod.cli.build import make_plan
     from nb2prod.notebook import load_notebook
 
     if options.runs < 1:
@@ -208,7 +208,8 @@ def run_verify(options: VerifyOptions) -> Outcome:
 
 def build_package(plan: Plan, out_dir: Path) -> None:
     """The `build` code path (render, then the atomic writer), into `out_dir`."""
-    from nb2prod import render, write
+    from nb2prod.render import templates as render
+    from nb2prod.render import write
 
     files = render.render(plan)  # looked up at call time: tests alter a build through it
     verdicts = write.plan_writes(out_dir, files)
@@ -232,7 +233,7 @@ def _run_both(plan, notebook, overrides, names, work: Path, cwd: Path,
 
 def prepared_cells(notebook, overrides) -> list[tuple[int | None, str]]:
     """(cell number or None, source) to execute: skip cells out, overrides injected."""
-    from nb2prod.tags import PARAMETERS, SKIP, read_tags
+    from nb2prod.analysis.tags import PARAMETERS, SKIP, read_tags
 
     cells: list[tuple[int | None, str]] = []
     injected = "\n".join(f"{p.name} = {v!r}" for p, v in overrides)

@@ -13,7 +13,7 @@ from pathlib import Path
 from nb2prod import __version__
 from nb2prod.errors import UserError
 from nb2prod.notebook import load_notebook
-from nb2prod.plan import Plan, PlanOptions, build_plan
+from nb2prod.plan.records import Plan, PlanOptions, build_plan
 from nb2prod.problems import ERROR, INFO, WARNING, Problem
 
 
@@ -51,9 +51,9 @@ def make_plan(notebook: Path, name: str | None) -> Plan:
 
 
 def run_build(options: BuildOptions) -> int:
-    from nb2prod import write
     from nb2prod.project_config import templates_dir
-    from nb2prod.render import render
+    from nb2prod.render import write
+    from nb2prod.render.templates import render
 
     plan = make_plan(options.notebook, options.name)
     templates = templates_dir(options.templates, options.notebook)
@@ -82,10 +82,10 @@ def run_build(options: BuildOptions) -> int:
 
 
 def _container_extras(options: BuildOptions, plan: Plan, out_dir: Path) -> None:
-    from nb2prod import container
+    from nb2prod.targets import container
 
     if options.wheelhouse:
-        from nb2prod.kubeflow import EXTRA, KUBEFLOW, parse_targets
+        from nb2prod.targets.kubeflow import EXTRA, KUBEFLOW, parse_targets
 
         # With the kubeflow target the image also runs the KFP executor.
         extras = list(EXTRA[1]) if KUBEFLOW in parse_targets(options.targets) else []
@@ -100,7 +100,7 @@ PLAN_FORMATS = ("text", "json", "mermaid", "dot")
 
 def _target_options(options: BuildOptions, plan: Plan):
     """Targets to render; files passed between steps stop a kubeflow build without --volume."""
-    from nb2prod.kubeflow import KUBEFLOW, TargetOptions, parse_targets
+    from nb2prod.targets.kubeflow import KUBEFLOW, TargetOptions, parse_targets
 
     targets = parse_targets(options.targets)
     if options.volume and KUBEFLOW not in targets:
@@ -121,7 +121,7 @@ def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False)
                         exit_code=2)
     plan = make_plan(notebook, name)
     if graph or format in ("mermaid", "dot"):  # the step DAG, see graph.py
-        from nb2prod.graph import RENDERERS, plan_graph, to_tree
+        from nb2prod.plan.graph import RENDERERS, plan_graph, to_tree
 
         if format == "text":
             _console().print(to_tree(plan_graph(plan)))
@@ -130,7 +130,7 @@ def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False)
             print(RENDERERS[format](plan_graph(plan)), end="")
         return exit_code(plan, False)
     if format == "json":
-        from nb2prod.render import report_data
+        from nb2prod.render.templates import report_data
 
         print(json.dumps(report_data(plan), indent=2, sort_keys=True))
         return exit_code(plan, False)

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nb2prod import naming
-from nb2prod.analysis import BUILTIN_NAMES, CellAnalysis, NotebookAnalysis, analyze
-from nb2prod.codegen import DISPLAY_METHODS
-from nb2prod.link import literal_assignment
-from nb2prod.metrics import metric_name
+from nb2prod.analysis.analyze import BUILTIN_NAMES, CellAnalysis, NotebookAnalysis, analyze
 from nb2prod.notebook import Notebook
+from nb2prod.plan.metrics import metric_name
+from nb2prod.plan.steps import literal_assignment
+from nb2prod.render.codegen import DISPLAY_METHODS
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import ast
 import dataclasses
 
-from nb2prod.analysis import CellAnalysis
-from nb2prod.dataflow import analyze_cell
-from nb2prod.plan import Block
+from nb2prod.analysis.analyze import CellAnalysis
+from nb2prod.analysis.dataflow import analyze_cell
+from nb2prod.plan.records import Block
 from nb2prod.problems import Problem, make_problem
 
 

@@ -51,8 +51,8 @@ CONTEXT: dict[str, str] = {
 
 def template_table() -> list[tuple[str, str, str]]:
     """(template, output path, context) for every template, in build order."""
-    from nb2prod import kubeflow
-    from nb2prod.render import BUILTIN_TEMPLATES, CI_FILES, FILES
+    from nb2prod.render.templates import BUILTIN_TEMPLATES, CI_FILES, FILES
+    from nb2prod.targets import kubeflow
 
     rows = [(name, path) for name, path in FILES]
     rows += [(name, path) for name, path in CI_FILES.values()]
@@ -67,7 +67,7 @@ def template_table() -> list[tuple[str, str, str]]:
 
 def export_templates(target: Path, force: bool) -> dict[str, str]:
     """Copy every built-in template into `target`; return {file name: verdict}."""
-    from nb2prod.render import BUILTIN_TEMPLATES
+    from nb2prod.render.templates import BUILTIN_TEMPLATES
 
     sources = sorted(p for p in BUILTIN_TEMPLATES.iterdir() if p.suffix == ".j2")
     if target.exists() and not target.is_dir():

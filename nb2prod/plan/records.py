@@ -11,11 +11,11 @@ import ast
 from dataclasses import dataclass, field
 
 from nb2prod import __version__
-from nb2prod.analysis import CellAnalysis, NotebookAnalysis, analyze
+from nb2prod.analysis.analyze import CellAnalysis, NotebookAnalysis, analyze
+from nb2prod.analysis.tags import EXPORT, FUNCTIONS, IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.errors import UserError
 from nb2prod.notebook import Notebook
 from nb2prod.problems import Problem, make_problem
-from nb2prod.tags import EXPORT, FUNCTIONS, IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,8 @@ def build_plan(notebook: Notebook, options: PlanOptions = PlanOptions()) -> Plan
     if not notebook.code_cells:
         raise UserError("the notebook has no code cells: nothing to convert",
                         path=notebook.path, hint="add code cells; see `nb2prod rules NB616`")
-    from nb2prod.filedeps import with_file_flow_problems  # files passed between steps
-    from nb2prod.link import assemble  # the second half of planning
+    from nb2prod.plan.file_flows import with_file_flow_problems  # files passed between steps
+    from nb2prod.plan.steps import assemble  # the second half of planning
 
     analysis = analyze(notebook)
     units, problems = assign_units(analysis)
@@ -163,7 +163,7 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
             last_step = current
         elif role == METRICS:
             # metrics.py imports this module, hence the late import
-            from nb2prod.metrics import split_metrics_cell, unnamed_prints
+            from nb2prod.plan.metrics import split_metrics_cell, unnamed_prints
 
             computation, report = split_metrics_cell(cell)
             if computation is not None:  # the cell computes too: that part is a step

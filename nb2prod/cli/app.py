@@ -14,11 +14,11 @@ from typing import Annotated
 
 import typer
 
+from nb2prod.cli.lint import lint, rules
+from nb2prod.cli.tag import tag
+from nb2prod.cli.templates import templates_app
+from nb2prod.cli.verify import verify
 from nb2prod.errors import UserError
-from nb2prod.lint.command import lint, rules
-from nb2prod.tag_command import tag
-from nb2prod.templates_command import templates_app
-from nb2prod.verify_command import verify
 
 app = typer.Typer(
     name="nb2prod",
@@ -72,7 +72,7 @@ def build(
 
     Example: nb2prod build churn.ipynb -o churn --name churn
     """
-    from nb2prod.commands import BuildOptions, run_build
+    from nb2prod.cli.build import BuildOptions, run_build
 
     options = BuildOptions(notebook, output, name, force, check, strict, templates,
                            wheelhouse, image, quiet, ci=tuple(ci or ()),
@@ -95,7 +95,7 @@ def plan(
     Writes nothing. Example: nb2prod plan churn.ipynb --format json;
     nb2prod plan churn.ipynb --graph --format mermaid > pipeline.mmd
     """
-    from nb2prod.commands import run_plan
+    from nb2prod.cli.build import run_plan
 
     raise typer.Exit(run_plan(notebook, name, format, graph))
 

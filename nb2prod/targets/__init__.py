@@ -1,0 +1,1 @@
+"""Build targets: what `build --target NAME` adds to the package."""
