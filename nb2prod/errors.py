@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nb2prod.problems import location
+
 
 class Nb2prodError(Exception):
     """Base of the errors nb2prod raises on purpose."""
@@ -41,12 +43,7 @@ class UserError(Nb2prodError):
         self.exit_code = exit_code
 
     def location(self) -> str:
-        parts = [self.path] if self.path else []
-        if self.cell is not None:
-            parts.append(f"cell {self.cell}")
-        if self.line is not None:
-            parts.append(str(self.line))
-        return ":".join(parts)
+        return location(self.path, self.cell, self.line)
 
     def __str__(self) -> str:
         where = self.location()

@@ -53,7 +53,8 @@ class Nb2prodExporter(Exporter):
 
     def _package_files(self, nb, name: str, source: Path) -> dict[str, str]:
         from nb2prod import __version__
-        from nb2prod.cli.build import make_plan, problem_line
+        from nb2prod.plan.build import make_plan
+        from nb2prod.problems import problem_line
         from nb2prod.project_config import templates_dir
         from nb2prod.render.templates import render
         from nb2prod.render.write import MANIFEST, manifest_text

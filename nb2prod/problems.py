@@ -41,15 +41,34 @@ class Problem:
     def at(self, cell: int | None, line: int | None, column: int | None = None) -> Problem:
         return replace(self, cell=cell, line=line, column=column)
 
+    def place(self) -> tuple[int | None, int | None, int | None]:
+        """(cell, line, column) as shown: a line only within a cell, a column after a line."""
+        line = self.line if self.cell is not None else None
+        return self.cell, line, self.column if line is not None else None
+
     def location(self) -> str:
-        parts = []
-        if self.cell is not None:
-            parts.append(f"cell {self.cell}")
-            if self.line is not None:
-                parts.append(str(self.line))
-                if self.column is not None:
-                    parts.append(str(self.column))
-        return ":".join(parts)
+        """`cell 3:12:5` inside the notebook, or "" for the whole notebook."""
+        return location(None, *self.place())
+
+
+def location(path: object = None, cell: int | None = None, line: int | None = None,
+             column: int | None = None) -> str:
+    """THE location of every diagnostic nb2prod prints: `path:cell 3:12:5`.
+
+    ruff's notebook convention; parts that are None are left out (`path:12` for a
+    template line, `path` for a whole file). Problems, `UserError` and lint findings
+    all render their place through this function."""
+    parts = [str(path)] if path else []
+    if cell is not None:
+        parts.append(f"cell {cell}")
+    parts += [str(number) for number in (line, column) if number is not None]
+    return ":".join(parts)
+
+
+def problem_line(path: object, problem: Problem) -> str:
+    """The diagnostic line of `build`, `plan`, `verify` and the nbconvert exporter."""
+    return f"{location(path, *problem.place())}: {problem.code} [{problem.severity}] " \
+           f"{problem.message}"
 
 
 def _rule(code, name, severity, summary, fix, why="", bad="", good=""):

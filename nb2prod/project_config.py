@@ -5,8 +5,9 @@
 templates = "packaging/nb2prod-templates"   # relative to this pyproject.toml
 ```
 Only the nearest pyproject.toml at or above the notebook's folder counts (the
-way ruff and black pick their configuration): a monorepo's root settings do
-not leak into a sub-project that has its own pyproject.toml.
+way black picks its configuration; `nearest_pyproject`, which lint's
+`[tool.nb2prod.lint]` uses too): a monorepo's root settings do not leak into a
+sub-project that has its own pyproject.toml.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ from pathlib import Path
 from nb2prod.errors import UserError
 
 
-def nearest_pyproject(notebook: Path) -> Path | None:
-    """The first pyproject.toml in the notebook's folder or one of its parents."""
-    for folder in Path(notebook).resolve().parents:
+def nearest_pyproject(start: Path) -> Path | None:
+    """THE "nearest pyproject" rule of nb2prod, for build settings and lint alike:
+    the first pyproject.toml in `start` (a folder) or the folder holding `start`
+    (a file), or one of their parents, whether or not it has a [tool.nb2prod] table.
+    Black's rule: the nearest pyproject.toml is the project's, and a sub-project
+    with its own pyproject.toml does not inherit its parent's settings."""
+    start = Path(start).resolve()
+    for folder in (start, *start.parents) if start.is_dir() else start.parents:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             return candidate

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from nb2prod.notebook import load_notebook
+from nb2prod.plan.build import build_plan
 from nb2prod.plan.file_flows import block_accesses, find_file_flows
-from nb2prod.plan.records import Block, Step, build_plan
+from nb2prod.plan.records import Block, Step
 
 
 def step(name: str, code: str, cell: int = 1) -> Step:

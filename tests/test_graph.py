@@ -10,6 +10,7 @@ import pytest
 
 from nb2prod.cli import main
 from nb2prod.notebook import load_notebook
+from nb2prod.plan.build import build_plan
 from nb2prod.plan.graph import (
     Edge,
     Graph,
@@ -20,7 +21,6 @@ from nb2prod.plan.graph import (
     to_mermaid,
     tree_text,
 )
-from nb2prod.plan.records import build_plan
 from tests.tools import system_tool
 
 ID = r"[A-Za-z_][A-Za-z0-9_]*"

@@ -17,17 +17,13 @@ import yaml
 
 from nb2prod.errors import UserError
 from nb2prod.notebook import load_notebook
-from nb2prod.plan.records import Block, Step, build_plan
+from nb2prod.plan.build import build_plan
+from nb2prod.plan.records import Block, Step
 from nb2prod.render.templates import render
-from nb2prod.targets.kubeflow import (
-    ARTIFACT,
-    TargetOptions,
-    build_kubeflow,
-    job_args,
-    parse_targets,
-    resources,
-    value_types,
-)
+from nb2prod.targets.kubeflow import build_kubeflow, job_args, resources
+from nb2prod.targets.registry import parse_targets
+from nb2prod.targets.target import TargetOptions
+from nb2prod.targets.value_types import ARTIFACT, value_types
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBEFLOW = TargetOptions(("kubeflow",))

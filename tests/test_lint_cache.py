@@ -170,6 +170,22 @@ def test_code_fingerprint_is_part_of_the_key(tmp_path, monkeypatch):
     assert lint(nb).result.cached == 0
 
 
+def test_code_fingerprint_covers_every_module_lint_imports(monkeypatch):
+    """Subpackages included: lint runs the analysis in nb2prod/analysis/."""
+    import sys
+
+    monkeypatch.undo()  # the real fingerprint, not the fixture's constant
+
+    import nb2prod
+
+    package = Path(nb2prod.__file__).parent
+    modules = sorted(package.rglob("*.py"))
+    assert lint_cache._code_fingerprint()[0] == len(modules)
+    loaded = {Path(m.__file__) for name, m in list(sys.modules.items())
+              if name.startswith(("nb2prod.lint", "nb2prod.analysis"))}
+    assert loaded <= set(modules)
+
+
 # --- robustness ----------------------------------------------------------------
 
 @pytest.mark.parametrize("garbage", [

@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nb2prod.cli.build import make_plan
 from nb2prod.nbconvert_exporter import ZIP_DATE, Nb2prodExporter
+from nb2prod.plan.build import make_plan
 from nb2prod.render.templates import render
 from nb2prod.render.write import MANIFEST
 

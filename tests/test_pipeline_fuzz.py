@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nb2prod.notebook import load_notebook
-from nb2prod.plan.records import build_plan
+from nb2prod.plan.build import build_plan
 from nb2prod.render.templates import render
 from tests.conftest import make_notebook
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nb2prod.notebook import load_notebook
-from nb2prod.plan.records import build_plan
+from nb2prod.plan.build import build_plan
 
 
 @pytest.fixture

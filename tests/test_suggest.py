@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nb2prod.notebook import load_notebook
-from nb2prod.plan.records import build_plan
+from nb2prod.plan.build import build_plan
 from nb2prod.problems import ERROR, WARNING
 from nb2prod.tag.suggest import heading_text, step_name, suggest_notebook
 from nb2prod.tag.write import write_tags

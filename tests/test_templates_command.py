@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from nb2prod.cli import main
-from nb2prod.cli.build import make_plan
 from nb2prod.cli.templates import CONTEXT
+from nb2prod.plan.build import make_plan
 from nb2prod.project_config import configured_templates
 from nb2prod.render.templates import BUILTIN_TEMPLATES, CI_FILES, FILES, render
 

@@ -1,7 +1,8 @@
-"""What `build` and `plan` do, between parsing flags and printing.
+"""The `build` and `plan` commands: flags -> BuildOptions -> core -> printed lines -> exit code.
 
-Kept apart from cli.py so the core stays free of Typer, and so tests can
-call these functions directly.
+`run_build` and `run_plan` are the commands without Typer (tests call them).
+The CLI imports this module for every command, so the core loads only when
+build or plan runs.
 """
 
 from __future__ import annotations
@@ -9,12 +10,79 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from nb2prod import __version__
 from nb2prod.errors import UserError
-from nb2prod.notebook import load_notebook
-from nb2prod.plan.records import Plan, PlanOptions, build_plan
-from nb2prod.problems import ERROR, INFO, WARNING, Problem
+from nb2prod.problems import ERROR, INFO, WARNING, problem_line
+
+if TYPE_CHECKING:
+    from nb2prod.plan.records import Plan
+
+Notebook = Annotated[Path, typer.Argument(
+    help="The .ipynb file to convert.", show_default=False, metavar="NOTEBOOK")]
+Name = Annotated[str | None, typer.Option(
+    "--name", "-n", help="Package name [default: from the notebook file name].")]
+
+
+def build(
+    notebook: Notebook,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Output directory [default: ./PACKAGE-NAME].")] = None,
+    name: Name = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace generated files you edited.")] = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; exit 1 if the output differs from a fresh build.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
+    templates: Annotated[Path | None, typer.Option(
+        "--templates", help="Directory of templates overriding the built-in ones.")] = None,
+    wheelhouse: Annotated[bool, typer.Option(
+        "--wheelhouse", help="Download dependency wheels into OUTPUT/wheelhouse "
+        "for offline image builds.")] = False,
+    image: Annotated[str | None, typer.Option(
+        "--image", help="After generating, build a container image with this tag "
+        "(podman or docker).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also print the plan: steps, inputs, outputs.")] = False,
+    ci: Annotated[list[str] | None, typer.Option(
+        "--ci", help="Also generate a CI workflow: github (.github/workflows/ci.yml).")] = None,
+    target: Annotated[list[str] | None, typer.Option(
+        "--target", help="Also generate an orchestrator definition: kubeflow (KFP v2 pipeline "
+        "in PKG/kubeflow.py and deploy/job.yaml). Repeatable or comma-separated.")] = None,
+    volume: Annotated[str | None, typer.Option(
+        "--volume", metavar="PATH", help="Shared volume for --target kubeflow: steps run "
+        "with PATH as working directory, so files they pass between them land on it.")] = None,
+) -> None:
+    """Generate a package from NOTEBOOK: pipeline module, CLI, tests, Dockerfile, report.
+
+    Example: nb2prod build churn.ipynb -o churn --name churn
+    """
+    options = BuildOptions(notebook, output, name, force, check, strict, templates,
+                           wheelhouse, image, quiet, ci=tuple(ci or ()),
+                           targets=tuple(target or ()), volume=volume, verbose=verbose)
+    raise typer.Exit(run_build(options))
+
+
+def plan(
+    notebook: Notebook,
+    name: Name = None,
+    format: Annotated[str, typer.Option(
+        "--format", "-f", help="text, json, mermaid or dot (mermaid/dot draw the graph).")
+    ] = "text",
+    graph: Annotated[bool, typer.Option(
+        "--graph", help="Draw the step DAG, edges labelled with the values that flow.")] = False,
+) -> None:
+    """Show what build would do: steps with inputs and outputs, parameters, problems.
+
+    Writes nothing. Example: nb2prod plan churn.ipynb --format json;
+    nb2prod plan churn.ipynb --graph --format mermaid > pipeline.mmd
+    """
+    raise typer.Exit(run_plan(notebook, name, format, graph))
+
 
 
 @dataclass(frozen=True)
@@ -30,14 +98,9 @@ class BuildOptions:
     image: str | None = None
     quiet: bool = False
     ci: tuple[str, ...] = ()  # extra CI files: render.CI_FILES keys
-    targets: tuple[str, ...] = ()  # orchestrators: kubeflow.TARGETS (--target)
+    targets: tuple[str, ...] = ()  # --target: names in targets.registry.TARGETS
     volume: str | None = None  # shared volume path for --target kubeflow
     verbose: bool = False
-
-
-def problem_line(path: Path | str, problem: Problem) -> str:
-    where = f"{path}:{problem.location()}" if problem.location() else str(path)
-    return f"{where}: {problem.code} [{problem.severity}] {problem.message}"
 
 
 def exit_code(plan: Plan, strict: bool) -> int:
@@ -46,11 +109,8 @@ def exit_code(plan: Plan, strict: bool) -> int:
     return 0
 
 
-def make_plan(notebook: Path, name: str | None) -> Plan:
-    return build_plan(load_notebook(notebook), PlanOptions(name=name))
-
-
 def run_build(options: BuildOptions) -> int:
+    from nb2prod.plan.build import make_plan
     from nb2prod.project_config import templates_dir
     from nb2prod.render import write
     from nb2prod.render.templates import render
@@ -85,10 +145,10 @@ def _container_extras(options: BuildOptions, plan: Plan, out_dir: Path) -> None:
     from nb2prod.targets import container
 
     if options.wheelhouse:
-        from nb2prod.targets.kubeflow import EXTRA, KUBEFLOW, parse_targets
+        from nb2prod.targets.registry import extra_requirements, target_options
 
-        # With the kubeflow target the image also runs the KFP executor.
-        extras = list(EXTRA[1]) if KUBEFLOW in parse_targets(options.targets) else []
+        # A target's extra runs in the image too (kubeflow: the KFP executor).
+        extras = extra_requirements(target_options(options.targets))
         container.fill_wheelhouse(out_dir, [*plan.dependencies, *extras],
                                   python_version=plan.python_version)
     if options.image:
@@ -99,26 +159,24 @@ PLAN_FORMATS = ("text", "json", "mermaid", "dot")
 
 
 def _target_options(options: BuildOptions, plan: Plan):
-    """Targets to render; files passed between steps stop a kubeflow build without --volume."""
-    from nb2prod.targets.kubeflow import KUBEFLOW, TargetOptions, parse_targets
+    """Targets to render, each checked against the plan (a refusal writes nothing)."""
+    from nb2prod.targets.registry import check, target_options
 
-    targets = parse_targets(options.targets)
-    if options.volume and KUBEFLOW not in targets:
-        raise UserError("--volume only applies to --target kubeflow", exit_code=2)
-    flows = [p for p in plan.problems if p.code == "NB618"]
-    if KUBEFLOW in targets and flows and not options.volume:
+    targets = target_options(options.targets, options.image, options.volume)
+    try:
+        check(plan, targets, options.notebook)
+    except UserError:
         _print_problems(_console(), options.notebook, plan, quiet=True)
-        raise UserError(
-            f"--target kubeflow: {len(flows)} file(s) pass between steps, which run in "
-            "separate pods; nothing written", path=options.notebook, exit_code=1,
-            hint="pass the values as variables, or declare a shared volume: --volume PATH")
-    return TargetOptions(targets, options.image, options.volume)
+        raise
+    return targets
 
 
 def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False) -> int:
     if format not in PLAN_FORMATS:
         raise UserError(f"unknown format {format!r}: use {', '.join(PLAN_FORMATS)}",
                         exit_code=2)
+    from nb2prod.plan.build import make_plan
+
     plan = make_plan(notebook, name)
     if graph or format in ("mermaid", "dot"):  # the step DAG, see graph.py
         from nb2prod.plan.graph import RENDERERS, plan_graph, to_tree

@@ -41,10 +41,6 @@ CONTEXT: dict[str, str] = {
                            "(only for nbdev notebooks with `#| default_exp`)",
     "github-ci.yml.j2": "plan: notebook_name, dist_name, python_version, "
                         "nb2prod_version (only with build --ci github)",
-    "kubeflow.py.j2": "plan, kubeflow: components, params, pipeline_name, image, volume "
-                      "(only with the kubeflow target)",
-    "job.yaml.j2": "plan, kubeflow: job (name, args, requests, limits), image, volume "
-                   "(only with the kubeflow target)",
 }
 """Template -> what it reads; the full reference is docs/templates.md."""
 
@@ -52,17 +48,19 @@ CONTEXT: dict[str, str] = {
 def template_table() -> list[tuple[str, str, str]]:
     """(template, output path, context) for every template, in build order."""
     from nb2prod.render.templates import BUILTIN_TEMPLATES, CI_FILES, FILES
-    from nb2prod.targets import kubeflow
+    from nb2prod.targets.registry import TARGETS
 
     rows = [(name, path) for name, path in FILES]
     rows += [(name, path) for name, path in CI_FILES.values()]
-    rows += [(name, path) for name, path in kubeflow.FILES]
+    rows += [(name, path) for target in TARGETS.values() for name, path in target.files]
     # Templates other build targets render (not in the tables above) are
     # still listed: `export` copies them, so `list` must not hide them.
     known = {name for name, _ in rows}
     rows += [(p.name, "(an optional build target)")
              for p in sorted(BUILTIN_TEMPLATES.glob("*.j2")) if p.name not in known]
-    return [(name, path, CONTEXT.get(name, "plan")) for name, path in rows]
+    context = {**CONTEXT, **{name: text for target in TARGETS.values()
+                             for name, text in target.template_help}}
+    return [(name, path, context.get(name, "plan")) for name, path in rows]
 
 
 def export_templates(target: Path, force: bool) -> dict[str, str]:
@@ -127,6 +125,8 @@ def list_templates(
     The variables are described in docs/templates.md.
     Example: nb2prod templates list --templates my-templates
     """
+    from nb2prod.targets.registry import TARGETS
+
     if templates is not None and not templates.is_dir():
         raise UserError("template directory not found", path=templates)
     # Plain aligned lines, not a rich table: paths must never be truncated,
@@ -139,6 +139,7 @@ def list_templates(
             source = "  [override]" if (templates / name).is_file() else "  [built-in]"
         print(f"{name:<{width}}  -> {path}{source}")
         print(f"{'':<{width}}     {context}")
-    print("Every template receives `plan` (plus `optional_dependencies` and `kubeflow`); "
+    variables = " and ".join(f"`{name}`" for name in ("optional_dependencies", *TARGETS))
+    print(f"Every template receives `plan` (plus {variables}); "
           "see docs/templates.md.")
     raise typer.Exit(0)

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from nb2prod.cli.errors import print_error
+
 FORMATS = ("text", "json")
 VERDICT_STYLE = {"match": "green", "unchecked": "yellow", "differs": "red", "missing": "red",
                  "nondeterministic": "magenta"}
@@ -79,7 +81,7 @@ def _print_failure(failure, format: str) -> None:
             "side": failure.side, "cell": failure.cell, "message": failure.message,
             "detail": failure.detail}}, indent=2))
         return
-    print(f"nb2prod: error: {failure}", file=sys.stderr)
+    print_error(failure)
     if failure.side == "notebook" and failure.detail:
         print(_tail(failure.detail, 25), file=sys.stderr)
 

@@ -211,21 +211,23 @@ def make_key(plan) -> str:
 
 
 def _code_fingerprint() -> list[int]:
-    """Size and mtime of nb2prod's modules: editing a rule (same version) invalidates."""
+    """Size and mtime of every nb2prod module, subpackages included: editing a rule,
+    the analysis or anything else lint imports (same version) invalidates the cache.
+    The whole package is a superset of what lint loads, and as cheap to stat."""
     import nb2prod
 
     total: list[int] = [0, 0, 0]
-    for folder in (Path(nb2prod.__file__).parent, Path(__file__).parent):
-        try:
-            with os.scandir(folder) as it:
-                for item in it:
-                    if item.name.endswith(".py"):
-                        st = item.stat()
-                        total[0] += 1
-                        total[1] += st.st_size
-                        total[2] = max(total[2], st.st_mtime_ns)
-        except OSError:
-            pass
+    for folder, dirs, names in os.walk(Path(nb2prod.__file__).parent):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in names:
+            if name.endswith(".py"):
+                try:
+                    st = os.stat(os.path.join(folder, name))
+                except OSError:
+                    continue
+                total[0] += 1
+                total[1] += st.st_size
+                total[2] = max(total[2], st.st_mtime_ns)
     return total
 
 

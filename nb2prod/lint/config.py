@@ -27,6 +27,7 @@ from typing import Any
 
 from nb2prod.errors import UserError
 from nb2prod.problems import SEVERITIES
+from nb2prod.project_config import nearest_pyproject
 
 
 @dataclass(frozen=True)
@@ -54,21 +55,13 @@ _LIST_KEYS = ("select", "ignore", "exclude")
 _KNOWN = {"select", "ignore", "per-file-ignores", "exclude", "require-tags", "fail-on", "limits"}
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above `start` that has a `[tool.nb2prod]` table."""
-    start = start.resolve()
-    for folder in (start, *start.parents) if start.is_dir() else start.parents:
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file() and "[tool.nb2prod" in candidate.read_text(errors="replace"):
-            return candidate
-    return None
-
-
 def load_config(start: Path | None = None, explicit: Path | None = None) -> LintConfig:
     """Read the configuration for linting `start` (or from `explicit`)."""
-    path = explicit or find_pyproject(start or Path.cwd())
+    path = explicit or nearest_pyproject(start or Path.cwd())
     if path is None:
         return LintConfig()
+    if not explicit and "[tool.nb2prod" not in _text(path):
+        return LintConfig()  # nothing for us: defaults, without loading a TOML parser
     try:  # imported only when there is a configuration to read
         import tomllib
     except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
@@ -140,3 +133,10 @@ def _limits(value: Any, path: Path) -> Limits:
             raise UserError(f"limit '{key}' must be a non-negative integer", path=path)
         limits = replace(limits, **{names[key]: number})
     return limits
+
+
+def _text(path: Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

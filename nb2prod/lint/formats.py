@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from nb2prod import __version__
+from nb2prod import __version__, problems
 from nb2prod.lint.findings import Finding
 from nb2prod.problems import ERROR, INFO, WARNING, Rule
 
@@ -29,8 +29,8 @@ _SARIF_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "note"}
 def location(finding: Finding) -> str:
     """`path:cell 3:12:5` (ruff's notebook convention), or just `path`."""
     if finding.cell is None:
-        return finding.path
-    return f"{finding.path}:cell {finding.cell}:{finding.line or 1}:{finding.column or 1}"
+        return problems.location(finding.path)
+    return problems.location(finding.path, finding.cell, finding.line or 1, finding.column or 1)
 
 
 def render_text(findings: list[Finding], rules: Mapping[str, Rule], files: int) -> str:

@@ -1,10 +1,10 @@
-"""The second half of planning: code, parameters and dataflow between steps.
+"""Where a step's inputs and outputs are decided: linking units into steps.
 
-Given the units `plan.assign_units` chose, this module cuts each cell's code
-(hoisting imports, dropping display-only expressions), turns the parameters
-cell into typed `Param`s, and links steps: a step's inputs are the names it
-reads that a parameter or an earlier step provides; its outputs are the names
-a later step, a metric or a test reads from it.
+Given the units `build.assign_units` chose, this module cuts each cell's code
+(hoisting imports, dropping display-only expressions), takes the parameters
+from `params.py`, and links steps: a step's inputs are the names it reads that
+a parameter or an earlier step provides; its outputs are the names a later
+step, a metric or a test reads from it.
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ from nb2prod.notebook import Notebook
 from nb2prod.plan import dependencies as deps
 from nb2prod.plan import tests as testplan
 from nb2prod.plan.metrics import read_metrics
-from nb2prod.plan.records import Block, Param, Plan, PlanOptions, Step, Unit
+from nb2prod.plan.params import read_params
+from nb2prod.plan.records import Block, Plan, PlanOptions, Step, Unit
 from nb2prod.problems import Problem, make_problem
 from nb2prod.render import codegen
-
-LITERAL_TYPES = {bool: "bool", int: "int", float: "float", str: "str", list: "list",
-                 dict: "dict", tuple: "list", type(None): "str | None"}
 
 
 class _Builder:
@@ -84,7 +82,9 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     for u in valid:
         if u.role == IMPORTS:
             b.module_names.update(n for c in u.cells if c.flow for n in c.flow.defines)
-    params = _params(b, [c for u in valid if u.role == PARAMETERS for c in u.cells])
+    params, param_problems = read_params(
+        [c for u in valid if u.role == PARAMETERS for c in u.cells])
+    b.problems.extend(param_problems)
     step_units = [u for u in valid if u.role == STEP]
     raw_steps = [(u, [(c, b.body(c, hoist=True)) for c in u.cells if c.tree is not None])
                  for u in step_units]
@@ -143,56 +143,6 @@ def _block(cell: CellAnalysis, code: str) -> Block:
 
 
 _bound_by_import = testplan.bound_by_import
-
-
-def _params(b: _Builder, cells: list[CellAnalysis]) -> tuple[Param, ...]:
-    params: dict[str, Param] = {}
-    for cell in cells:
-        if cell.tree is None:
-            continue
-        for node in cell.tree.body:
-            param = _param(node, cell.cell.number)
-            if param:
-                params[param.name] = param
-            else:
-                b.problems.append(make_problem(
-                    "NB607", "not a `name = literal` assignment: left out of the parameters",
-                    cell.cell.number, node.lineno, node.col_offset + 1, cell.cell.cell_id))
-    return tuple(params.values())
-
-
-def literal_assignment(node: ast.stmt) -> tuple[str, object, ast.expr | None] | None:
-    """`name = literal` or `name: T = literal` -> (name, value, annotation); else None."""
-    if isinstance(node, ast.Assign) and len(node.targets) == 1:
-        target, value, annotation = node.targets[0], node.value, None
-    elif isinstance(node, ast.AnnAssign) and node.value is not None:
-        target, value, annotation = node.target, node.value, node.annotation
-    else:
-        return None
-    if not isinstance(target, ast.Name):
-        return None
-    try:
-        return target.id, ast.literal_eval(value), annotation
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
-
-
-def _param(node: ast.stmt, cell: int) -> Param | None:
-    found = literal_assignment(node)
-    if found is None:
-        return None
-    name, literal, annotation = found
-    type_name = LITERAL_TYPES.get(type(literal))
-    if type_name is None:
-        return None
-    if isinstance(annotation, ast.Name) and annotation.id in ("int", "float", "str", "bool"):
-        type_name = annotation.id
-        literal = {"int": int, "float": float, "str": str, "bool": bool}[type_name](literal)
-    if isinstance(literal, tuple):
-        literal = list(literal)
-    return Param(name, naming.cli_option(name), type_name,
-                 codegen.python_literal(literal), cell,
-                 node.lineno)
 
 
 def _helper_problems(b: _Builder, units: list[Unit]) -> list[Problem]:

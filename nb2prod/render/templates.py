@@ -17,7 +17,8 @@ from nb2prod.plan.records import Plan
 from nb2prod.render import codegen
 from nb2prod.render.imports import import_block, sort_names
 from nb2prod.targets.container import WHEELHOUSE_README
-from nb2prod.targets.kubeflow import TargetOptions, target_files, template_context
+from nb2prod.targets.registry import target_files, template_context
+from nb2prod.targets.target import TargetOptions
 
 BUILTIN_TEMPLATES = Path(__file__).parent.parent / "templates"
 if not BUILTIN_TEMPLATES.is_dir():  # running from a source checkout
@@ -49,7 +50,7 @@ def render(plan: Plan, templates: Path | None = None,
            ci: tuple[str, ...] = (), targets: TargetOptions | None = None) -> dict[str, str]:
     """Every file of the package, as text, keyed by POSIX path relative to the output.
 
-    `targets` (e.g. kubeflow) add their files and template variables; see kubeflow.py."""
+    `targets` add their files and template variables; see targets/registry.py."""
     unknown = sorted(set(ci) - set(CI_FILES))
     if unknown:
         raise UserError(f"unknown --ci {unknown[0]!r}: use {', '.join(sorted(CI_FILES))}")

@@ -24,7 +24,7 @@ from nb2prod import naming
 from nb2prod.analysis.analyze import BUILTIN_NAMES, CellAnalysis, NotebookAnalysis, analyze
 from nb2prod.notebook import Notebook
 from nb2prod.plan.metrics import metric_name
-from nb2prod.plan.steps import literal_assignment
+from nb2prod.plan.params import literal_assignment
 from nb2prod.render.codegen import DISPLAY_METHODS
 
 

@@ -1,14 +1,15 @@
 """What `--target kubeflow` adds, computed from the Plan: components, DAG, resources, Job.
 
 A new target is a new renderer over the same plan, never a new analysis: this
-module only re-reads what `link.py` decided (each step's inputs, outputs,
+module only re-reads what `plan/steps.py` decided (each step's inputs, outputs,
 edges, `after:` and Kale-spelled settings) and shapes it for two templates,
 `kubeflow.py.j2` (a KFP v2 pipeline, one component per step) and `job.yaml.j2`
 (the whole pipeline as one Kubernetes Job). Pure: no I/O, no kfp import.
 
 Values between steps: notebook parameters keep their literal type; a step
-output is a KFP parameter only when visibly a scalar (`filedeps.value_types`),
+output is a KFP parameter only when visibly a scalar (`value_types.py`),
 else an artifact whose serializer the generated code picks by type at run time.
+`TARGET` is this module's record in `registry.py`.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nb2prod.errors import UserError
-from nb2prod.plan.file_flows import ARTIFACT, find_file_flows, value_types
+from nb2prod.plan.file_flows import find_file_flows
 from nb2prod.plan.records import Plan, Step
+from nb2prod.targets.target import Refusal, Target, TargetOptions
+from nb2prod.targets.value_types import ARTIFACT, value_types
 
 KUBEFLOW = "kubeflow"
-TARGETS = (KUBEFLOW,)
 
 FILES: tuple[tuple[str, str], ...] = (
     ("kubeflow.py.j2", "src/{import_name}/kubeflow.py"),
@@ -56,15 +57,6 @@ MEMORY_FACTORS = {"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P":
 JOB_DEFAULTS = {"cpu": "1", "memory": "1Gi"}
 """Job requests/limits when no step declares any (edit deploy/job.yaml to taste)."""
 JOB_BACKOFF = 2
-
-
-@dataclass(frozen=True)
-class TargetOptions:
-    """Orchestration targets for `build`, carried next to the plan (not inside it)."""
-
-    targets: tuple[str, ...] = ()
-    image: str | None = None  # the image every component and the Job run
-    volume: str | None = None  # shared volume mount path: components run in it
 
 
 @dataclass(frozen=True)
@@ -148,16 +140,6 @@ class Kubeflow:
         return tuple(c for c in self.components if c.metrics)
 
 
-def parse_targets(values: Iterable[str]) -> tuple[str, ...]:
-    """`["kubeflow", "a,b"]` -> validated, de-duplicated, sorted targets."""
-    names = {v.strip().lower() for value in values for v in value.split(",") if v.strip()}
-    unknown = sorted(names - set(TARGETS))
-    if unknown:
-        raise UserError(f"unknown target {', '.join(unknown)}: choose from {', '.join(TARGETS)}",
-                        exit_code=2)
-    return tuple(sorted(names))
-
-
 def default_image(plan: Plan) -> str:
     """The tag users give `build --image` by convention: `DIST:VERSION`."""
     return f"{plan.dist_name}:{plan.version}"
@@ -169,15 +151,15 @@ def k8s_name(text: str) -> str:
     return name or "pipeline"
 
 
-def target_files(options: TargetOptions) -> tuple[tuple[str, str], ...]:
-    return FILES if KUBEFLOW in options.targets else ()
-
-
-def template_context(plan: Plan, options: TargetOptions) -> dict:
-    """Extra template variables: always `optional_dependencies`; `kubeflow` when targeted."""
-    if KUBEFLOW not in options.targets:
-        return {"optional_dependencies": (), "kubeflow": None}
-    return {"optional_dependencies": (EXTRA,), "kubeflow": build_kubeflow(plan, options)}
+def refusal(plan: Plan, options: TargetOptions) -> Refusal | None:
+    """Files passed between steps stop a kubeflow build without a shared volume."""
+    flows = [p for p in plan.problems if p.code == "NB618"]
+    if flows and not options.volume:
+        return Refusal(
+            f"--target kubeflow: {len(flows)} file(s) pass between steps, which run in "
+            "separate pods; nothing written",
+            "pass the values as variables, or declare a shared volume: --volume PATH")
+    return None
 
 
 def build_kubeflow(plan: Plan, options: TargetOptions) -> Kubeflow:
@@ -365,3 +347,21 @@ def _cpu_cores(text: str) -> float:
 def _memory_bytes(text: str) -> float:
     number, suffix = re.match(r"^([\d.]+)(\w*)$", text).groups()
     return float(number) * MEMORY_FACTORS[suffix]
+
+
+TARGET = Target(
+    name=KUBEFLOW,
+    summary="KFP v2 pipeline in PKG/kubeflow.py and deploy/job.yaml",
+    files=FILES,
+    context=lambda plan, options: build_kubeflow(plan, options),
+    extra=EXTRA,
+    options=("volume",),
+    validate=refusal,
+    template_help=(
+        ("kubeflow.py.j2", ("plan, kubeflow: components, params, pipeline_name, image, "
+                            "volume (only with the kubeflow target)")),
+        ("job.yaml.j2", ("plan, kubeflow: job (name, args, requests, limits), image, volume "
+                         "(only with the kubeflow target)")),
+    ),
+)
+"""`build --target kubeflow`: this module's record in `registry.TARGETS`."""

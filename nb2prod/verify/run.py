@@ -183,8 +183,8 @@ def classify(name: str, notebook_runs: list[dict], package_runs: list[dict],
 
 def run_verify(options: VerifyOptions) -> Outcome:
     """Build, run both sides `options.runs` times, compare; RunFailure when a side fails."""
-    from nb2prod.cli.build import make_plan
     from nb2prod.notebook import load_notebook
+    from nb2prod.plan.build import make_plan
 
     if options.runs < 1:
         raise UserError("--runs must be at least 1")

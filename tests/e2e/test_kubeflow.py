@@ -17,7 +17,7 @@ import yaml
 
 from nb2prod.cli import main
 from nb2prod.notebook import load_notebook
-from nb2prod.plan.records import build_plan
+from nb2prod.plan.build import build_plan
 from tests.conftest import EXAMPLES, pip_install
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from nb2prod import cli
-from nb2prod.cli.build import make_plan
+from nb2prod.plan.build import make_plan
 from nb2prod.render import templates as render
 
 pytestmark = pytest.mark.e2e
