@@ -11,7 +11,7 @@ import pytest
 
 from nb2prod.notebook import load_notebook
 from nb2prod.plan.build import build_plan
-from nb2prod.render.codegen import mark_unused_locals
+from nb2prod.plan.codegen import mark_unused_locals
 from nb2prod.render.templates import render
 from tests.tools import RUFF
 

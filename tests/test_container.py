@@ -231,7 +231,7 @@ def test_dockerignore_keeps_what_the_build_needs(path):
     assert not ignored(dockerignore_patterns(), path)
 
 
-# --- helpers in nb2prod.container ------------------------------------------------------
+# --- helpers in nb2prod.targets.container--------------------------------------------------
 
 
 def fake_tool(directory: Path, name: str, body: str = "exit 0") -> Path:

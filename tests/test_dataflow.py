@@ -1,4 +1,4 @@
-"""Unit tests for nb2prod.dataflow.analyze_cell (def/use of one cell)."""
+"""Unit tests for nb2prod.analysis.dataflow.analyze_cell (def/use of one cell)."""
 
 from __future__ import annotations
 

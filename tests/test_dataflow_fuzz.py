@@ -1,4 +1,4 @@
-"""Property tests for nb2prod.dataflow: random straight-line notebooks.
+"""Property tests for nb2prod.analysis.dataflow: random straight-line notebooks.
 
 Programs come from a small grammar over a few int variables (a, b, c), list
 variables (L, M) and functions (f, g), and are split into random cells. A

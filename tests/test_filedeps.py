@@ -1,4 +1,4 @@
-"""filedeps: files written by one step and read by a later one (NB618)."""
+"""plan/file_flows.py: files written by one step and read by a later one (NB618)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`graph.py`: the step DAG as a rich tree, Mermaid and Graphviz DOT."""
+"""`plan/graph.py`: the step DAG as a rich tree, Mermaid and Graphviz DOT."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`suggest.py`: which tags an untagged notebook gets, and that build accepts them."""
+"""`tag/suggest.py`: which tags an untagged notebook gets, and that build accepts them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`tagwrite.py`: tags go in, nothing else in the file changes by a single byte."""
+"""`tag/write.py`: tags go in, nothing else in the file changes by a single byte."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """One analysis of a notebook, shared by `build`, `plan` and `lint`.
 
-Per cell: its tags, its Python (IPython syntax split off by cells.py), its
+Per cell: its tags, its Python (IPython syntax split off by magics.py), its
 syntax tree and its dataflow. Across cells: names read before anything
 defines them. Nothing here renders or writes.
 """

@@ -1,11 +1,11 @@
 """Per-cell def/use analysis with real Python scoping. Pure: `ast` in, data out.
 
-CONTRACT (used by plan.py and lint; keep the names and meanings):
+CONTRACT (used by plan/ and lint; keep the names and meanings):
 
     analyze_cell(tree: ast.Module) -> CellFlow
 
 `tree` is the parsed Python of ONE cell (IPython syntax already removed by
-cells.py, line numbers preserved). Everything is about the cell's top level
+magics.py, line numbers preserved). Everything is about the cell's top level
 (module scope): what it binds, what it needs from outside, what it changes.
 """
 
@@ -36,7 +36,7 @@ class CellFlow:
     A read before the cell binds the name counts; a read after does not.
     Function/lambda bodies: names free in them and bound nowhere in the cell
     count (late binding). Comprehension scopes, class bodies handled per
-    Python's rules. Builtins are NOT filtered here (plan.py does it)."""
+    Python's rules. Builtins are NOT filtered here (the plan does it)."""
     mutates: tuple[str, ...]
     """Root names changed in place: `df["x"] = ..`, `df.a = ..`, `del df["x"]`,
     `x += 1`, and statement-level method calls `obj.meth(...)` (obj may be

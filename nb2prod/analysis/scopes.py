@@ -1,4 +1,4 @@
-"""Building blocks of the dataflow analysis (nb2prod.dataflow): a fast AST
+"""Building blocks of the dataflow analysis (nb2prod.analysis.dataflow): a fast AST
 visitor, the static binder of one scope, and the scope record.
 
 `FastVisitor` is `ast.NodeVisitor` with the same `visit_<Class>` convention,

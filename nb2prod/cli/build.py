@@ -178,7 +178,7 @@ def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False)
     from nb2prod.plan.build import make_plan
 
     plan = make_plan(notebook, name)
-    if graph or format in ("mermaid", "dot"):  # the step DAG, see graph.py
+    if graph or format in ("mermaid", "dot"):  # the step DAG, see plan/graph.py
         from nb2prod.plan.graph import RENDERERS, plan_graph, to_tree
 
         if format == "text":

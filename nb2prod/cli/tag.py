@@ -1,7 +1,7 @@
 """`nb2prod tag NB --suggest | --write [--force]`: tags for an untagged notebook.
 
-Thin: load, ask `suggest.py` what each code cell is, then either show the
-proposal as a table or hand it to `tagwrite.py`, which edits only tag lines.
+Thin: load, ask `tag/suggest.py` what each code cell is, then either show the
+proposal as a table or hand it to `tag/write.py`, which edits only tag lines.
 """
 
 from __future__ import annotations

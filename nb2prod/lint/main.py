@@ -1,6 +1,6 @@
 """The lint run as a function: options in, report text and exit code out.
 
-`command.py` maps command-line flags onto `LintOptions`; tests call
+`cli/lint.py` maps command-line flags onto `LintOptions`; tests call
 `run_lint` in-process. The exit code is computed here and only here:
 0 no finding at or above `fail_on`, 1 findings; usage errors are raised as
 `UserError(exit_code=2)`.

@@ -1,2 +1,3 @@
-"""Analysis -> Plan: the records (`records.py`, a leaf), how cells become steps
-with inputs and outputs, parameters, metrics, tests, file flows, dependencies."""
+"""Analysis -> Plan: the records (`records.py`, a leaf) and `build.py`, which
+assembles them: steps and their inputs/outputs (`steps.py`), the code cut for
+them (`codegen.py`), params, metrics, tests, file flows, dependencies, graph."""

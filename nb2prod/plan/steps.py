@@ -17,13 +17,13 @@ from nb2prod.analysis.analyze import BUILTIN_NAMES, IPYTHON_NAMES, CellAnalysis,
 from nb2prod.analysis.magics import DEPENDENCY
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
+from nb2prod.plan import codegen
 from nb2prod.plan import dependencies as deps
 from nb2prod.plan import tests as testplan
 from nb2prod.plan.metrics import read_metrics
 from nb2prod.plan.params import read_params
 from nb2prod.plan.records import Block, Plan, PlanOptions, Step, Unit
 from nb2prod.problems import Problem, make_problem
-from nb2prod.render import codegen
 
 
 class _Builder:

@@ -15,8 +15,8 @@ import ast
 from nb2prod import naming
 from nb2prod.analysis.analyze import CellAnalysis
 from nb2prod.analysis.tags import TEST
+from nb2prod.plan import codegen
 from nb2prod.plan.records import Block, TestCase, Unit
-from nb2prod.render import codegen
 
 Snapshot = tuple[str, str, str]  # (step function or "params", name, results key)
 

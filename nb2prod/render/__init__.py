@@ -1,2 +1,2 @@
-"""Plan -> {path: text}: Jinja templates, code generation, import blocks; and the
-atomic writes of that tree (manifest, verdicts)."""
+"""Plan -> {path: text} with Jinja templates (`templates.py`) and merged import
+blocks (`imports.py`); `write.py` writes that tree atomically (manifest, verdicts)."""

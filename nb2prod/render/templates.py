@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 from nb2prod.errors import UserError
+from nb2prod.plan import codegen
 from nb2prod.plan.records import Plan
-from nb2prod.render import codegen
 from nb2prod.render.imports import import_block, sort_names
 from nb2prod.targets.container import WHEELHOUSE_README
 from nb2prod.targets.registry import target_files, template_context

@@ -2,7 +2,7 @@
 
 Pure: a `NotebookAnalysis` in, one `Suggestion` per code cell out. The aim is
 that `tag --write` followed by `build` needs no hand editing, so every rule
-here only proposes what `plan.py`/`link.py` will accept as is:
+here only proposes what `plan/build.py`/`plan/steps.py` will accept as is:
 
 - a cell's *shape* (imports only, definitions only, asserts only, literal
   assignments, printed names, display only, other code) is decided locally,
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from nb2prod import naming
 from nb2prod.analysis.analyze import BUILTIN_NAMES, CellAnalysis, NotebookAnalysis, analyze
 from nb2prod.notebook import Notebook
+from nb2prod.plan.codegen import DISPLAY_METHODS
 from nb2prod.plan.metrics import metric_name
 from nb2prod.plan.params import literal_assignment
-from nb2prod.render.codegen import DISPLAY_METHODS
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Shape:
 
 
 METRIC_FORMS = frozenset(["plain", "bare", "formatted"])  # metrics.metric_name kinds
-"""Report lines `link.py` reads as metrics: `print(name)`, a bare `name`, and
+"""Report lines `plan/metrics.py` reads as metrics: `print(name)`, a bare `name`, and
 a formatted `print(f"r2 = {r2:.4f}")`; the generated CLI re-runs these lines,
 so the package prints exactly what the notebook printed."""
 
@@ -56,7 +56,7 @@ MODULE_SHAPES = frozenset(["imports", "definitions", "literals"])
 PLOT_ROOTS = frozenset(["plt", "sns", "px", "alt"])
 """Conventional aliases of plotting modules: a cell calling only these draws."""
 PARAM_TYPES = (bool, int, float, str, list, dict, tuple, type(None))
-"""Literal types link.py accepts as parameter defaults (no sets, bytes, complex)."""
+"""Literal types plan/params.py accepts as parameter defaults (no sets, bytes, complex)."""
 MAX_STEP_NAME = 32
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 
@@ -82,7 +82,7 @@ def _is_import(node: ast.stmt) -> bool:
 
 
 def _is_declaration(node: ast.stmt) -> bool:
-    """What plan.py keeps at module level: defs, classes, imports, UPPER constants."""
+    """What plan/build.py keeps at module level: defs, classes, imports, UPPER constants."""
     if isinstance(node, DEFINITIONS):
         return True
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
@@ -92,7 +92,7 @@ def _is_declaration(node: ast.stmt) -> bool:
 
 
 def _literal_target(node: ast.stmt) -> str | None:
-    """`name = literal` of a parameter type (what link.py turns into a parameter)."""
+    """`name = literal` of a parameter type (what plan/params.py turns into a parameter)."""
     found = literal_assignment(node)
     return found[0] if found and isinstance(found[1], PARAM_TYPES) else None
 
