@@ -16,6 +16,15 @@ import pytest
 # never into the checkout.
 os.environ.setdefault("NB2PROD_CACHE_DIR", tempfile.mkdtemp(prefix="nb2prod-test-cache-"))
 
+# Golden trees hold generated tests and conftest.py files: data, never collected.
+collect_ignore = ["data"]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/data/build/*/expected/ from a fresh build")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 CORPUS = ROOT.parent / "shared" / "corpus"
