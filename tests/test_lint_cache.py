@@ -16,8 +16,8 @@ import pytest
 
 from nb2prod.lint import cache as lint_cache
 from nb2prod.lint import run as lint_run
+from nb2prod.lint.api import LintOptions, run_lint
 from nb2prod.lint.formats import FORMATS, render
-from nb2prod.lint.main import LintOptions, run_lint
 from nb2prod.lint.registry import LINT_RULES
 from tests.test_lint_engine import write_nb
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from nb2prod.lint.api import LintOptions, run_lint
 from nb2prod.lint.formats import render
-from nb2prod.lint.main import LintOptions, run_lint
 from nb2prod.lint.positions import cell_lines, file_line
 from nb2prod.notebook import load_notebook
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from nb2prod.errors import UserError
+from nb2prod.lint.api import LintOptions, run_lint
 from nb2prod.lint.config import LintConfig, load_config
 from nb2prod.lint.discover import discover
 from nb2prod.lint.engine import LintPlan, lint_file
-from nb2prod.lint.main import LintOptions, run_lint
 from nb2prod.lint.registry import LINT_RULES, resolve
 from nb2prod.lint.run import lint_many, workers
 from nb2prod.lint.suppress import matches, noqa_lines

@@ -77,7 +77,7 @@ def lint(
     Silence a line with `# noqa: NB101`, a cell with the tag `nb2prod:ignore=NB101`.
     `nb2prod rules` lists the rules.
     """
-    from nb2prod.lint.main import LintOptions, run_lint, show_progress, split_ids
+    from nb2prod.lint.api import LintOptions, run_lint, show_progress, split_ids
 
     options = LintOptions(
         paths=tuple(paths or [Path(".")]), format=format.value,

@@ -1,4 +1,4 @@
-"""The lint run as a function: options in, report text and exit code out.
+"""The lint API: `run_lint(LintOptions)` -> report text and exit code (no Typer).
 
 `cli/lint.py` maps command-line flags onto `LintOptions`; tests call
 `run_lint` in-process. The exit code is computed here and only here:
@@ -12,8 +12,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nb2prod.lint import formats as report
-from nb2prod.lint import registry
+from nb2prod.lint import formats, registry
 from nb2prod.lint.config import LintConfig, check_severity, load_config
 from nb2prod.lint.discover import discover
 from nb2prod.lint.engine import LintPlan
@@ -85,7 +84,7 @@ def run_lint(options: LintOptions) -> LintOutcome:
         cache = LintCache.open(cache_dir(config.root), make_key(plan),
                                path_sensitive=bool(config.per_file_ignores))
     result = lint_many(files, plan, options.jobs, options.progress, cache)
-    text = report.render(result.findings, options.format, rules=registry.LINT_RULES,
+    text = formats.render(result.findings, options.format, rules=registry.LINT_RULES,
                          files=result.files, paths=[str(f) for f in files])
     failing = any(f.at_least(config.fail_on) for f in result.findings)
     return LintOutcome(result, text, 1 if failing else 0)
