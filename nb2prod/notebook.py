@@ -2,7 +2,8 @@
 
 `load_notebook` turns a path into an immutable `Notebook` or raises one
 `UserError` that names the file and what is wrong with it. Old formats (v2,
-v3) are upgraded with nbformat. Full nbformat schema validation is on by
+v3) are upgraded by `notebook_upgrade` (what nbformat's converter does, without
+importing nbformat: ~250 ms); v1 by nbformat itself. Full nbformat schema validation is on by
 default (build, plan); `lint` turns it off for speed and relies on the cheap
 structural checks here, because jsonschema validation costs ~2.5x a plain
 `json.load` (see ../shared/anchors/notebook-linters.md).
@@ -60,16 +61,19 @@ class Notebook:
 
 
 def load_notebook(
-    path: Path | str, *, validate: bool = True, max_bytes: int = MAX_NOTEBOOK_BYTES
+    path: Path | str, *, validate: bool = True, max_bytes: int = MAX_NOTEBOOK_BYTES,
+    digest: bool = True,
 ) -> Notebook:
-    """Read, upgrade and check a notebook; raise `UserError` when it cannot be used."""
+    """Read, upgrade and check a notebook; raise `UserError` when it cannot be used.
+
+    `digest=False` leaves `sha256` empty: lint never reads it (~0.1 ms per notebook)."""
     path = Path(path)
     data = _read_bytes(path, max_bytes)
     raw = _parse_json(path, data)
     raw = _upgrade(path, raw, data)
     if validate:
         _validate_schema(path, raw)
-    notebook = _to_notebook(path, raw, hashlib.sha256(data).hexdigest())
+    notebook = _to_notebook(path, raw, hashlib.sha256(data).hexdigest() if digest else "")
     _check_language(notebook)
     return notebook
 
@@ -124,15 +128,25 @@ def _upgrade(path: Path, raw: dict[str, Any], data: bytes) -> dict[str, Any]:
         raise UserError("not a notebook: missing integer 'nbformat' field", path=path)
     if major >= 4:
         return raw
-    import nbformat  # lazy: only old notebooks need the converter
+    if major in (2, 3):
+        from nb2prod.notebook_upgrade import upgrade_to_v4  # not nbformat: ~250 ms
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            upgraded = nbformat.reads(data.decode("utf-8-sig"), as_version=4)
-    except Exception as exc:  # noqa: BLE001 -- nbformat raises many types for broken old files
-        raise UserError(f"cannot upgrade nbformat v{major} notebook: {exc}", path=path) from None
-    raw = json.loads(json.dumps(upgraded))
+        try:
+            raw = upgrade_to_v4(raw)
+        except ValueError as exc:
+            raise UserError(f"cannot upgrade nbformat v{major} notebook: {exc}",
+                            path=path) from None
+    else:
+        import nbformat  # lazy: only v1 notebooks need its converter
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                upgraded = nbformat.reads(data.decode("utf-8-sig"), as_version=4)
+        except Exception as exc:  # noqa: BLE001 -- nbformat raises many types for broken old files
+            raise UserError(f"cannot upgrade nbformat v{major} notebook: {exc}",
+                            path=path) from None
+        raw = json.loads(json.dumps(upgraded))
     # The converter invents random cell ids; old notebooks have none, and a
     # random id would make every report differ from run to run.
     raw["nbformat_minor"] = min(int(raw.get("nbformat_minor", 4)), 4)

@@ -55,7 +55,7 @@ def _problems(path: Path, plan: LintPlan, enabled: frozenset[str],
     from nb2prod.notebook import NON_PYTHON_HINT, load_notebook
 
     try:
-        notebook = load_notebook(path, validate=False)
+        notebook = load_notebook(path, validate=False, digest=False)
     except UserError as exc:
         rule = NOT_PYTHON if exc.hint == NON_PYTHON_HINT else UNREADABLE
         return [found(rule, None, exc.message)]

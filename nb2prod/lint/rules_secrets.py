@@ -49,19 +49,44 @@ _MARKERS = re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|sk-|k
                       r"|credential)")
 """Cheap literal pre-filter run once per cell and output: only text that contains one
 of these is scanned line by line with the real patterns."""
-_MARKER_WORDS = ("akia", "asia", "gh", "github_pat_", "xox", "aiza", "sk-", "k_live_",
-                 "key", "secret", "token", "passw", "pwd", "credential")
-"""Lower-case substrings, one of which every `_MARKERS` match contains (on ASCII text,
-where `str.lower` is exactly the regex's case folding)."""
+_FOLDED_WORDS = ("secret", "token", "passw", "pwd", "credential")
+_KEY_MARKERS = re.compile(r"api.?key|access.?key|auth.?key")
+_CASED_WORDS = ("AKIA", "ASIA", "github_pat_", "AIza", "sk-", "k_live_", "PRIVATE KEY")
+_GH = re.compile(r"gh[pousr]_")
+_XOX = re.compile(r"xox[abposr]-")
+
+
+_FOLDS_TO_ASCII = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
+"""The only non-ASCII characters the regex engine's case folding matches to ASCII letters."""
 
 
 def has_marker(text: str) -> bool:
-    """`_MARKERS.search(text)`, with substring checks first (4x faster when nothing is there)."""
+    """`_MARKERS.search(text) is not None`, 5-10x faster on large outputs.
+
+    On ASCII text (where `str.lower` is exactly the regex's case folding) it is
+    substring tests, with a regex only behind a literal that is there: the
+    alternation's scoped (?i:) group defeats the engine's prefix scan. Other text
+    gets the same test with every non-ASCII character made `?`, after the four
+    that fold to ASCII letters are made those letters (every `_MARKERS` match
+    survives that, one character for one), and the real regex only if it passes.
+    """
     if text.isascii():
-        low = text.lower()
-        if not any(word in low for word in _MARKER_WORDS):
-            return False
-    return _MARKERS.search(text) is not None
+        return _ascii_marker(text)
+    ascii_text = text
+    for char, letter in _FOLDS_TO_ASCII:  # str.translate is 40x slower than this
+        if char in ascii_text:
+            ascii_text = ascii_text.replace(char, letter)
+    ascii_text = ascii_text.encode("ascii", "replace").decode("ascii")
+    return _ascii_marker(ascii_text) and _MARKERS.search(text) is not None
+
+
+def _ascii_marker(text: str) -> bool:
+    low = text.lower()
+    return (any(word in low for word in _FOLDED_WORDS)
+            or ("key" in low and _KEY_MARKERS.search(low) is not None)
+            or any(word in text for word in _CASED_WORDS)
+            or ("gh" in text and _GH.search(text) is not None)
+            or ("xox" in text and _XOX.search(text) is not None))
 
 
 def check_secrets(ctx: LintContext) -> Iterator[Problem]:
