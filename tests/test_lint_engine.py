@@ -221,7 +221,8 @@ def test_lint_startup_stays_light(tmp_path):
     probe = (f"import sys, runpy; sys.argv = ['nb2prod', 'lint', {str(nb)!r}]\n"
              "try:\n    runpy.run_module('nb2prod.cli', run_name='__main__')\n"
              "except SystemExit:\n    pass\n"
-             "heavy = [m for m in ('nbconvert', 'jinja2', 'nbformat', 'rich', 'IPython')"
+             "heavy = [m for m in ('nbconvert', 'jinja2', 'nbformat', 'rich', 'IPython', 'typer',"
+             " 'click')"
              " if m in sys.modules]\nprint('HEAVY', heavy)")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60,

@@ -2,7 +2,7 @@
 
 import sys
 
-from nb2prod.cli.app import main
+from nb2prod.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,7 +1,10 @@
 """Typer front end of `nb2prod lint` and `nb2prod rules`; thin on purpose.
 
 Imports only typer at module level: the lint machinery is imported when the
-command runs, so `nb2prod --help` and other commands do not pay for it.
+command runs, so `nb2prod --help` and other commands do not pay for it. A
+well-formed `nb2prod lint` command line does not come here at all: it is
+parsed by `lint_args` (no typer); this command serves `--help`, usage errors
+and completion, and declares the flags `lint_args.FLAGS` repeats.
 Usage errors are raised as `nb2prod.errors.UserError(exit_code=2)` and the
 CLI wrapper prints them as one line.
 """
@@ -77,22 +80,14 @@ def lint(
     Silence a line with `# noqa: NB101`, a cell with the tag `nb2prod:ignore=NB101`.
     `nb2prod rules` lists the rules.
     """
-    from nb2prod.lint.api import LintOptions, run_lint, show_progress, split_ids
+    from nb2prod.cli.lint_args import execute, options_from
 
-    options = LintOptions(
-        paths=tuple(paths or [Path(".")]), format=format.value,
-        select=split_ids(select), ignore=split_ids(ignore) or (),
-        exclude=tuple(exclude or ()), fail_on=fail_on.value if fail_on else None,
-        jobs=jobs, config=config, progress=output is None and show_progress(format.value),
-        cache=not no_cache)
-    outcome = run_lint(options)
-    if output is not None:
-        output.write_text(outcome.report + "\n", encoding="utf-8")
-    elif outcome.report:
-        sys.stdout.write(outcome.report + "\n")
-        sys.stdout.flush()
-    if outcome.exit_code:
-        raise typer.Exit(outcome.exit_code)
+    code = execute(*options_from({
+        "paths": paths, "format": format.value, "select": select, "ignore": ignore,
+        "exclude": exclude, "fail_on": fail_on.value if fail_on else None, "jobs": jobs,
+        "config": config, "output": output, "no_cache": no_cache}))
+    if code:
+        raise typer.Exit(code)
 
 
 def rules(

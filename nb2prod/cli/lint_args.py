@@ -1,0 +1,147 @@
+"""`nb2prod lint` without typer: the flags of a well-formed command line, parsed by hand.
+
+Importing typer (and click) costs ~40 ms, a third of linting one notebook
+and a fifth of a cold run on a hundred (docs/lint.md, "Where the time
+went"). `parse` reads the same flags as the typer command in cli/lint.py,
+the way click reads them (long options with `=` or a separate value, short
+ones with an attached or separate value, repeatable options, paths among the
+options); anything else (`--help`, an unknown flag, a bad value, a value
+that looks like a flag, `--`, shell completion) returns None, and the caller
+hands the command line to typer, so help, usage errors and their exit codes
+are typer's own. tests/test_lint_cli_fast.py checks that both front ends
+build the same options for a table of command lines.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+FORMATS = ("text", "json", "github", "sarif", "junit")
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str  # the parameter of `nb2prod.cli.lint.lint`
+    kind: str  # "choice", "list", "int", "path" or "flag"
+    choices: tuple[str, ...] = ()
+
+
+FLAGS: dict[str, Flag] = {
+    "--format": Flag("format", "choice", FORMATS), "-f": Flag("format", "choice", FORMATS),
+    "--select": Flag("select", "list"), "--ignore": Flag("ignore", "list"),
+    "--exclude": Flag("exclude", "list"),
+    "--fail-on": Flag("fail_on", "choice", SEVERITIES),
+    "--jobs": Flag("jobs", "int"), "-j": Flag("jobs", "int"),
+    "--config": Flag("config", "path"),
+    "--output": Flag("output", "path"), "-o": Flag("output", "path"),
+    "--no-cache": Flag("no_cache", "flag"),
+}
+"""Every flag of `nb2prod lint`, as typer declares them in cli/lint.py."""
+
+DEFAULTS = {"paths": None, "format": "text", "select": None, "ignore": None, "exclude": None,
+            "fail_on": None, "jobs": 0, "config": None, "output": None, "no_cache": False}
+
+COMPLETION_VARIABLE = "_NB2PROD_COMPLETE"
+"""Set by the shell completion script: click must answer, not lint."""
+
+
+def parse(args: list[str]) -> dict | None:
+    """The `lint` parameters for `args` (after `lint`), or None: typer must parse them."""
+    values = dict(DEFAULTS)
+    paths: list[Path] = []
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if not arg.startswith("-"):
+            paths.append(Path(arg))
+            continue
+        name, attached = _split(arg)
+        flag = FLAGS.get(name)
+        if flag is None or (flag.kind == "flag" and attached is not None):
+            return None
+        if flag.kind == "flag":
+            values[flag.name] = True
+            continue
+        value = attached if attached is not None else (rest.pop(0) if rest else None)
+        converted = _convert(flag, value)
+        if converted is None:
+            return None
+        if flag.kind == "list":
+            values[flag.name] = [*(values[flag.name] or []), converted]
+        else:
+            values[flag.name] = converted
+    values["paths"] = paths or None
+    return values
+
+
+def _split(arg: str) -> tuple[str, str | None]:
+    if arg.startswith("--"):
+        name, sep, value = arg.partition("=")
+        return name, (value if sep else None)
+    return arg[:2], (arg[2:] or None)
+
+
+def _convert(flag: Flag, value: str | None):
+    if value is None or value == "" or value.startswith("-"):
+        return None
+    if flag.kind == "choice":
+        return value if value in flag.choices else None
+    if flag.kind == "int":
+        return int(value) if value.isascii() and value.isdigit() else None
+    if flag.kind == "path":
+        return Path(value)
+    return value
+
+
+def options_from(values: dict):
+    """`LintOptions` and the output file, from `lint`'s parameters (both front ends)."""
+    from nb2prod.lint.api import LintOptions, show_progress, split_ids
+
+    output = values["output"]
+    options = LintOptions(
+        paths=tuple(values["paths"] or [Path(".")]), format=values["format"],
+        select=split_ids(values["select"]), ignore=split_ids(values["ignore"]) or (),
+        exclude=tuple(values["exclude"] or ()), fail_on=values["fail_on"],
+        jobs=values["jobs"], config=values["config"],
+        progress=output is None and show_progress(values["format"]),
+        cache=not values["no_cache"])
+    return options, output
+
+
+def execute(options, output: Path | None) -> int:
+    """Run the lint, print or write the report, return the exit code."""
+    from nb2prod.lint.api import run_lint
+
+    outcome = run_lint(options)
+    if output is not None:
+        output.write_text(outcome.report + "\n", encoding="utf-8")
+    elif outcome.report:
+        sys.stdout.write(outcome.report + "\n")
+        sys.stdout.flush()
+    return outcome.exit_code
+
+
+def fast_main(args: list[str], debug: bool = False) -> int | None:
+    """Lint for `nb2prod lint ARGS...` without typer; None when typer must take over."""
+    if COMPLETION_VARIABLE in os.environ:
+        return None
+    values = parse(args)
+    if values is None:
+        return None
+    from nb2prod.cli.errors import print_error
+    from nb2prod.errors import UserError
+
+    try:
+        return execute(*options_from(values))
+    except UserError as exc:
+        if debug:
+            raise
+        print_error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:  # what click prints and returns
+        print("\nAborted!", file=sys.stderr)
+        return 1
