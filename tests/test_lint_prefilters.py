@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from nb2prod.lint.rules_secrets import _MARKERS, _output_texts, has_marker
+from nb2prod.lint.rules_secrets import (
+    _MARKERS,
+    GENERIC,
+    TOKEN_PATTERNS,
+    _output_texts,
+    _scan,
+    has_marker,
+    looks_secret,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -50,3 +58,43 @@ def test_has_marker_is_the_marker_regex_on_fuzz():
     texts += ["api\u212aey", "\u017fecret", "TO\u212aEN", "p\u0131wd", "AP\u0130_KEY", "ghp_"]
     assert [has_marker(t) for t in texts] == [_MARKERS.search(t) is not None for t in texts]
     assert sum(map(has_marker, texts)) > 1000
+
+
+def _old_source_scan(source: str) -> list[tuple[str, int, int]]:
+    """NB306 in a cell's source as it was found before issue 16: line by line."""
+    import re
+
+    generic = re.compile(GENERIC.pattern.replace("[^\\S\\n]*", "\\s*"))
+    found = []
+    for number, text in enumerate(source.split("\n"), start=1):
+        seen = False
+        for label, _, pattern in TOKEN_PATTERNS:
+            for match in pattern.finditer(text):
+                seen = True
+                found.append((label, number, match.start() + 1))
+        if not seen:
+            found += [(f"literal assigned to `{m['name']}`", number, m.start("value"))
+                      for m in generic.finditer(text) if looks_secret(m["name"], m["value"])]
+    return found
+
+
+def _new_source_scan(source: str) -> list[tuple[str, int, int]]:
+    return [(label, source.count("\n", 0, offset) + 1, offset - source.rfind("\n", 0, offset))
+            for label, offset in _scan(source)]
+
+
+SECRET_SOURCES = [
+    "key = 'AKIAABCDEFGHIJKLMNOP'\napi_key = 'Zx9#kQ2$mW7!pL4@vB8'\n",
+    "token = 'ghp_" + "a1B2" * 10 + "'  # and api_key = 'Zx9#kQ2$mW7!pL4@vB8'",
+    "password =\n    'hunter2hunter2!X'\npwd = 'Qw3!rty8Zx'\n\tsecret:'aB3$dE6^gH9&jK2*'",
+    "x = 1\n  auth-key = \"R4nd0m!Str1ng#Long\"; sk = 'sk-proj-" + "Ab1" * 8 + "'",
+    "-----BEGIN RSA PRIVATE KEY-----\nxoxb-1234567890-abcdef AIza" + "B" * 35,
+    "é = 'ü'\nTOKEN = 'Zx9#kQ2$mW7!pL4@vB8ü'\n",
+]
+
+
+def test_secret_positions_are_those_of_the_line_by_line_scan():
+    texts = SECRET_SOURCES + [t for t in _texts() if has_marker(t)]
+    assert sum(bool(_old_source_scan(t)) for t in SECRET_SOURCES) >= 5  # they find secrets
+    for text in texts:
+        assert sorted(_new_source_scan(text)) == sorted(_old_source_scan(text)), text[:80]

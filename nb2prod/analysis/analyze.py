@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nb2prod.analysis.dataflow import CellFlow, analyze_cell
+from nb2prod.analysis.facts import CellFacts, analyze_cell_with_facts
 from nb2prod.analysis.magics import DEPENDENCY, DROP, REFUSE, UNWRAP, CellCode, split_ipython
 from nb2prod.analysis.tags import CellTags, read_tags, strip_directives
 from nb2prod.notebook import Cell, Notebook
@@ -34,6 +35,7 @@ class CellAnalysis:
     tree: ast.Module | None = None  # None when not code or not valid Python
     flow: CellFlow | None = None
     problems: tuple[Problem, ...] = ()  # syntax and IPython problems of this cell alone
+    facts: CellFacts | None = None  # with `analyze(..., facts=True)` (lint), when parsed
 
     @property
     def is_code(self) -> bool:
@@ -54,11 +56,12 @@ class NotebookAnalysis:
         return any(c.tags.nbdev for c in self.cells)
 
 
-def analyze(notebook: Notebook) -> NotebookAnalysis:
-    return NotebookAnalysis(notebook, tuple(analyze_one(cell) for cell in notebook.cells))
+def analyze(notebook: Notebook, facts: bool = False) -> NotebookAnalysis:
+    """`facts`: also gather lint's `CellFacts`, in the same walk as the dataflow."""
+    return NotebookAnalysis(notebook, tuple(analyze_one(cell, facts) for cell in notebook.cells))
 
 
-def analyze_one(cell: Cell) -> CellAnalysis:
+def analyze_one(cell: Cell, facts: bool = False) -> CellAnalysis:
     tags = read_tags(cell.source, cell.tags)
     if cell.kind != "code":
         return CellAnalysis(cell, tags)
@@ -79,6 +82,9 @@ def analyze_one(cell: Cell) -> CellAnalysis:
             "NB002", f"not valid Python source: {_reason(exc)}", cell.number, line, column,
             cell.cell_id))
         return CellAnalysis(cell, tags, code, None, None, tuple(problems))
+    if facts:
+        flow, found = analyze_cell_with_facts(tree, code.python)
+        return CellAnalysis(cell, tags, code, tree, flow, tuple(problems), found)
     return CellAnalysis(cell, tags, code, tree, analyze_cell(tree), tuple(problems))
 
 

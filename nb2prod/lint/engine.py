@@ -63,7 +63,7 @@ def _problems(path: Path, plan: LintPlan, enabled: frozenset[str],
         with warnings.catch_warnings():  # `"\."` in user code warns at parse time: not ours
             warnings.simplefilter("ignore", SyntaxWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            analysis = analyze(notebook)
+            analysis = analyze(notebook, facts=True)
     except (ValueError, RecursionError, MemoryError) as exc:  # e.g. NUL bytes in a cell
         return [found(UNREADABLE, None, f"cannot analyse the code: {exc}")]
     ctx = LintContext(path, analysis, plan.config, plan.root, enabled, {"probes": probes})

@@ -29,19 +29,25 @@ SECRET = Rule(
 RULES = (SECRET,)
 
 TOKEN_PATTERNS = (
-    ("AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("GitHub token", re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{22,})")),
-    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
-    ("OpenAI key", re.compile(r"\bsk-(proj-|svcacct-|admin-)?(?=[\w-]{0,200}?\d)"
-                              r"(?=[\w-]{0,200}?[A-Z])[A-Za-z0-9]{20,}[\w-]*")),
-    ("Stripe key", re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}")),
-    ("private key", re.compile(r"-----BEGIN ([A-Z]+ )?PRIVATE KEY-----")),
+    ("AWS access key id", ("AKIA", "ASIA"), re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("GitHub token", ("gh", "github_pat_"),
+     re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{22,})")),
+    ("Slack token", ("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("Google API key", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
+    ("OpenAI key", ("sk-",), re.compile(r"\bsk-(proj-|svcacct-|admin-)?(?=[\w-]{0,200}?\d)"
+                                        r"(?=[\w-]{0,200}?[A-Z])[A-Za-z0-9]{20,}[\w-]*")),
+    ("Stripe key", ("k_live_",), re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}")),
+    ("private key", ("PRIVATE KEY-----",),
+     re.compile(r"-----BEGIN ([A-Z]+ )?PRIVATE KEY-----")),
 )
+"""Label, literals (every match contains one: the pattern runs only where one is), pattern.
+No pattern matches across a line break, so each runs once over a whole cell."""
 GENERIC = re.compile(
     r"(?i)(?P<name>[\w-]*(api[_-]?key|secret|token|passw(or)?d|pwd|access[_-]?key"
-    r"|auth[_-]?key|credentials?)[\w-]*)['\"]?\s*[:=]\s*[rbu]?(?P<q>['\"])"
+    r"|auth[_-]?key|credentials?)[\w-]*)['\"]?[^\S\n]*[:=][^\S\n]*[rbu]?(?P<q>['\"])"
     r"(?P<value>[^'\"\s]{8,})(?P=q)")
+"""`name = "value"` on one line (`[^\\S\\n]`: blanks but not a line break, so running it
+over a whole cell finds what running it line by line did)."""
 PLACEHOLDER = re.compile(r"(?i)your|xxx|<|example|change.?me|dummy|placeholder|\*\*\*|\.\.\."
                          r"|redacted|secret|token|password|test|fake|sample|\{|\$")
 _MARKERS = re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|sk-|k_live_"
@@ -49,9 +55,7 @@ _MARKERS = re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|sk-|k
                       r"|credential)")
 """Cheap literal pre-filter run once per cell and output: only text that contains one
 of these is scanned line by line with the real patterns."""
-_FOLDED_WORDS = ("secret", "token", "passw", "pwd", "credential")
 _KEY_MARKERS = re.compile(r"api.?key|access.?key|auth.?key")
-_CASED_WORDS = ("AKIA", "ASIA", "github_pat_", "AIza", "sk-", "k_live_", "PRIVATE KEY")
 _GH = re.compile(r"gh[pousr]_")
 _XOX = re.compile(r"xox[abposr]-")
 
@@ -81,20 +85,23 @@ def has_marker(text: str) -> bool:
 
 
 def _ascii_marker(text: str) -> bool:
-    low = text.lower()
-    return (any(word in low for word in _FOLDED_WORDS)
-            or ("key" in low and _KEY_MARKERS.search(low) is not None)
-            or any(word in text for word in _CASED_WORDS)
+    low = text.lower()  # the tests unrolled: most texts are short, a generator costs more
+    return ("secret" in low or "token" in low or "passw" in low or "pwd" in low
+            or "credential" in low or ("key" in low and _KEY_MARKERS.search(low) is not None)
+            or "AKIA" in text or "ASIA" in text or "github_pat_" in text or "AIza" in text
+            or "sk-" in text or "k_live_" in text or "PRIVATE KEY" in text
             or ("gh" in text and _GH.search(text) is not None)
             or ("xox" in text and _XOX.search(text) is not None))
 
 
 def check_secrets(ctx: LintContext) -> Iterator[Problem]:
     for cell in ctx.analysis.cells:
-        if has_marker(cell.cell.source):
-            for number, text in enumerate(cell.cell.source.split("\n"), start=1):
-                for label, column in _scan(text):
-                    yield found(SECRET, cell, f"{label} in the source", number, column)
+        source = cell.cell.source
+        if has_marker(source):
+            for label, offset in _scan(source):
+                yield found(SECRET, cell, f"{label} in the source",
+                            source.count("\n", 0, offset) + 1,
+                            offset - source.rfind("\n", 0, offset))
         for index, text in _output_texts(cell.cell.outputs):
             if has_marker(text):
                 for label, _ in _scan(text, generic=False):
@@ -103,15 +110,19 @@ def check_secrets(ctx: LintContext) -> Iterator[Problem]:
 
 
 def _scan(text: str, generic: bool = True) -> Iterator[tuple[str, int]]:
-    seen = False
-    for label, pattern in TOKEN_PATTERNS:
-        for match in pattern.finditer(text):
-            seen = True
-            yield label, match.start() + 1
-    if generic and not seen:
+    """(label, 0-based offset) of each secret in `text`. The generic form counts only on
+    lines where no token pattern matched."""
+    token_lines: set[int] = set()
+    for label, literals, pattern in TOKEN_PATTERNS:
+        if any(literal in text for literal in literals):
+            for match in pattern.finditer(text):
+                token_lines.add(text.count("\n", 0, match.start()))
+                yield label, match.start()
+    if generic:
         for match in GENERIC.finditer(text):
-            if looks_secret(match["name"], match["value"]):
-                yield f"literal assigned to `{match['name']}`", match.start("value")
+            if (text.count("\n", 0, match.start()) not in token_lines
+                    and looks_secret(match["name"], match["value"])):
+                yield f"literal assigned to `{match['name']}`", match.start("value") - 1
 
 
 def looks_secret(name: str, value: str) -> bool:
