@@ -35,7 +35,7 @@ def _record(finding, root: Path) -> dict:
 
 def folder_findings(folder: Path, jobs: int = 1) -> list[dict]:
     """Every finding of one `nb2prod lint FOLDER --no-cache` run."""
-    from nb2prod.lint.main import LintOptions, run_lint
+    from nb2prod.lint.api import LintOptions, run_lint
 
     outcome = run_lint(LintOptions(paths=(folder,), jobs=jobs, format="json", cache=False))
     return [_record(f, folder) for f in outcome.result.findings]
