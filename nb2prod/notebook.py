@@ -11,7 +11,6 @@ structural checks here, because jsonschema validation costs ~2.5x a plain
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from collections.abc import Mapping
@@ -73,9 +72,15 @@ def load_notebook(
     raw = _upgrade(path, raw, data)
     if validate:
         _validate_schema(path, raw)
-    notebook = _to_notebook(path, raw, hashlib.sha256(data).hexdigest() if digest else "")
+    notebook = _to_notebook(path, raw, _sha256(data) if digest else "")
     _check_language(notebook)
     return notebook
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib  # lazy: lint does not hash (~2 ms of start-up)
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -206,17 +211,20 @@ def _to_cell(path: Path, index: int, raw: Any) -> Cell:
         index=index,
         kind=raw["cell_type"],
         source=_join(raw.get("source", "")),
-        tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+        tags=tuple(map(str, tags)) if isinstance(tags, list) else (),
         cell_id=raw.get("id") if isinstance(raw.get("id"), str) else None,
         execution_count=count if isinstance(count, int) else None,
-        outputs=tuple(o for o in outputs or () if isinstance(o, dict)),
+        outputs=tuple([o for o in outputs if isinstance(o, dict)]) if outputs else (),
         metadata=metadata,
     )
 
 
 def _join(source: Any) -> str:
     if isinstance(source, list):
-        return "".join(str(s) for s in source)
+        try:
+            return "".join(source)  # the usual list of str, without a generator
+        except TypeError:
+            return "".join(str(s) for s in source)
     return source if isinstance(source, str) else ""
 
 

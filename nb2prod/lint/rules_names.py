@@ -186,13 +186,30 @@ def _bound_names(node: ast.AST) -> Iterator[tuple[str, str]]:
             yield from ((n, "assign") for n in _names(target))
     elif isinstance(node, (ast.For, ast.AsyncFor)):
         yield from ((n, "loop") for n in _names(node.target))
-        for child in ast.walk(node):  # names bound in a loop body change on purpose
-            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
-                yield child.id, "loop"
+        yield from ((n, "loop") for n in _stored(node))  # a loop body rebinds on purpose
     elif isinstance(node, (ast.While, ast.With, ast.AsyncWith)):
-        for child in ast.walk(node):
-            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
-                yield child.id, "loop"
+        yield from ((n, "loop") for n in _stored(node))
+
+
+def _stored(node: ast.AST) -> list[str]:
+    """Names assigned anywhere in `node` (`ast.walk` without its generator per node)."""
+    from nb2prod.analysis.scopes import CHILD_FIELDS, child_fields  # loaded by the analysis
+
+    names, todo = [], [node]
+    while todo:
+        sub = todo.pop()
+        kind = sub.__class__
+        if kind is ast.Name:
+            if sub.ctx.__class__ is ast.Store:
+                names.append(sub.id)
+            continue
+        for field in CHILD_FIELDS.get(kind) or child_fields(kind):
+            value = getattr(sub, field, None)
+            if type(value) is list:
+                todo.extend(v for v in value if isinstance(v, ast.AST))
+            elif isinstance(value, ast.AST):
+                todo.append(value)
+    return names
 
 
 def _names(target: ast.AST) -> Iterator[str]:
