@@ -149,15 +149,20 @@ def cases(corpora: dict[str, Path], work: Path, baseline: Path | None) -> list[C
     return found
 
 
-def startup_cases(work: Path) -> list[Case]:
+def startup_cases(work: Path, baseline: Path | None) -> list[Case]:
     small = work / "small.ipynb"
     small.write_text(json.dumps(SMALL, indent=1), encoding="utf-8")
     one = [*_lint(small), "-j1"]
-    return [Case("python -c pass", [sys.executable, "-c", "pass"]),
-            Case("lint 1 small notebook, cold", [*one, "--no-cache"]),
-            Case("lint 1 small notebook, warm", one,
-                 env={"NB2PROD_CACHE_DIR": str(work / "cache-one")}, warmup=1),
-            Case("nb2prod lint --help", [sys.executable, "-m", "nb2prod", "lint", "--help"])]
+    found = [Case("python -c pass", [sys.executable, "-c", "pass"])]
+    for label, env in (("", {}), (" [baseline]", {"PYTHONPATH": str(baseline)})):
+        if label and baseline is None:
+            continue
+        found += [Case(f"lint 1 small notebook, cold{label}", [*one, "--no-cache"], env=env),
+                  Case(f"lint 1 small notebook, warm{label}", one, warmup=1, env={
+                      **env, "NB2PROD_CACHE_DIR": str(work / f"cache-one{label}")}),
+                  Case(f"nb2prod lint --help{label}",
+                       [sys.executable, "-m", "nb2prod", "lint", "--help"], env=env)]
+    return found
 
 
 def _lint(path: Path) -> list[str]:
@@ -268,8 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpora: shared {counts['shared']} notebooks, large {counts['large']}; "
               f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; best of {args.repeat}, "
               "interleaved")
-        timed = cases(corpora, work, args.baseline.resolve() if args.baseline else None)
-        startup = startup_cases(work)
+        baseline = args.baseline.resolve() if args.baseline else None
+        timed = cases(corpora, work, baseline)
+        startup = startup_cases(work, baseline)
         runs = measure([*timed, *startup], args.repeat, env)
         modules = imported_modules(work / "small.ipynb", env)
     report(timed, runs, counts)

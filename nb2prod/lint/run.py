@@ -135,6 +135,11 @@ def _lint_parallel(files: list[Path], plan: LintPlan, count: int,
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    # What linting a notebook imports, imported once here: forked workers inherit it
+    # instead of each importing it on its first notebook.
+    import nb2prod.analysis.analyze
+    import nb2prod.notebook  # noqa: F401
+
     # fork: workers inherit the imported modules instead of importing them again.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     context = multiprocessing.get_context(method)
