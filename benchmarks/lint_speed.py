@@ -16,8 +16,8 @@ all cases alike):
 
   floor      one process: json.load each file and ast.parse each code cell
              (%/! lines commented out; v3 worksheets read too)
-  cold       `nb2prod lint DIR --no-cache` with --jobs 1 (both corpora) and
-             --jobs 2 (large)
+  cold       `nb2prod lint DIR --no-cache` (text report, as the issue times it)
+             with --jobs 1 (both corpora) and --jobs 2 (large)
   warm       `nb2prod lint DIR --jobs 1` after one untimed run filled the cache
   start-up   `python -c pass`, `nb2prod lint` on one small notebook, cold and
              warm, and the modules that run imports (typer, nbformat, jinja2: none)
@@ -166,7 +166,7 @@ def startup_cases(work: Path, baseline: Path | None) -> list[Case]:
 
 
 def _lint(path: Path) -> list[str]:
-    return [sys.executable, "-m", "nb2prod", "lint", str(path), "--format", "json"]
+    return [sys.executable, "-m", "nb2prod", "lint", str(path)]  # the default text report
 
 
 def _ruff() -> list[str] | None:

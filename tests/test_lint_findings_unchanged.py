@@ -108,3 +108,18 @@ if __name__ == "__main__":
     EXPECTED.write_text(json.dumps(collect(), indent=1, ensure_ascii=False) + "\n",
                         encoding="utf-8")
     print(f"wrote {EXPECTED}")
+
+
+def test_json_report_is_what_json_dumps_writes():
+    """render_json lays out the findings itself (speed): the bytes json.dumps would write."""
+    from nb2prod.lint.findings import Finding
+    from nb2prod.lint.formats import render
+
+    records = [r for name in ("corpus", "cases") for r in json.loads(
+        EXPECTED.read_text(encoding="utf-8")).get(name, [])]
+    findings = [Finding(r["path"], r["cell"], r["line"], r["column"], r["code"], r["severity"],
+                        r["message"], r["hint"], r["cell_id"]) for r in records]
+    findings.append(Finding("ü/\"x\".ipynb", None, None, None, "NB001", "error", "tab\there\n"))
+    for chosen in (findings, findings[:1], []):
+        assert render(chosen, "json", rules={}, files=1) == json.dumps(
+            [f.to_dict() for f in chosen], indent=2, ensure_ascii=False)
