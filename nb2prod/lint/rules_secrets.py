@@ -102,7 +102,7 @@ def check_secrets(ctx: LintContext) -> Iterator[Problem]:
                 yield found(SECRET, cell, f"{label} in the source",
                             source.count("\n", 0, offset) + 1,
                             offset - source.rfind("\n", 0, offset))
-        for index, text in _output_texts(cell.cell.outputs):
+        for index, text in _output_texts(cell.cell.outputs) if cell.cell.outputs else ():
             if has_marker(text):
                 for label, _ in _scan(text, generic=False):
                     yield found(SECRET, cell, f"{label} in output {index}")
