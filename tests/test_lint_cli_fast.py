@@ -112,3 +112,16 @@ def test_completion_goes_to_click(tmp_path):
 def test_main_hands_help_to_typer(capsys):
     assert main(["lint", "--help"]) == 0
     assert "Usage: nb2prod lint" in capsys.readouterr().out
+
+
+def test_closed_pipe_exits_1_quietly(monkeypatch, notebook_factory):
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    nb = notebook_factory(["print(undefined_name)"])
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["lint", str(nb), "--no-cache"]) == 1

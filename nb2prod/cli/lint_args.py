@@ -145,3 +145,6 @@ def fast_main(args: list[str], debug: bool = False) -> int | None:
     except KeyboardInterrupt:  # what click prints and returns
         print("\nAborted!", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `nb2prod lint . | head`: click exits 1, quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- the interpreter flushes it at exit
+        return 1
