@@ -98,3 +98,14 @@ def test_secret_positions_are_those_of_the_line_by_line_scan():
     assert sum(bool(_old_source_scan(t)) for t in SECRET_SOURCES) >= 5  # they find secrets
     for text in texts:
         assert sorted(_new_source_scan(text)) == sorted(_old_source_scan(text)), text[:80]
+
+
+def test_every_token_match_is_a_marker_match():
+    """Outputs skip `has_marker`: sound because every token pattern's match contains
+    one of the case-sensitive `_MARKERS` literals (AKIA, gh?_, xox?-, AIza, sk-, ...)."""
+    samples = [*SECRET_SOURCES, "rk_live_" + "a1" * 12, "github_pat_" + "x" * 22,
+               "ASIA" + "B" * 16, "gho_" + "Z9" * 18]
+    for label, _, pattern in TOKEN_PATTERNS:
+        matches = [m.group() for text in samples for m in pattern.finditer(text)]
+        assert matches, label
+        assert all(_MARKERS.search(m) for m in matches), label

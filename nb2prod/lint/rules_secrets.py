@@ -30,7 +30,7 @@ RULES = (SECRET,)
 
 TOKEN_PATTERNS = (
     ("AWS access key id", ("AKIA", "ASIA"), re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("GitHub token", ("gh", "github_pat_"),
+    ("GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
      re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_\w{22,})")),
     ("Slack token", ("xox",), re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     ("Google API key", ("AIza",), re.compile(r"\bAIza[0-9A-Za-z_\-]{35}")),
@@ -102,11 +102,23 @@ def check_secrets(ctx: LintContext) -> Iterator[Problem]:
                 yield found(SECRET, cell, f"{label} in the source",
                             source.count("\n", 0, offset) + 1,
                             offset - source.rfind("\n", 0, offset))
+        # Outputs: token patterns only, each behind its literal. Every token match is a
+        # `_MARKERS` match, so `has_marker` first would change nothing but the cost.
         for index, text in _output_texts(cell.cell.outputs) if cell.cell.outputs else ():
-            if has_marker(text):
-                for label, _ in _scan(text, generic=False):
-                    yield found(SECRET, cell, f"{label} in output {index}")
-                    break
+            label = _first_token(text)
+            if label:
+                yield found(SECRET, cell, f"{label} in output {index}")
+
+
+def _first_token(text: str) -> str | None:
+    """The label of the first token pattern (in table order) that matches `text`."""
+    for label, literals, pattern in TOKEN_PATTERNS:
+        for literal in literals:
+            if literal in text:
+                if pattern.search(text):
+                    return label
+                break
+    return None
 
 
 def _scan(text: str, generic: bool = True) -> Iterator[tuple[str, int]]:
@@ -114,10 +126,14 @@ def _scan(text: str, generic: bool = True) -> Iterator[tuple[str, int]]:
     lines where no token pattern matched."""
     token_lines: set[int] = set()
     for label, literals, pattern in TOKEN_PATTERNS:
-        if any(literal in text for literal in literals):
-            for match in pattern.finditer(text):
-                token_lines.add(text.count("\n", 0, match.start()))
-                yield label, match.start()
+        for literal in literals:
+            if literal in text:
+                break
+        else:
+            continue
+        for match in pattern.finditer(text):
+            token_lines.add(text.count("\n", 0, match.start()))
+            yield label, match.start()
     if generic:
         for match in GENERIC.finditer(text):
             if (text.count("\n", 0, match.start()) not in token_lines
