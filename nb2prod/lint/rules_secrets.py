@@ -53,8 +53,9 @@ PLACEHOLDER = re.compile(r"(?i)your|xxx|<|example|change.?me|dummy|placeholder|\
 _MARKERS = re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|sk-|k_live_"
                       r"|PRIVATE KEY|(?i:api.?key|secret|token|passw|pwd|access.?key|auth.?key"
                       r"|credential)")
-"""Cheap literal pre-filter run once per cell and output: only text that contains one
-of these is scanned line by line with the real patterns."""
+"""What every secret contains: a cell's source is scanned with the real patterns only
+when it has one (`has_marker`, the fast equivalent of `_MARKERS.search`); outputs go
+straight to the token patterns, each behind its own literals."""
 _KEY_MARKERS = re.compile(r"api.?key|access.?key|auth.?key")
 _GH = re.compile(r"gh[pousr]_")
 _XOX = re.compile(r"xox[abposr]-")
