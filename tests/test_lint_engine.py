@@ -223,8 +223,15 @@ def test_lint_startup_stays_light(tmp_path):
              "except SystemExit:\n    pass\n"
              "heavy = [m for m in ('nbconvert', 'jinja2', 'nbformat', 'rich', 'IPython', 'typer',"
              " 'click')"
-             " if m in sys.modules]\nprint('HEAVY', heavy)")
+             " if m in sys.modules]\nprint('HEAVY', heavy)\n"
+             "other = sorted(m for m in sys.modules if m == 'nb2prod.cli.app' or"
+             " m.startswith(('nb2prod.plan', 'nb2prod.render', 'nb2prod.targets',"
+             " 'nb2prod.verify', 'nb2prod.tag')))\n"
+             "print('OTHER', other, 'MODULES', len(sys.modules))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60,
                             check=False)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+    assert "OTHER []" in result.stdout, result.stdout  # no other command's modules
+    # start-up must not grow (issue 16): 129 modules in all on Python 3.11, 187 before
+    assert int(result.stdout.split("MODULES")[1]) < 160, result.stdout
