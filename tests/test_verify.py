@@ -216,3 +216,102 @@ def test_exit_code_is_one_only_for_failing_verdicts():
     assert Outcome("nb", "pkg", rows).exit_code == 0
     assert Outcome("nb", "pkg", rows + (Row("c", 1, 2, DIFFERS),)).exit_code == 1
     assert Outcome("nb", "pkg", (Row("d", 1, None, MISSING),)).exit_code == 1
+
+
+def test_a_build_with_errors_never_passes():
+    rows = (Row("a", 1, 1, MATCH),)
+    assert Outcome("nb", "pkg", rows, build_errors=2).exit_code == 1
+
+
+# --- fitted models and figures -----------------------------------------------------------
+
+def _fitted(seed: int, **params):
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(40, 3))
+    return LogisticRegression(**params).fit(x, (x[:, 0] + rng.normal(size=40)) > 0)
+
+
+def test_estimators_are_compared_by_params_and_fitted_attributes():
+    same = compare(enc(_fitted(0)), enc(_fitted(0)), DEFAULT)
+    other_data = compare(enc(_fitted(0)), enc(_fitted(1)), DEFAULT)
+    other_params = compare(enc(_fitted(0)), enc(_fitted(0, C=0.5)), DEFAULT)
+    assert same is None
+    assert other_data is not None and "fitted" in other_data  # same repr(), other weights
+    assert other_params is not None and "params" in other_params
+    row = classify("model", [{"model": enc(_fitted(0))}], [{"model": enc(_fitted(0))}], DEFAULT)
+    assert row.verdict == MATCH and "coef_" in row.compared and "get_params()" in row.compared
+
+
+def test_fitted_coefficients_are_compared_within_the_tolerance():
+    a, b = _fitted(0), _fitted(0)
+    b.coef_ = b.coef_ * (1 + 1e-12)
+    assert compare(enc(a), enc(b), DEFAULT) is None
+    assert compare(enc(a), enc(b), EXACT) is not None
+
+
+def test_a_pipeline_with_a_forest_compares_its_trees():
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.random.default_rng(0).normal(size=(30, 2))
+    y = x[:, 0] > 0
+
+    def fit(seed):
+        forest = RandomForestClassifier(n_estimators=3, random_state=seed)
+        return make_pipeline(StandardScaler(), forest).fit(x, y)
+    assert compare(enc(fit(0)), enc(fit(0)), DEFAULT) is None
+    assert compare(enc(fit(0)), enc(fit(1)), DEFAULT) is not None
+
+
+def test_statsmodels_results_are_compared_by_their_estimates():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(0)
+    x = sm.add_constant(rng.normal(size=(50, 2)))
+    y = x @ [1.0, 2.0, -1.0] + rng.normal(size=50)
+    a, b = sm.OLS(y, x).fit(), sm.OLS(y, x).fit()
+    y2 = y.copy()
+    y2[0] += 0.1
+    assert compare(enc(a), enc(b), DEFAULT) is None
+    assert "at fields['aic']" in compare(enc(a), enc(sm.OLS(y2, x).fit()), DEFAULT)
+    assert compare(enc(sm.OLS(y, x)), enc(sm.OLS(y2, x)), DEFAULT) is not None  # the model
+    row = classify("fit", [{"fit": enc(a)}], [{"fit": enc(b)}], DEFAULT)
+    assert row.verdict == MATCH and "params" in row.compared and "bse" in row.compared
+
+
+def test_figures_are_unchecked_and_say_so():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2)
+    for value in (fig, axes, (fig, axes)):
+        row = classify("f", [{"f": enc(value)}], [{"f": enc(value)}], DEFAULT)
+        assert (row.verdict, row.compared) == (UNCHECKED, "not compared")
+        assert "figure" in row.detail
+    plt.close(fig)
+
+
+def test_unchecked_values_share_one_summary_line_per_reason():
+    from nb2prod.cli.verify import detail_lines
+
+    fig = {"type": "matplotlib.figure.Figure", "kind": "figure"}
+    rows = [classify(n, [{n: fig}], [{n: fig}], DEFAULT) for n in ("fig", "ax", "ax2")]
+    rows.append(classify("x", [{"x": 1.0}], [{"x": 2.0}], DEFAULT))
+    lines = detail_lines(rows)
+    assert lines[0] == "x: differs: 1.0 != 2.0"
+    assert len(lines) == 2 and lines[1].startswith("unchecked: 3 value(s), matplotlib")
+    assert lines[1].endswith("fig, ax, ax2")
+
+
+@pytest.mark.parametrize(("value", "phrase"), [
+    (1, "exactly"), (0.5, "within rtol/atol"), (pd.DataFrame({"a": [1.0]}), "shape, columns"),
+    (np.zeros(2), "dtype, shape"), ([1, 0.5], "element by element"), (object(), "not compared"),
+])
+def test_each_value_says_how_it_was_compared(value, phrase):
+    row = classify("v", [{"v": enc(value)}], [{"v": enc(value)}], DEFAULT)
+    assert phrase in row.compared

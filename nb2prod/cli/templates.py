@@ -29,9 +29,11 @@ CONTEXT: dict[str, str] = {
     "README.md.j2": "plan: params (cli, type_name, default, cell), steps, metrics",
     "package_init.py.j2": "plan: import_name, exports (re-exported public names)",
     "pipeline.py.j2": "plan: imports, helpers, params, steps (blocks, inputs, outputs), "
-                      "metrics, results",
-    "main.py.j2": "plan: params (argparse options), dist_name, import_name",
-    "conftest.py.j2": "plan: import_name, dist_name (the shared `values` fixture)",
+                      "metrics, results; kernel_display (module, option, kernel, terminal, "
+                      "why)",
+    "main.py.j2": "plan: params (argparse options), dist_name, import_name; kernel_display",
+    "conftest.py.j2": "plan: import_name, dist_name (the shared `values` fixture); "
+                      "kernel_display",
     "test_pipeline.py.j2": "plan: tests (name, cell, code, reads, setup), golden, "
                            "test_imports",
     "Dockerfile.j2": "plan: python_version (base image), dist_name, import_name",
@@ -139,7 +141,8 @@ def list_templates(
             source = "  [override]" if (templates / name).is_file() else "  [built-in]"
         print(f"{name:<{width}}  -> {path}{source}")
         print(f"{'':<{width}}     {context}")
-    variables = " and ".join(f"`{name}`" for name in ("optional_dependencies", *TARGETS))
+    names = ("optional_dependencies", "kernel_display", *TARGETS)
+    variables = " and ".join(f"`{name}`" for name in names)
     print(f"Every template receives `plan` (plus {variables}); "
           "see docs/templates.md.")
     raise typer.Exit(0)

@@ -70,8 +70,10 @@ def outcome_data(outcome) -> dict:
     return {
         "notebook": outcome.notebook, "package": outcome.package,
         "exit_code": outcome.exit_code, "notes": list(outcome.notes),
-        "values": [{"name": r.name, "verdict": r.verdict, "detail": r.detail,
-                    "notebook": r.notebook, "package": r.package} for r in outcome.rows],
+        "build_errors": outcome.build_errors,
+        "values": [{"name": r.name, "verdict": r.verdict, "compared": r.compared,
+                    "detail": r.detail, "notebook": r.notebook, "package": r.package}
+                   for r in outcome.rows],
     }
 
 
@@ -100,22 +102,38 @@ def _print_table(outcome) -> None:
     console = Console(highlight=False, soft_wrap=True)
     table = Table(title=f"{outcome.notebook} vs python -m {outcome.package}",
                   title_justify="left")
-    for column in ("name", "notebook", "package", "verdict"):
+    for column in ("name", "notebook", "package", "verdict", "compared"):
         table.add_column(column)
     for row in outcome.rows:
         table.add_row(Text(row.name), Text(short(row.notebook)), Text(short(row.package)),
-                      Text(row.verdict, style=VERDICT_STYLE.get(row.verdict, "")))
+                      Text(row.verdict, style=VERDICT_STYLE.get(row.verdict, "")),
+                      Text(short(row.compared)))
     if outcome.rows:
         console.print(table)
-    for row in outcome.rows:
-        if row.detail:
-            console.print(f"{row.name}: {row.verdict}: {row.detail}", markup=False)
+    for line in detail_lines(outcome.rows):
+        console.print(line, markup=False)
     for note in outcome.notes:
         console.print(f"note: {note}", markup=False)
-    console.print(summary(outcome.rows, FAILING), markup=False)
+    console.print(summary(outcome.rows, FAILING, outcome.build_errors), markup=False)
 
 
-def summary(rows, failing_verdicts) -> str:
+def detail_lines(rows) -> list[str]:
+    """One line per failing value; unchecked values share one line per reason."""
+    lines = [f"{r.name}: {r.verdict}: {r.detail}" for r in rows
+             if r.detail and r.verdict != "unchecked"]
+    reasons: dict[str, list[str]] = {}
+    for row in rows:
+        if row.verdict == "unchecked":
+            reasons.setdefault(row.detail, []).append(row.name)
+    lines += [f"unchecked: {len(names)} value(s), {reason}: {', '.join(names)}"
+              for reason, names in reasons.items()]
+    return lines
+
+
+def summary(rows, failing_verdicts, build_errors: int = 0) -> str:
+    if build_errors:
+        return (f"not verified: the build reported {build_errors} error(s), the package "
+                "is a partial conversion")
     if not rows:
         return "no values compared"
     failing = [r.name for r in rows if r.verdict in failing_verdicts]

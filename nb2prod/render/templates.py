@@ -15,6 +15,7 @@ from pathlib import Path
 from nb2prod.errors import UserError
 from nb2prod.plan import codegen
 from nb2prod.plan.records import Plan
+from nb2prod.render.display import kernel_settings
 from nb2prod.render.imports import import_block, sort_names
 from nb2prod.targets.container import WHEELHOUSE_README
 from nb2prod.targets.registry import target_files, template_context
@@ -56,7 +57,8 @@ def render(plan: Plan, templates: Path | None = None,
         raise UserError(f"unknown --ci {unknown[0]!r}: use {', '.join(sorted(CI_FILES))}")
     env = _environment(templates)
     targets = targets or TargetOptions()
-    context = template_context(plan, targets)
+    context = {**template_context(plan, targets),
+               "kernel_display": kernel_settings(plan.dependencies)}
     files = {}
     for template_name, pattern in [*FILES, *(CI_FILES[name] for name in sorted(set(ci))),
                                    *target_files(targets)]:

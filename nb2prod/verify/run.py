@@ -32,7 +32,9 @@ from nb2prod.verify.values import (  # noqa: F401  (re-exported: verify's public
     compare,
     dump_values,
     encode_value,
+    how_compared,
     numbers_close,
+    unchecked_reason,
 )
 
 MATCH, DIFFERS, MISSING = "match", "differs", "missing"
@@ -63,6 +65,7 @@ class Row:
     package: object
     verdict: str
     detail: str = ""
+    compared: str = ""  # how: "exactly", "within rtol/atol", "get_params() and ..."
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,12 @@ class Outcome:
     package: str
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()
+    build_errors: int = 0  # the package leaves out what they name: never a pass
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(r.verdict in FAILING for r in self.rows) else 0
+        failing = self.build_errors or any(r.verdict in FAILING for r in self.rows)
+        return 1 if failing else 0
 
 
 class RunFailure(UserError):
@@ -171,12 +176,13 @@ def classify(name: str, notebook_runs: list[dict], package_runs: list[dict],
                            f"the {side} gives a different value on another run ({change}); "
                            f"{SEED_HINT}")
     difference = compare(first_nb, first_pkg, tol)
+    compared = how_compared(first_nb)
     if difference:
-        return Row(name, first_nb, first_pkg, DIFFERS, difference)
-    if isinstance(first_nb, dict) and first_nb.get("opaque"):
-        return Row(name, first_nb, first_pkg, UNCHECKED,
-                   "an object without comparable content (its repr shows only its identity)")
-    return Row(name, first_nb, first_pkg, MATCH)
+        return Row(name, first_nb, first_pkg, DIFFERS, difference, compared)
+    reason = unchecked_reason(first_nb)
+    if reason:
+        return Row(name, first_nb, first_pkg, UNCHECKED, reason, "not compared")
+    return Row(name, first_nb, first_pkg, MATCH, compared=compared)
 
 
 # --- running both sides -----------------------------------------------------------------
@@ -201,9 +207,11 @@ def run_verify(options: VerifyOptions) -> Outcome:
     nb_runs, pkg_runs = [r[0] for r in runs], [r[1] for r in runs]
     rows = tuple(classify(n, nb_runs, pkg_runs, options.tolerance) for n in names)
     notes = () if names else (NOTHING_TO_COMPARE,)
-    if plan.count(ERROR):
-        notes += (f"the build reported {plan.count(ERROR)} error(s): see `nb2prod plan`",)
-    return Outcome(str(options.notebook), plan.import_name, rows, notes)
+    errors = plan.count(ERROR)
+    if errors:
+        notes += ((f"the build reported {errors} error(s): the package leaves out what they "
+                  "name, so it cannot pass; see `nb2prod plan`"),)
+    return Outcome(str(options.notebook), plan.import_name, rows, notes, errors)
 
 
 def build_package(plan: Plan, out_dir: Path) -> None:

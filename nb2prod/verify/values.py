@@ -58,9 +58,44 @@ def encode_value(value, _depth=0):
         return {"kind": "array", "type": type_name, "dtype": str(value.dtype),
                 "shape": list(value.shape),
                 "values": [enc(v) for v in plain] if isinstance(plain, list) else enc(plain)}
+    fitted = encode_model(value, enc)
+    if fitted is not None:
+        return {"type": type_name, **fitted}
     text = repr(value)
     masked = re.sub(r"0x[0-9a-fA-F]+", "0x?", text)  # identity, not content
     return {"kind": "object", "type": type_name, "repr": masked[:4000], "opaque": masked != text}
+
+
+STATSMODELS_FIELDS = ("params", "bse", "tvalues", "pvalues", "rsquared", "rsquared_adj",
+                      "llf", "aic", "bic", "nobs", "df_model", "df_resid", "scale",
+                      "endog", "exog", "exog_names", "endog_names")
+
+
+def encode_model(value, enc):
+    """What identifies a fitted model, or None: scikit-learn-style estimators by
+    get_params() and their fitted `*_` attributes, statsmodels models and results by
+    their estimates (params, bse, ...) and data, matplotlib artists as figures."""
+    module = type(value).__module__.split(".")[0]
+    if module == "matplotlib":
+        return {"kind": "figure"}
+    if callable(getattr(value, "get_params", None)) and callable(getattr(value, "fit", None)):
+        fitted = sorted(k for k in getattr(value, "__dict__", {})
+                        if k.endswith("_") and not k.startswith("_"))
+        return {"kind": "estimator", "params": enc(value.get_params(deep=False)),
+                "fitted": enc({k: getattr(value, k) for k in fitted})}
+    if module == "statsmodels":
+        fields = {}
+        for name in STATSMODELS_FIELDS:
+            try:
+                fields[name] = getattr(value, name)
+            except Exception:  # noqa: BLE001, S112  (a field a model does not estimate)
+                continue
+        fields = {k: v for k, v in fields.items() if not callable(v)}
+        return {"kind": "model", "fields": enc(fields)} if fields else None
+    state = getattr(value, "__getstate__", None)
+    if module == "sklearn" and callable(state) and isinstance(state(), dict):
+        return {"kind": "state", "state": enc(state())}  # e.g. a fitted tree's node arrays
+    return None
 
 
 def dump_values(namespace, names, path):
@@ -78,7 +113,8 @@ def dump_values(namespace, names, path):
         json.dump(out, file)
 
 
-CAPTURE_SOURCE = inspect.getsource(encode_value) + "\n\n" + inspect.getsource(dump_values)
+CAPTURE_SOURCE = "\n\n".join([f"STATSMODELS_FIELDS = {STATSMODELS_FIELDS!r}"] + [
+    inspect.getsource(f) for f in (encode_value, encode_model, dump_values)])
 
 
 def capture_code(names: tuple[str, ...], path: Path) -> str:
@@ -122,6 +158,12 @@ def compare(reference, value, tol: Tolerance, path: str = "") -> str | None:
     if isinstance(reference, dict):
         if reference.keys() != value.keys():
             return f"{where}{_brief(reference)} != {_brief(value)}"
+        if reference.get("kind") == "map" and reference["keys"] == value["keys"]:
+            for key, a, b in zip(reference["keys"], reference["values"], value["values"]):
+                found = compare(a, b, tol, f"{path}[{key!r}]")  # located by key
+                if found:
+                    return found
+            return None
         for key in reference:  # kind and type come first: a type change is named as such
             found = compare(reference[key], value[key], tol, f"{path}.{key}" if path else key)
             if found:
@@ -133,3 +175,65 @@ def compare(reference, value, tol: Tolerance, path: str = "") -> str | None:
 def _brief(value, width: int = 60) -> str:
     text = json.dumps(value) if isinstance(value, (dict, list)) else repr(value)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- how a value is compared -------------------------------------------------------------
+
+FIGURE_NOTE = "matplotlib figures and axes are not compared: compare the data plotted"
+OPAQUE_NOTE = "objects whose repr shows only their identity are not compared"
+
+
+def _leaves(encoded):
+    """The kinds of the values inside an encoded value, containers opened."""
+    if not isinstance(encoded, dict):
+        yield "number" if _is_number(encoded) and isinstance(encoded, float) else "exact"
+        return
+    kind = encoded.get("kind")
+    if kind in ("seq", "set", "array") and isinstance(encoded.get("items", encoded.get("values")),
+                                                      list):
+        items = encoded.get("items", encoded.get("values"))
+        if kind != "array" or any(isinstance(v, dict) for v in items):
+            for item in items:
+                yield from _leaves(item)
+            return
+    if kind == "map":
+        for item in encoded["values"]:
+            yield from _leaves(item)
+        return
+    yield "opaque" if encoded.get("opaque") else kind
+
+
+def unchecked_reason(encoded) -> str | None:
+    """Why nothing of this value is compared (it holds only figures or opaque objects)."""
+    kinds = set(_leaves(encoded))
+    if kinds and kinds <= {"figure", "opaque"}:
+        return FIGURE_NOTE if "figure" in kinds else OPAQUE_NOTE
+    return None
+
+
+METHODS = {
+    "exact": "exactly", "number": "within rtol/atol",
+    "frame": "shape, columns, index, dtypes; values within rtol/atol",
+    "series": "name, index, dtype; values within rtol/atol",
+    "array": "dtype, shape; values within rtol/atol",
+    "object": "by repr()", "opaque": "not compared", "figure": "not compared (figure)",
+    "state": "by its state (fitted arrays within rtol/atol)",
+    "estimator": "get_params() and fitted attributes", "model": "statsmodels estimates",
+}
+
+
+def how_compared(encoded) -> str:
+    """One phrase per value: the rule its comparison used (verify's `compared` column)."""
+    if not isinstance(encoded, dict):
+        return METHODS[next(_leaves(encoded))]
+    kind = encoded.get("kind")
+    if kind == "estimator":
+        fitted = encoded["fitted"]["keys"]
+        return ("get_params() and fitted attributes " + ", ".join(fitted)
+                if fitted else "get_params() (not fitted)")
+    if kind == "model":
+        return "statsmodels " + ", ".join(encoded["fields"]["keys"])
+    if kind in ("seq", "set", "map"):
+        inner = sorted({METHODS.get(k, k) for k in _leaves(encoded)})
+        return "element by element: " + "; ".join(inner) if inner else "empty: exactly"
+    return METHODS.get("opaque" if encoded.get("opaque") else kind, "exactly")
