@@ -3,6 +3,9 @@
 Every example verifies (exit 0); a parameter override reaches both sides; a
 deliberately broken conversion and a random metric are caught (exit 1), so the
 check is shown able to fail; a failing notebook cell is reported (exit 2).
+Fitted models (scikit-learn, statsmodels) are compared by their parameters and
+fitted values, figures are named on one line, and a conversion whose build
+reported errors does not pass (issue 13, 6).
 """
 
 from __future__ import annotations
@@ -113,3 +116,66 @@ def test_a_failing_cell_is_named_with_its_error(tmp_path, capsys):
     assert report["error"]["side"] == "notebook" and report["error"]["cell"] == 2
     assert "ZeroDivisionError" in report["error"]["message"]
     assert cli.main(["verify", str(notebook), "--param", "n=4"]) == 0  # the override fixes it
+
+
+MODELS = [
+    ("import matplotlib.pyplot as plt\nimport numpy as np\nimport pandas as pd\n"
+     "import statsmodels.formula.api as smf\nfrom sklearn.linear_model import LogisticRegression",
+     ["imports"]),
+    ("rng = np.random.default_rng(7)\n"
+     "data = pd.DataFrame({'x': rng.normal(size=80), 'z': rng.normal(size=80)})\n"
+     "data['y'] = 1.5 * data['x'] - data['z'] + rng.normal(size=80)", ["step:data"]),
+    ("ols = smf.ols('y ~ x + z', data=data).fit()\n"
+     "classifier = LogisticRegression(C=1.0).fit(data[['x', 'z']], data['y'] > 0)\n"
+     "fig, ax = plt.subplots()\nax.scatter(data['x'], data['y'])", ["step:fit"]),
+]
+
+
+def test_fitted_models_are_compared_and_figures_summarised(tmp_path, capsys):
+    notebook = write_notebook(tmp_path / "models.ipynb", MODELS)
+    code, report = verify_json(capsys, str(notebook))
+    assert code == 0, report
+    rows = {v["name"]: v for v in report["values"]}
+    assert {n: r["verdict"] for n, r in rows.items()} == {
+        "ols": "match", "classifier": "match", "fig": "unchecked", "ax": "unchecked"}
+    assert "params" in rows["ols"]["compared"] and "bse" in rows["ols"]["compared"]
+    assert "coef_" in rows["classifier"]["compared"]
+    assert cli.main(["verify", str(notebook)]) == 0
+    out = capsys.readouterr().out
+    unchecked = [line for line in out.splitlines() if "unchecked" in line and ":" in line
+                 and "not compared" in line]
+    assert unchecked == ["unchecked: 2 value(s), matplotlib figures and axes are not "
+                         "compared: compare the data plotted: fig, ax"]
+
+
+def test_a_model_fitted_differently_is_caught(tmp_path, capsys, monkeypatch):
+    original = render.render
+
+    def broken(plan, templates=None):  # same repr(), other data: only the weights differ
+        files = original(plan, templates)
+        path = f"src/{plan.import_name}/pipeline.py"
+        line = "data['y'] = 1.5 * data['x'] - data['z'] + rng.normal(size=80)"
+        assert line in files[path]
+        files[path] = files[path].replace(line, line.replace("1.5", "1.25"))
+        return files
+
+    monkeypatch.setattr(render, "render", broken)
+    notebook = write_notebook(tmp_path / "models.ipynb", MODELS)
+    code, report = verify_json(capsys, str(notebook))
+    assert code == 1
+    rows = {v["name"]: v for v in report["values"]}
+    assert rows["ols"]["verdict"] == rows["classifier"]["verdict"] == "differs"
+    assert rows["classifier"]["detail"].startswith("at fitted")
+
+
+def test_a_partial_conversion_does_not_pass(tmp_path, capsys):
+    notebook = write_notebook(tmp_path / "partial.ipynb", [
+        ("n = 3", ["parameters"]), ("!echo preparing\ntotal = n * 2", ["step:compute"]),
+        ("print(total)", ["metrics"]),
+    ])
+    code, report = verify_json(capsys, str(notebook))
+    assert code == 1 and report["exit_code"] == 1
+    assert report["build_errors"] >= 1 and verdicts(report) == {"total": "match"}
+    assert cli.main(["verify", str(notebook)]) == 1
+    out = capsys.readouterr().out
+    assert "not verified: the build reported" in out and "partial conversion" in out
