@@ -119,15 +119,15 @@ def test_a_failing_cell_is_named_with_its_error(tmp_path, capsys):
 
 
 MODELS = [
-    ("import matplotlib.pyplot as plt\nimport numpy as np\nimport pandas as pd\n"
-     "import statsmodels.formula.api as smf\nfrom sklearn.linear_model import LogisticRegression",
+    (("import matplotlib.pyplot as plt\nimport numpy as np\nimport pandas as pd\n"
+     "import statsmodels.formula.api as smf\nfrom sklearn.linear_model import LogisticRegression"),
      ["imports"]),
-    ("rng = np.random.default_rng(7)\n"
+    (("rng = np.random.default_rng(7)\n"
      "data = pd.DataFrame({'x': rng.normal(size=80), 'z': rng.normal(size=80)})\n"
-     "data['y'] = 1.5 * data['x'] - data['z'] + rng.normal(size=80)", ["step:data"]),
-    ("ols = smf.ols('y ~ x + z', data=data).fit()\n"
+     "data['y'] = 1.5 * data['x'] - data['z'] + rng.normal(size=80)"), ["step:data"]),
+    (("ols = smf.ols('y ~ x + z', data=data).fit()\n"
      "classifier = LogisticRegression(C=1.0).fit(data[['x', 'z']], data['y'] > 0)\n"
-     "fig, ax = plt.subplots()\nax.scatter(data['x'], data['y'])", ["step:fit"]),
+     "fig, ax = plt.subplots()\nax.scatter(data['x'], data['y'])"), ["step:fit"]),
 ]
 
 
@@ -144,8 +144,8 @@ def test_fitted_models_are_compared_and_figures_summarised(tmp_path, capsys):
     out = capsys.readouterr().out
     unchecked = [line for line in out.splitlines() if "unchecked" in line and ":" in line
                  and "not compared" in line]
-    assert unchecked == ["unchecked: 2 value(s), matplotlib figures and axes are not "
-                         "compared: compare the data plotted: fig, ax"]
+    assert unchecked == [("unchecked: 2 value(s), matplotlib figures and axes are not "
+                         "compared: compare the data plotted: fig, ax")]
 
 
 def test_a_model_fitted_differently_is_caught(tmp_path, capsys, monkeypatch):
