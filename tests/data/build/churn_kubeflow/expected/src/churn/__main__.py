@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from churn.pipeline import Params, run
+from churn.pipeline import Params, notebook_display, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +80,7 @@ def print_metrics(metrics: dict[str, object]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     names = [field.name for field in Params.__dataclass_fields__.values()]
+    notebook_display()
     metrics = run(Params(**{name: getattr(args, name) for name in names}))
     print_metrics(metrics)
     if args.metrics_out:

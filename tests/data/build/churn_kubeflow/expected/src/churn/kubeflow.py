@@ -84,6 +84,7 @@ def run_component(name: str, arguments: dict) -> tuple:
     from churn import pipeline
 
     spec = STEPS[name]
+    pipeline.notebook_display()  # values print as they did in the notebook
     if VOLUME:
         directory = os.environ.get("NB2PROD_VOLUME") or VOLUME
         os.makedirs(directory, exist_ok=True)
