@@ -264,6 +264,8 @@ def test_a_pipeline_with_a_forest_compares_its_trees():
         return make_pipeline(StandardScaler(), forest).fit(x, y)
     assert compare(enc(fit(0)), enc(fit(0)), DEFAULT) is None
     assert compare(enc(fit(0)), enc(fit(1)), DEFAULT) is not None
+    row = classify("m", [{"m": enc(fit(0))}], [{"m": enc(fit(0))}], DEFAULT)
+    assert row.compared == "get_params() (nested estimators alike)"  # a pipeline's state
 
 
 def test_statsmodels_results_are_compared_by_their_estimates():
@@ -315,3 +317,16 @@ def test_unchecked_values_share_one_summary_line_per_reason():
 def test_each_value_says_how_it_was_compared(value, phrase):
     row = classify("v", [{"v": enc(value)}], [{"v": enc(value)}], DEFAULT)
     assert phrase in row.compared
+
+
+def test_an_estimator_with_a_dtype_parameter_is_an_estimator_not_an_array():
+    from sklearn.feature_extraction import DictVectorizer
+
+    vec = DictVectorizer(sparse=False).fit([{"a": 1, "b": 2}])
+    assert enc(vec)["kind"] == "estimator" and "vocabulary_" in enc(vec)["fitted"]["keys"]
+
+
+def test_a_value_that_cannot_be_read_is_unchecked_not_matched():
+    broken = {"kind": "error", "type": "TypeError", "repr": "needs an argument"}
+    row = classify("v", [{"v": broken}], [{"v": broken}], DEFAULT)
+    assert row.verdict == UNCHECKED and "raised an error" in row.detail

@@ -107,7 +107,7 @@ def _print_table(outcome) -> None:
     for row in outcome.rows:
         table.add_row(Text(row.name), Text(short(row.notebook)), Text(short(row.package)),
                       Text(row.verdict, style=VERDICT_STYLE.get(row.verdict, "")),
-                      Text(short(row.compared)))
+                      Text(row.compared))
     if outcome.rows:
         console.print(table)
     for line in detail_lines(outcome.rows):

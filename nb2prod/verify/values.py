@@ -53,14 +53,17 @@ def encode_value(value, _depth=0):
         return {"kind": "series", "type": type_name, "name": enc(value.name),
                 "dtype": str(value.dtype), "index": enc(value.index),
                 "values": [enc(v) for v in value.tolist()]}
+    if isinstance(value, type):  # a class (np.float64 as a parameter): by its name
+        return {"kind": "object", "type": type_name, "opaque": False,
+                "repr": f"{value.__module__}.{value.__qualname__}"}
+    fitted = encode_model(value, enc)  # before arrays: an estimator may have a `dtype`
+    if fitted is not None:
+        return {"type": type_name, **fitted}
     if all(hasattr(value, a) for a in ("dtype", "shape", "tolist")):  # numpy arrays, scalars
         plain = value.tolist()
         return {"kind": "array", "type": type_name, "dtype": str(value.dtype),
                 "shape": list(value.shape),
                 "values": [enc(v) for v in plain] if isinstance(plain, list) else enc(plain)}
-    fitted = encode_model(value, enc)
-    if fitted is not None:
-        return {"type": type_name, **fitted}
     text = repr(value)
     masked = re.sub(r"0x[0-9a-fA-F]+", "0x?", text)  # identity, not content
     return {"kind": "object", "type": type_name, "repr": masked[:4000], "opaque": masked != text}
@@ -181,6 +184,7 @@ def _brief(value, width: int = 60) -> str:
 
 FIGURE_NOTE = "matplotlib figures and axes are not compared: compare the data plotted"
 OPAQUE_NOTE = "objects whose repr shows only their identity are not compared"
+ERROR_NOTE = "values that raised an error while being read are not compared"
 
 
 def _leaves(encoded):
@@ -203,11 +207,20 @@ def _leaves(encoded):
     yield "opaque" if encoded.get("opaque") else kind
 
 
+def _holds(encoded, kind: str) -> bool:
+    """Whether an encoded value contains a value of `kind` at any depth."""
+    if isinstance(encoded, dict):
+        return encoded.get("kind") == kind or any(_holds(v, kind) for v in encoded.values())
+    return isinstance(encoded, list) and any(_holds(v, kind) for v in encoded)
+
+
 def unchecked_reason(encoded) -> str | None:
-    """Why nothing of this value is compared (it holds only figures or opaque objects)."""
+    """Why nothing of this value is compared (it holds only figures, opaque objects or
+    values that could not be encoded)."""
     kinds = set(_leaves(encoded))
-    if kinds and kinds <= {"figure", "opaque"}:
-        return FIGURE_NOTE if "figure" in kinds else OPAQUE_NOTE
+    if kinds and kinds <= {"figure", "opaque", "error"}:
+        return FIGURE_NOTE if "figure" in kinds else OPAQUE_NOTE if "opaque" in kinds \
+            else ERROR_NOTE
     return None
 
 
@@ -217,6 +230,7 @@ METHODS = {
     "series": "name, index, dtype; values within rtol/atol",
     "array": "dtype, shape; values within rtol/atol",
     "object": "by repr()", "opaque": "not compared", "figure": "not compared (figure)",
+    "error": "not compared (reading it raised an error)",
     "state": "by its state (fitted arrays within rtol/atol)",
     "estimator": "get_params() and fitted attributes", "model": "statsmodels estimates",
 }
@@ -229,8 +243,10 @@ def how_compared(encoded) -> str:
     kind = encoded.get("kind")
     if kind == "estimator":
         fitted = encoded["fitted"]["keys"]
-        return ("get_params() and fitted attributes " + ", ".join(fitted)
-                if fitted else "get_params() (not fitted)")
+        nested = " (nested estimators alike)" if _holds(encoded["params"], "estimator") else ""
+        if not fitted:
+            return "get_params()" + (nested or " (not fitted)")
+        return f"get_params() and fitted attributes {', '.join(fitted)}{nested}"
     if kind == "model":
         return "statsmodels " + ", ".join(encoded["fields"]["keys"])
     if kind in ("seq", "set", "map"):
