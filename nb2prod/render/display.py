@@ -1,16 +1,17 @@
 """Print as the notebook's kernel printed: display settings that differ outside Jupyter.
 
 A library formats values differently in a Jupyter kernel and in a terminal
-process when it asks "am I in a terminal?". Measured (pandas 2 and 3, numpy 2,
-a notebook run by nbclient against `python -c` with and without a tty and with
-`COLUMNS` set): only pandas' `display.max_columns` differs. pandas sets it to
-20 when it runs in a kernel and to 0 in a terminal process, where 0 means "fit
-the terminal": `print(df)` of a wide frame then elides columns with `...` at the
-terminal's width (`COLUMNS`, the tty, or 80) where the notebook wrapped every
-column at 80 characters. numpy's print options and the other pandas display
-options are the same on both sides. So the package sets the kernel's value
-before any step runs, and a `pd.set_option(...)` in the notebook, which is code
-in a step, still applies after it, as in the notebook.
+process when it asks "am I in a terminal?". Measured (pandas 3.1, numpy 2.4;
+all 41 `display.*` options and numpy's print options, read in a notebook run
+by nbclient and in `python -c` with and without a tty and with `COLUMNS` set):
+only pandas' `display.max_columns` differs (`display.encoding` only in case).
+pandas' own rule (its config_init) sets it to 20 in a kernel and to 0 in a
+terminal process, where 0 means "fit the terminal": `print(df)` of a wide frame
+then elides columns with `...` at the terminal's width (`COLUMNS`, the tty, or
+80) where the notebook wrapped every column at 80 characters. So the package
+sets the kernel's value before any step runs; a `pd.set_option(...)` in a step
+still applies after it, as in the notebook, and one at import time (an
+`imports` cell) is kept, since only the terminal's value is replaced.
 """
 
 from __future__ import annotations
