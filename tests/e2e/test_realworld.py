@@ -21,7 +21,7 @@ build that exits 1 must name a cell for every error; those reported at a cell
 but not fixed yet are xfailed below with their reason. Notebooks that cannot
 run offline still must build without a crash, every error at a cell.
 
-Runtime: the whole set takes about 9 minutes on 2 busy cores, most of it
+Runtime: the whole set takes 7 to 9 minutes on 2 busy cores, most of it
 executing notebooks that stop at a download or a removed API. By default only
 the notebooks that run offline here are run (98 s measured), except
 `SLOW` ones; those that cannot run offline are listed with their measured
