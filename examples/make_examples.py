@@ -7,6 +7,7 @@ Writes (with outputs, stable cell ids, python3 kernelspec):
     examples/sales_etl.ipynb          nb2prod tags, pandas ETL (+ %%time, functions cell)
     examples/kale_iris.ipynb          Kale vocabulary only
     examples/nbdev_textutils.ipynb    nbdev `#|` directives, no tags
+    examples/loans.ipynb              --target serve: a Pipeline on raw DataFrame columns
     tests/data/untagged/untagged_regression.ipynb   no tags at all
     tests/data/untagged/untagged_wrangling.ipynb    no tags at all
 
@@ -516,11 +517,75 @@ print(f"n_weeks = {n_weeks}")
     ])
 
 
+# --------------------------------------------------------------------------- #
+# loans.ipynb: a scikit-learn Pipeline fitted on a DataFrame with a text column
+# --------------------------------------------------------------------------- #
+def loans() -> nbformat.NotebookNode:
+    return build([
+        md("""
+# Loan default: a pipeline on raw columns
+
+The preprocessing lives inside the scikit-learn `Pipeline`, so the served model
+takes the raw columns (a text column included). A scaler is fitted too, for a
+chart; the `model` tag says which fitted value is the model.
+"""),
+        code("""
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+""", "imports"),
+        code("""
+n_loans = 600
+seed = 3
+""", "parameters"),
+        code("""
+rng = np.random.default_rng(seed)
+loans = pd.DataFrame({
+    "income": rng.normal(50_000, 15_000, size=n_loans).round(0),
+    "amount": rng.normal(12_000, 5_000, size=n_loans).clip(500).round(0),
+    "years_employed": rng.integers(0, 30, size=n_loans),
+    "purpose": rng.choice(["car", "home", "education", "other"], size=n_loans),
+})
+risk = 0.00008 * loans["amount"] - 0.00004 * loans["income"] - 0.05 * loans["years_employed"]
+risk = risk + (loans["purpose"] == "other") * 0.8 + rng.normal(0, 0.5, size=n_loans)
+loans["default"] = (risk > np.median(risk)).astype(int)
+X = loans[["income", "amount", "years_employed", "purpose"]]
+y = loans["default"]
+""", "step:load"),
+        code("""
+scaler = StandardScaler()
+scaler.fit(X[["income", "amount"]])
+""", "step:explore"),
+        code("""
+pipeline = Pipeline([
+    ("prepare", ColumnTransformer([
+        ("numbers", StandardScaler(), ["income", "amount", "years_employed"]),
+        ("purpose", OneHotEncoder(handle_unknown="ignore"), ["purpose"]),
+    ])),
+    ("classify", LogisticRegression(max_iter=500)),
+])
+pipeline.fit(X, y)
+accuracy = float(pipeline.score(X, y))
+""", "step:train", "model"),
+        code('''
+def predict(model, batch):
+    """Serve the default probability, rounded, next to the class."""
+    proba = model.predict_proba(batch)[:, 1]
+    return [{"default": int(p > 0.5), "probability": round(float(p), 4)} for p in proba]
+''', "predict"),
+        code("print(accuracy)", "metrics"),
+    ])
+
+
 NOTEBOOKS = {
     HERE / "churn.ipynb": churn,
     HERE / "sales_etl.ipynb": sales_etl,
     HERE / "kale_iris.ipynb": kale_iris,
     HERE / "nbdev_textutils.ipynb": nbdev_textutils,
+    HERE / "loans.ipynb": loans,
     UNTAGGED / "untagged_regression.ipynb": untagged_regression,
     UNTAGGED / "untagged_wrangling.ipynb": untagged_wrangling,
 }

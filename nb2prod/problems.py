@@ -193,6 +193,22 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "golden test.",
           "print(accuracy_score(y_test, y_pred))",
           "accuracy = accuracy_score(y_test, y_pred)  # in a step\nprint(accuracy)"),
+    _rule("NB621", "no-model", WARNING,
+          "`--target serve` found no model to serve; the serving files were not written.",
+          "Tag the cell that trains it `model` (or `model:NAME`), or fit it in a step: "
+          "`model.fit(X, y)`.",
+          "The served value is the step output that was fitted (`NAME.fit(X, ...)` or "
+          "`NAME = ....fit(X, ...)`), unless a `model`/`model:NAME` tag or "
+          "`[tool.nb2prod] model` names it; a name no step defines cannot be served.",
+          "model = train(X, y)  # no tag, no .fit(): nothing says this is the model",
+          "# cell tagged model:model\nmodel = train(X, y)"),
+    _rule("NB622", "ambiguous-model", INFO,
+          "Several values are fitted and none is chosen; the last one is served.",
+          "Tag the model's cell `model` (or `model:NAME`), or set `[tool.nb2prod] model`.",
+          "A scaler and a classifier are both fitted: nb2prod serves the last fit, which is "
+          "usually the model; a tag makes the choice explicit.",
+          "scaler.fit(X)\nclf.fit(scaler.transform(X), y)",
+          "scaler.fit(X)\n# cell tagged model:clf\nclf.fit(scaler.transform(X), y)"),
     _rule("NB619", "reserved-name", ERROR,
           "A module-level name of the notebook clashes with the generated pipeline's own.",
           "Rename it: `run`, `run_steps`, `Params` and `METRICS` are the package's API.",

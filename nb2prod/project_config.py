@@ -3,6 +3,7 @@
 ```toml
 [tool.nb2prod]
 templates = "packaging/nb2prod-templates"   # relative to this pyproject.toml
+model = "clf"                               # --target serve: the value to serve
 ```
 Only the nearest pyproject.toml at or above the notebook's folder counts (the
 way black picks its configuration; `nearest_pyproject`, which lint's
@@ -33,6 +34,25 @@ def nearest_pyproject(start: Path) -> Path | None:
 
 def configured_templates(notebook: Path) -> Path | None:
     """`[tool.nb2prod] templates`, resolved against its pyproject.toml, or None."""
+    pyproject, value = _setting(notebook, "templates")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UserError("[tool.nb2prod] templates must be a directory path (a string)",
+                        path=pyproject)
+    return check_templates_dir(pyproject.parent / value, f"{pyproject}: [tool.nb2prod]")
+
+
+def configured_model(notebook: Path) -> str | None:
+    """`[tool.nb2prod] model`: the name of the value `--target serve` serves, or None."""
+    pyproject, value = _setting(notebook, "model")
+    if value is not None and (not isinstance(value, str) or not value.isidentifier()):
+        raise UserError("[tool.nb2prod] model must be a variable name (a string)",
+                        path=pyproject)
+    return value
+
+
+def _setting(notebook: Path, key: str) -> tuple[Path | None, object]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -40,20 +60,14 @@ def configured_templates(notebook: Path) -> Path | None:
 
     pyproject = nearest_pyproject(notebook)
     if pyproject is None:
-        return None
+        return None, None
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read config: {exc}", path=pyproject) from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"invalid TOML: {exc}", path=pyproject) from None
-    value = data.get("tool", {}).get("nb2prod", {}).get("templates")
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise UserError("[tool.nb2prod] templates must be a directory path (a string)",
-                        path=pyproject)
-    return check_templates_dir(pyproject.parent / value, f"{pyproject}: [tool.nb2prod]")
+    return pyproject, data.get("tool", {}).get("nb2prod", {}).get(key)
 
 
 def templates_dir(explicit: Path | None, notebook: Path) -> Path | None:

@@ -33,6 +33,9 @@ SETTING_PREFIXES = ("limit:", "retry:", "cache:", "image:", "label:", "annotatio
 """Per-step execution settings (Kale spelling); used by orchestration targets."""
 
 IGNORE_PREFIX = "nb2prod:ignore"
+MODEL_TAG, PREDICT_TAG = "model", "predict"
+"""`--target serve`: `model` / `model:NAME` picks the served value; a `predict` cell
+(module level, like `functions`) defines `def predict(model, batch)` for requests."""
 
 FOREIGN_TAGS = frozenset(
     ["hide-input", "hide-output", "hide-cell", "remove-input", "remove-output", "remove-cell",
@@ -61,6 +64,8 @@ class CellTags:
     extra_roles: tuple[str, ...] = ()  # roles dropped because a stronger one won
     default_exp: str | None = None  # nbdev `#| default_exp NAME`
     nbdev: bool = False  # the cell carries nbdev directives
+    model: str | None = None  # `model:NAME` -> NAME; bare `model` -> "" (what the cell fits)
+    predict: bool = False  # tagged `predict`: defines the serving hook
 
 
 _UNTAGGED = CellTags()
@@ -76,9 +81,14 @@ def read_tags(source: str, tags: tuple[str, ...]) -> CellTags:
     settings: list[tuple[str, str]] = []
     ignore: list[str] = []
     unknown: list[str] = []
+    model = None
     for tag in (t.strip() for t in tags):
         if tag in ROLE_TAGS:
             roles.append(ROLE_TAGS[tag])
+        elif tag == MODEL_TAG or tag.startswith(MODEL_TAG + ":"):
+            model = tag.partition(":")[2].strip()
+        elif tag == PREDICT_TAG:
+            roles.append(FUNCTIONS)
         elif tag.startswith(STEP_PREFIXES):
             name = tag.partition(":")[2].strip()
             if name and step is None:  # any text: naming.identifier() makes it valid
@@ -110,6 +120,8 @@ def read_tags(source: str, tags: tuple[str, ...]) -> CellTags:
         extra_roles=tuple(ordered[1:]),
         default_exp=default_exp,
         nbdev=bool(default_exp or nbdev_roles),
+        model=model,
+        predict=PREDICT_TAG in tags,
     )
 
 

@@ -51,8 +51,9 @@ def build(
     ci: Annotated[list[str] | None, typer.Option(
         "--ci", help="Also generate a CI workflow: github (.github/workflows/ci.yml).")] = None,
     target: Annotated[list[str] | None, typer.Option(
-        "--target", help="Also generate an orchestrator definition: kubeflow (KFP v2 pipeline "
-        "in PKG/kubeflow.py and deploy/job.yaml). Repeatable or comma-separated.")] = None,
+        "--target", help="Also generate: kubeflow (KFP v2 pipeline in PKG/kubeflow.py and "
+        "deploy/job.yaml); serve (the fitted model over HTTP: PKG/serve.py, PKG/model_io.py, "
+        "deploy/serve.yaml). Repeatable or comma-separated.")] = None,
     volume: Annotated[str | None, typer.Option(
         "--volume", metavar="PATH", help="Shared volume for --target kubeflow: steps run "
         "with PATH as working directory, so files they pass between them land on it.")] = None,
@@ -114,10 +115,13 @@ def run_build(options: BuildOptions) -> int:
     from nb2prod.project_config import templates_dir
     from nb2prod.render import write
     from nb2prod.render.templates import render
+    from nb2prod.targets.registry import with_notes
 
     plan = make_plan(options.notebook, options.name)
     templates = templates_dir(options.templates, options.notebook)
-    files = render(plan, templates, options.ci, _target_options(options, plan))
+    targets = _target_options(options, plan)
+    plan = with_notes(plan, targets)  # serve: NB621/NB622
+    files = render(plan, templates, options.ci, targets)
     out_dir = options.output or Path(plan.dist_name)
     verdicts = write.plan_writes(out_dir, files, force=options.force)
     console = _console()
@@ -148,7 +152,7 @@ def _container_extras(options: BuildOptions, plan: Plan, out_dir: Path) -> None:
         from nb2prod.targets.registry import extra_requirements, target_options
 
         # A target's extra runs in the image too (kubeflow: the KFP executor).
-        extras = extra_requirements(target_options(options.targets))
+        extras = extra_requirements(target_options(options.targets), plan)
         container.fill_wheelhouse(out_dir, [*plan.dependencies, *extras],
                                   python_version=plan.python_version)
     if options.image:
@@ -227,6 +231,10 @@ def _print_plan(console, plan: Plan) -> None:
     console.print(f"tests: {len(plan.tests)}; skipped cells: "
                   f"{', '.join(map(str, plan.skipped)) or 'none'}", markup=False)
     console.print(f"dependencies: {', '.join(plan.dependencies) or 'none'}", markup=False)
+    model = plan.model
+    console.print("model (--target serve): " + (
+        f"{model.name}, cell {model.cell}, fitted on {model.x or 'unknown'} ({model.origin})"
+        if model else "none"), markup=False)
 
 
 def _print_summary(console, plan: Plan, out_dir: Path, verdicts) -> None:

@@ -23,7 +23,10 @@ MODULE_ROLES = (IMPORTS, FUNCTIONS, EXPORT)
 
 def make_plan(notebook: Path, name: str | None) -> Plan:
     """Load the notebook at `notebook` and plan it: what every front end starts with."""
-    return build_plan(load_notebook(notebook), PlanOptions(name=name))
+    from nb2prod.project_config import configured_model  # [tool.nb2prod] model
+
+    return build_plan(load_notebook(notebook),
+                      PlanOptions(name=name, model=configured_model(notebook)))
 
 
 def build_plan(notebook: Notebook, options: PlanOptions | None = None) -> Plan:

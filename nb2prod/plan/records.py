@@ -17,6 +17,22 @@ from nb2prod.problems import Problem
 class PlanOptions:
     name: str | None = None  # package name; default from the notebook file name
     python_version: str = "3.11"
+    model: str | None = None  # `[tool.nb2prod] model`: the served value (--target serve)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The served model (`--target serve`), chosen by `model_choice.py`."""
+
+    name: str
+    key: str  # key of the model in run_steps' values
+    x: str | None  # the value it was fitted on (None: not a plain name)
+    x_key: str | None  # key of X in run_steps' values
+    function: str  # the step that fits (or defines) it
+    cell: int
+    line: int
+    origin: str  # "fit" (the only or last fitted value), "tag" or "config"
+    candidates: tuple[str, ...]  # every fitted value, in notebook order
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,9 @@ class Plan:
     test_imports: tuple[str, ...] = ()  # import lines the generated tests need
     snapshots: tuple[tuple[str, str, str], ...] = ()  # (step function or "params", name,
     #   key): run_steps keeps `name` as it was after that step, for a test placed there
+    model: ModelChoice | None = None  # the served value (--target serve); model_choice.py
+    model_notes: tuple[Problem, ...] = ()  # NB621/NB622, reported when serving is asked for
+    predict_cell: int | None = None  # the cell tagged `predict` that defines predict()
     nb2prod_version: str = __version__
     version: str = "0.1.0"
     extras: dict = field(default_factory=dict, compare=False)

@@ -17,7 +17,7 @@ from nb2prod.analysis.analyze import BUILTIN_NAMES, IPYTHON_NAMES, CellAnalysis,
 from nb2prod.analysis.magics import DEPENDENCY
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
-from nb2prod.plan import codegen
+from nb2prod.plan import codegen, model_choice
 from nb2prod.plan import dependencies as deps
 from nb2prod.plan import tests as testplan
 from nb2prod.plan.metrics import read_metrics
@@ -102,7 +102,11 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     taken = set(b.module_names) | set(provider) | {s.function for s in steps} | naming.RESERVED
     tests, snapshots = testplan.plan_tests(lambda c: b.body(c, hoist=False), valid, provider,
                                            history, taken)
+    served = model_choice.choose(raw_steps, [s.function for s in steps], provider, history,
+                                 taken, options.model)
     results = _results(b, metrics, tests, steps, provider)
+    results += tuple(n for n in served.results if n not in results)
+    snapshots += served.snapshots
     steps = _with_outputs(steps, provider, results, snapshots)
     imports = _mark_unused_imports(list(b.imports), helpers, steps, tests)
     name = options.name or Path(notebook.path).stem
@@ -131,7 +135,16 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         test_imports=tuple(testplan.imports_for_tests(list(b.imports), helpers, tests,
                                                       import_name)),
         snapshots=snapshots,
+        model=served.model,
+        model_notes=served.notes,
+        predict_cell=next((c.cell.number for u in valid if u.role == IMPORTS for c in u.cells
+                           if c.tags.predict and _defines(c, "predict")), None),
     )
+
+
+def _defines(cell: CellAnalysis, name: str) -> bool:
+    return cell.tree is not None and any(
+        isinstance(n, ast.FunctionDef) and n.name == name for n in cell.tree.body)
 
 
 def _problem_order(p: Problem):

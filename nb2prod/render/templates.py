@@ -61,7 +61,7 @@ def render(plan: Plan, templates: Path | None = None,
                "kernel_display": kernel_settings(plan.dependencies)}
     files = {}
     for template_name, pattern in [*FILES, *(CI_FILES[name] for name in sorted(set(ci))),
-                                   *target_files(targets)]:
+                                   *target_files(targets, plan)]:
         path = pattern.format(import_name=plan.import_name)
         files[path] = _render_one(env, template_name, plan, context)
     if plan.export_module and plan.exports:
@@ -84,6 +84,7 @@ def report_data(plan: Plan) -> dict:
                    "inputs": list(s.inputs), "outputs": list(s.outputs),
                    "after": list(s.after)} for s in plan.steps],
         "metrics": list(plan.metrics),
+        "model": dataclasses.asdict(plan.model) if plan.model else None,
         "tests": [{"name": t.name, "cell": t.cell} for t in plan.tests],
         "dependencies": list(plan.dependencies),
         "skipped_cells": list(plan.skipped),

@@ -7,16 +7,18 @@ this table; none of them names a target.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
 from nb2prod.errors import UserError
 from nb2prod.plan.records import Plan
-from nb2prod.targets import kubeflow
+from nb2prod.targets import kubeflow, serve
 from nb2prod.targets.target import Target, TargetOptions
 
 TARGETS: dict[str, Target] = {target.name: target for target in (
     kubeflow.TARGET,
+    serve.TARGET,
 )}
 
 
@@ -43,8 +45,20 @@ def target_options(values: Iterable[str], image: str | None = None,
     return options
 
 
-def selected(options: TargetOptions) -> tuple[Target, ...]:
-    return tuple(TARGETS[name] for name in options.targets)
+def selected(options: TargetOptions, plan: Plan | None = None) -> tuple[Target, ...]:
+    """The requested targets; with `plan`, only those with something to build from it."""
+    chosen = tuple(TARGETS[name] for name in options.targets)
+    return chosen if plan is None else tuple(t for t in chosen if t.active(plan))
+
+
+def with_notes(plan: Plan, options: TargetOptions) -> Plan:
+    """The plan with the notes of the requested targets among its problems."""
+    notes = tuple(p for target in selected(options) for p in target.notes(plan))
+    if not notes:
+        return plan
+    return dataclasses.replace(plan, problems=tuple(sorted(
+        (*plan.problems, *notes),
+        key=lambda p: (p.cell or 0, p.line or 0, p.column or 0, p.code, p.message))))
 
 
 def check(plan: Plan, options: TargetOptions, notebook: Path | str | None = None) -> None:
@@ -55,14 +69,14 @@ def check(plan: Plan, options: TargetOptions, notebook: Path | str | None = None
             raise UserError(refusal.message, path=notebook, exit_code=1, hint=refusal.hint)
 
 
-def target_files(options: TargetOptions) -> tuple[tuple[str, str], ...]:
+def target_files(options: TargetOptions, plan: Plan) -> tuple[tuple[str, str], ...]:
     """Template -> output path of every requested target."""
-    return tuple(pair for target in selected(options) for pair in target.files)
+    return tuple(pair for target in selected(options, plan) for pair in target.files)
 
 
 def template_context(plan: Plan, options: TargetOptions) -> dict:
     """Template variables: `optional_dependencies`, and one per target (None unless requested)."""
-    chosen = selected(options)
+    chosen = selected(options, plan)
     context: dict[str, object] = {
         "optional_dependencies": tuple(t.extra for t in chosen if t.extra is not None)}
     for target in TARGETS.values():
@@ -70,6 +84,7 @@ def template_context(plan: Plan, options: TargetOptions) -> dict:
     return context
 
 
-def extra_requirements(options: TargetOptions) -> list[str]:
+def extra_requirements(options: TargetOptions, plan: Plan) -> list[str]:
     """What the requested targets add to the image (the wheelhouse downloads them too)."""
-    return [req for target in selected(options) if target.extra for req in target.extra[1]]
+    return [req for target in selected(options, plan) if target.extra
+            for req in target.extra[1]]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nb2prod.plan.records import Plan
+from nb2prod.problems import Problem
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,9 @@ class Target:
     the generated package's optional dependency group (`pip install PKG[group]`)
     and goes into the wheelhouse; `options` names the `TargetOptions` fields only
     this target reads (a build flag for another target is refused); `validate`
-    refuses plans the target cannot run.
+    refuses plans the target cannot run. `active(plan)` False: requested, but there
+    is nothing to build from this plan (serve without a model): no files, no extra, a
+    None context; `notes(plan)` are the problems reported only when it is requested.
     """
 
     name: str
@@ -49,3 +52,5 @@ class Target:
     options: tuple[str, ...] = ()
     validate: Callable[[Plan, TargetOptions], Refusal | None] = lambda plan, options: None
     template_help: tuple[tuple[str, str], ...] = ()  # template -> what it reads (`templates list`)
+    active: Callable[[Plan], bool] = lambda plan: True
+    notes: Callable[[Plan], tuple[Problem, ...]] = lambda plan: ()

@@ -122,6 +122,7 @@ def run_steps(params: Params) -> dict[str, typing.Any]:
         "X_test": X_test,
         "n_customers": n_customers,
         "y_train": y_train,
+        "model": model,
     }
 
 

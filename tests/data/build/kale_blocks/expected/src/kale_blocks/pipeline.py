@@ -61,6 +61,8 @@ def run_steps(params: Params) -> dict[str, typing.Any]:
     return {
         "inertia": inertia,
         "sizes": sizes,
+        "km": km,
+        "X": X,
     }
 
 

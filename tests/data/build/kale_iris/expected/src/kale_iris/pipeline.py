@@ -76,6 +76,8 @@ def run_steps(params: Params) -> dict[str, typing.Any]:
     return {
         "accuracy": accuracy,
         "f1_macro": f1_macro,
+        "model": model,
+        "X_train": X_train,
     }
 
 

@@ -85,6 +85,8 @@ def run_steps(params: Params) -> dict[str, typing.Any]:
         "log": log,
         "n_points": n_points,
         "y_std": y_std,
+        "model": model,
+        "X": X,
     }
 
 

@@ -1,0 +1,166 @@
+"""Which pipeline value is the model, and which value it was fitted on (`--target serve`).
+
+Static, from the step cells' syntax trees: a fitted value is `NAME.fit(X, ...)`
+as a statement, or `NAME = <expr>.fit(X, ...)`, anywhere in a step but inside a
+function or class body. A cell tagged `model:NAME` (or `model` on the cell that
+fits it) chooses; else `[tool.nb2prod] model = "NAME"`; else the last fitted
+value. The choice, and what run_steps must return for it (the model as fitted,
+and the X it was fitted on, to record the input schema), go into the plan.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from nb2prod import naming
+from nb2prod.plan.records import ModelChoice
+from nb2prod.problems import Problem, make_problem
+
+FIT = "fit"
+
+
+@dataclass(frozen=True)
+class Fit:
+    name: str  # the fitted value
+    x: str | None  # the name passed as X, if a plain name
+    function: str  # step function that fits it
+    cell: int
+    line: int
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What planning needs: the choice (or None) and the notes for `--target serve`."""
+
+    model: ModelChoice | None
+    notes: tuple[Problem, ...]
+    results: tuple[str, ...] = ()  # extra values run_steps returns
+    snapshots: tuple[tuple[str, str, str], ...] = ()  # (step function, name, key)
+
+
+def find_fits(raw_steps, functions: list[str]) -> list[Fit]:
+    """Every fitted value, in notebook order; `raw_steps` as link.py holds them."""
+    fits = []
+    for (_, cells), function in zip(raw_steps, functions):
+        for cell, _ in cells:
+            for node in _statements(cell.tree.body):
+                fit = _fit(node)
+                if fit:
+                    fits.append(Fit(fit[0], fit[1], function, cell.cell.number, node.lineno))
+    return fits
+
+
+def _statements(body):
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        yield node
+        for field in ("body", "orelse", "finalbody"):
+            yield from _statements(getattr(node, field, []))
+        for handler in getattr(node, "handlers", []):
+            yield from _statements(handler.body)
+
+
+def _fit(node: ast.stmt) -> tuple[str, str | None] | None:
+    """`m.fit(X, y)` -> ("m", "X"); `m = Est().fit(X, y)` -> ("m", "X")."""
+    if isinstance(node, ast.Expr):
+        call = node.value
+        if _is_fit(call) and isinstance(call.func.value, ast.Name):
+            return call.func.value.id, _x_name(call)
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+            and isinstance(node.targets[0], ast.Name) and _is_fit(node.value):
+        return node.targets[0].id, _x_name(node.value)
+    return None
+
+
+def _is_fit(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+        and node.func.attr == FIT
+
+
+def _x_name(call: ast.Call) -> str | None:
+    x = call.args[0] if call.args else next(
+        (k.value for k in call.keywords if k.arg in ("X", "x")), None)
+    return x.id if isinstance(x, ast.Name) else None
+
+
+def choose(raw_steps, functions: list[str], provider: dict[str, str],
+           history: list[tuple[int, dict[str, str]]], taken: set[str],
+           configured: str | None = None) -> Choice:
+    """The served model, and the keys run_steps returns it and its X under."""
+    fits = find_fits(raw_steps, functions)
+    picked, notes = _pick(raw_steps, functions, fits, configured)
+    if picked is None:
+        return Choice(None, tuple(notes))
+    fit, origin = picked
+    after = dict(history[functions.index(fit.function)][1])
+    results, snapshots = [], []
+    keys = {}
+    for name in filter(None, (fit.name, fit.x)):
+        source = after.get(name)
+        if source is None:  # not a pipeline value (a module-level name): nothing to return
+            keys[name] = None
+        elif source == provider.get(name):
+            keys[name] = name
+            results.append(name)
+        else:  # a later step rebinds it: keep it as it was after the fitting step
+            keys[name] = naming.unique(f"{name}_fitted", taken)
+            snapshots.append((fit.function, name, keys[name]))
+    if keys.get(fit.name) is None:
+        return Choice(None, (*notes, make_problem(
+            "NB621", f"`{fit.name}` is not a value of a step: nothing to serve", fit.cell,
+            fit.line)))
+    x = fit.x if fit.x and keys.get(fit.x) else None
+    model = ModelChoice(fit.name, keys[fit.name], x, keys.get(x) if x else None, fit.function,
+                        fit.cell, fit.line, origin, tuple(dict.fromkeys(f.name for f in fits)))
+    return Choice(model, tuple(notes), tuple(results), tuple(snapshots))
+
+
+def _pick(raw_steps, functions, fits: list[Fit], configured: str | None):
+    """(fit, origin) or None, and the notes explaining the choice."""
+    for (_, cells), function in zip(raw_steps, functions):
+        for cell, _ in cells:
+            wanted = cell.tags.model
+            if wanted is None:
+                continue
+            here = [f for f in fits if f.cell == cell.cell.number]
+            if not wanted and here:
+                return (here[-1], "tag"), []
+            named = _named(wanted, fits, raw_steps, functions) if wanted else None
+            if named:
+                return (named, "tag"), []
+            what = f"`model:{wanted}`: no step defines `{wanted}`" if wanted else \
+                "cell tagged `model` fits nothing (`NAME.fit(...)`)"
+            return None, [make_problem("NB621", f"{what}; nothing to serve",
+                                       cell.cell.number, cell_id=cell.cell.cell_id)]
+    if configured:
+        named = _named(configured, fits, raw_steps, functions)
+        if named:
+            return (named, "config"), []
+        return None, [make_problem("NB621", f"[tool.nb2prod] model = {configured!r}: no step "
+                                   f"defines `{configured}`; nothing to serve")]
+    if not fits:
+        last = raw_steps[-1][1][0][0].cell if raw_steps and raw_steps[-1][1] else None
+        return None, [make_problem("NB621", "no step fits a model (`NAME.fit(...)` or "
+                                   "`NAME = ....fit(...)`); nothing to serve",
+                                   last.number if last else None,
+                                   cell_id=last.cell_id if last else None)]
+    names = list(dict.fromkeys(f.name for f in fits))
+    notes = [] if len(names) == 1 else [make_problem(
+        "NB622", f"{len(names)} fitted values ({', '.join(names)}): serving the last, "
+        f"`{fits[-1].name}`", fits[-1].cell, fits[-1].line)]
+    return (fits[-1], "fit"), notes
+
+
+def _named(name: str, fits: list[Fit], raw_steps, functions) -> Fit | None:
+    """The last fit of `name`; else the last step cell that binds it (X unknown)."""
+    matching = [f for f in fits if f.name == name]
+    if matching:
+        return matching[-1]
+    found = None
+    for (_, cells), function in zip(raw_steps, functions):
+        for cell, _ in cells:
+            if cell.flow and name in cell.flow.defines:
+                found = Fit(name, None, function, cell.cell.number, 1)
+    return found

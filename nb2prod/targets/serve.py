@@ -1,0 +1,81 @@
+"""What `--target serve` adds, computed from the Plan: model I/O, the service, its tests.
+
+The served value and the value it was fitted on are decided while planning
+(`model_choice.py`); this module only shapes that choice for the templates:
+`model_io.py.j2` (save the fitted model and its card, load it back after
+checking both), `serve.py.j2` (FastAPI on uvicorn, the KServe v1 data plane),
+`test_serve.py.j2` and `serve.yaml.j2` (Deployment, Service, InferenceService).
+When no model is found the files are not written and NB621 says why
+(`TARGET.active`, `TARGET.notes`). Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nb2prod.plan.records import Plan
+from nb2prod.targets.kubeflow import default_image, k8s_name
+from nb2prod.targets.target import Target, TargetOptions
+
+SERVE = "serve"
+
+FILES: tuple[tuple[str, str], ...] = (
+    ("model_io.py.j2", "src/{import_name}/model_io.py"),
+    ("serve.py.j2", "src/{import_name}/serve.py"),
+    ("test_serve.py.j2", "tests/test_serve.py"),
+    ("serve.yaml.j2", "deploy/serve.yaml"),
+)
+"""Template -> output path, added when the target is requested and a model was found."""
+
+EXTRA = (SERVE, ("fastapi>=0.110", "uvicorn>=0.29", "skops>=0.10", "joblib", "httpx"))
+"""`pip install 'PKG[serve]'`: the service, the trusted model format, TestClient."""
+
+PORT = 8000
+RESOURCES = {"cpu": "500m", "memory": "512Mi"}
+"""The Deployment's requests (edit deploy/serve.yaml to taste); limits are twice these."""
+
+
+@dataclass(frozen=True)
+class Serve:
+    model: str  # the notebook's name for the model
+    model_key: str  # its key in run_steps' values
+    x_key: str | None  # key of the value it was fitted on (None: unknown)
+    model_name: str  # NAME in /v1/models/NAME
+    cell: int
+    origin: str
+    predict: bool  # the notebook's `predict` cell routes requests
+    app_name: str  # Kubernetes object names
+    image: str
+    port: int = PORT
+    cpu: str = RESOURCES["cpu"]
+    memory: str = RESOURCES["memory"]
+
+
+def template_context(plan: Plan, options: TargetOptions) -> Serve:
+    """The `serve` template variable (the registry only calls it when a model was found)."""
+    model = plan.model
+    return Serve(
+        model=model.name, model_key=model.key, x_key=model.x_key, model_name=plan.dist_name,
+        cell=model.cell, origin=model.origin, predict=plan.predict_cell is not None,
+        app_name=k8s_name(plan.dist_name), image=options.image or default_image(plan),
+    )
+
+
+TARGET = Target(
+    name=SERVE,
+    summary="the fitted model over HTTP: PKG/serve.py, PKG/model_io.py, deploy/serve.yaml",
+    files=FILES,
+    context=template_context,
+    extra=EXTRA,
+    active=lambda plan: plan.model is not None,
+    notes=lambda plan: plan.model_notes,
+    template_help=(
+        ("model_io.py.j2", ("plan, serve: model, model_key, x_key, cell, origin "
+                           "(only with the serve target and a model)")),
+        ("serve.py.j2", "plan, serve: model_name, port, predict (only with the serve target)"),
+        ("test_serve.py.j2", "plan, serve: predict (only with the serve target)"),
+        ("serve.yaml.j2", ("plan, serve: app_name, image, port, cpu, memory, model_name "
+                          "(only with the serve target)")),
+    ),
+)
+"""`build --target serve`: this module's record in `registry.TARGETS`."""
