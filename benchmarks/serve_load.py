@@ -18,7 +18,8 @@ and sends, over keep-alive HTTP connections from threads, single-row and
 (both up all along), each after a short warm-up. Prints p50/p99 latency,
 throughput, the server's CPU time per request (from /proc: steadier than wall
 time when other work shares the machine), and the ratios generated/minimal
-(targets: throughput >= 0.9x, p99 <= 1.2x). Loopback only; bounded; not a test: nothing is asserted.
+(targets: throughput >= 0.9x, p99 <= 1.2x). First, the same two handlers
+in-process (no HTTP): CPU per request, the steadiest comparison of the work. Loopback only; bounded; not a test: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -75,6 +76,53 @@ def readyz():
 '''
 
 
+IN_PROCESS = '''
+import json, sys, time
+import pandas as pd
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from types import SimpleNamespace
+from churn import model_io, serve
+model, card = model_io.load_model(sys.argv[1])
+state = SimpleNamespace(model=model, proba=True)
+schema = card["input_schema"]
+columns = [c["name"] for c in schema["columns"]]
+rows = json.loads(sys.argv[2])
+
+
+class Body(BaseModel):
+    instances: list[list[float]]
+
+
+def generated(body):  # what serve.predict does, minus HTTP: the generated functions
+    batch = model_io.to_batch(json.loads(body), schema)
+    return JSONResponse(serve.predictions(state, batch)).body
+
+
+def minimal(body):
+    x = pd.DataFrame(Body.model_validate_json(body).instances, columns=columns)
+    return JSONResponse(jsonable_encoder({"predictions": model.predict(x).tolist(),
+                                          "probabilities": model.predict_proba(x).tolist()})).body
+
+
+def cpu_ms(handler, body, n=10):
+    start = time.process_time()
+    for _ in range(n):
+        handler(body)
+    return (time.process_time() - start) / n * 1000
+
+
+for size in (1, 100):
+    body = json.dumps({"instances": rows[:size]}).encode()
+    for name, handler in (("generated", generated), ("minimal", minimal)):
+        best = min(cpu_ms(handler, body) for _ in range(5))
+        print(json.dumps({"rows": size, "app": name, "cpu_ms": best}))
+'''
+"""The two handlers' work without HTTP (parse, validate, predict, serialize): CPU ms per
+request, best of 5 x 10, one process. The steadiest comparison on a loaded machine."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400, help="per case, at most")
@@ -84,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="nb2prod-serve-load-"))
     try:
         env, model, rows = prepare(work)
+        in_process(env, model, rows)
         report(measure(servers(work, model), env, work, rows, args.requests, args.seconds))
     finally:
         if not args.keep:
@@ -103,6 +152,15 @@ def prepare(work: Path) -> tuple[dict, Path, list]:
     rows = json.loads(run([sys.executable, "-c", probe], env=env).splitlines()[-1])
     (work / "minimal_app.py").write_text(MINIMAL_APP)
     return env, model, rows
+
+
+def in_process(env: dict, model: Path, rows: list) -> None:
+    out = run([sys.executable, "-c", IN_PROCESS, str(model), json.dumps(rows)], env=env)
+    found = {(r["rows"], r["app"]): r["cpu_ms"] for r in map(json.loads, out.splitlines())}
+    print("in-process handler CPU per request (ms, best of 5 x 10):")
+    for size in (1, 100):
+        gen, ref = found[size, "generated"], found[size, "minimal"]
+        print(f"  {size:>3} row(s): generated {gen:.2f}  minimal {ref:.2f}  ratio {gen / ref:.2f}")
 
 
 def servers(work: Path, model: Path) -> dict[str, list[str]]:
