@@ -88,3 +88,75 @@ def test_generated_image_builds_offline_and_matches_host_metrics(tmp_path):
                    cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(out / "src")},
                    check=True, capture_output=True)
     assert json.loads(default_file.read_text()) != container_metrics  # params reached it
+
+
+SERVE_PROBE = """
+import json, sys
+from churn import model_io
+from churn.pipeline import Params, run_steps
+model, card = model_io.load_model(sys.argv[1])
+fitted, _ = model_io.fitted(values := run_steps(Params()))
+rows = values["X_test"].head(30)
+answer = {"predictions": model_io.jsonable(model.predict(rows)),
+          "probabilities": model_io.jsonable(model.predict_proba(rows))}
+assert answer["predictions"] == model_io.jsonable(fitted.predict(rows))
+print(json.dumps({"rows": json.loads(rows.to_json(orient="values")), "expected": answer}))
+"""
+"""On the host: the rows of the test split and what the container-trained model predicts."""
+
+
+def test_the_same_image_serves_the_model_it_trained(tmp_path):
+    """`--target serve`: the image trains (`--model-out`), then serves with `serve` as its
+    command on a published port; a request returns the host's in-process predictions."""
+    require(sys.platform == "linux" and os.geteuid() == 0, "needs root on Linux (podman)")
+    require(shutil.which("podman") is not None, "podman not found")
+    import socket
+    import time
+    import urllib.request
+
+    out = tmp_path / "churn"
+    assert main(["build", str(EXAMPLES / "churn.ipynb"), "-o", str(out), "--target", "serve",
+                 "--wheelhouse", "-q"]) == 0
+    assert any(p.name.startswith("fastapi-") for p in (out / "wheelhouse").iterdir())
+    data, tag = tmp_path / "data", f"localhost/nb2prod-e2e-serve-{uuid.uuid4().hex[:10]}:test"
+    # docker format: OCI images drop HEALTHCHECK
+    env = {**os.environ, "BUILDAH_FORMAT": "docker",
+           "CONTAINERS_CONF": str(ROOT / "scripts" / "containers.conf")}
+    proc = subprocess.run(["bash", str(SCRIPT), "--tag", tag, "--out", str(data), str(out),
+                           "--", "--model-out", "/data/model"],
+                          capture_output=True, text=True, timeout=900, env=env, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    name = f"nb2prod-serve-{uuid.uuid4().hex[:8]}"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    try:
+        subprocess.run(["podman", "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8000",
+                        "-v", f"{data}:/data:Z", tag, "serve"], env=env, check=True,
+                       capture_output=True, timeout=120)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=5) as ready:
+                    if ready.status == 200:
+                        break
+            except OSError:
+                assert time.monotonic() < deadline, subprocess.run(
+                    ["podman", "logs", name], env=env, capture_output=True, text=True).stderr
+                time.sleep(1)
+        probe = subprocess.run([sys.executable, "-c", SERVE_PROBE, str(data / "model")],
+                               env={**os.environ, "PYTHONPATH": str(out / "src")},
+                               capture_output=True, text=True, check=True, cwd=tmp_path)
+        found = json.loads(probe.stdout.splitlines()[-1])
+        body = json.dumps({"instances": found["rows"]}).encode()
+        request = urllib.request.Request(f"{url}/v1/models/churn:predict", data=body)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.loads(response.read()) == found["expected"]
+        health = subprocess.run(["podman", "healthcheck", "run", name], env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert health.returncode == 0, health.stdout + health.stderr
+        assert (data / "model" / "model.json").stat().st_uid == RUNTIME_UID
+    finally:
+        subprocess.run(["podman", "rm", "-f", name], env=env, capture_output=True)
+        subprocess.run(["podman", "rmi", "-f", tag], env=env, capture_output=True)
