@@ -92,6 +92,8 @@ def bad_bodies(values, model_dir) -> dict[str, tuple[str | bytes, int]]:
         missing = dict(list(record.items())[1:])
         cases["missing column"] = (json.dumps({"instances": [missing]}), 422)
         cases["wrong type"] = (json.dumps({"instances": [{**record, names[0]: [1, 2]}]}), 422)
+    elif isinstance(row, list) and row:  # an array: a list where a value belongs
+        cases["wrong type"] = (json.dumps({"instances": [[[1, 2], *row[1:]]]}), 422)
     return cases
 
 

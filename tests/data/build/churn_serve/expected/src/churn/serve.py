@@ -20,7 +20,6 @@ import logging
 import os
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -186,27 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="larger request bodies get 413")
     parser.add_argument("--log-level", default="info",
                         choices=["critical", "error", "warning", "info", "debug"])
-    parser.add_argument("--healthcheck", action="store_true",
-                        help="probe GET /healthz on --port and exit 0 when it answers")
     return parser
-
-
-def healthcheck(port: int) -> int:
-    """For the image's HEALTHCHECK: 0 when the service answers; a batch run has none."""
-    cmdline = Path("/proc/1/cmdline")
-    if cmdline.exists() and b"serve" not in cmdline.read_bytes():
-        return 0  # PID 1 is the batch run, not the service: nothing to probe
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as response:
-            return 0 if response.status == 200 else 1
-    except OSError:
-        return 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.healthcheck:
-        return healthcheck(args.port)
     try:
         model_io.checked_bytes(args.model)  # refuse a bad artifact before starting
     except model_io.ModelError as exc:
