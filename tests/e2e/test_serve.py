@@ -139,6 +139,26 @@ def test_the_server_predicts_what_the_model_predicts_in_process(installed, serve
     assert request(predict, {"instances": probe["records"]}) == (200, probe["expected"])
 
 
+def test_a_burst_of_concurrent_requests_all_get_the_right_answer(installed, servers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    urls, _ = servers
+    _, _, _, probe = installed["churn"]
+    predict = f"{urls['churn']}/v1/models/churn:predict"
+    cases = [(probe["rows"][i:i + 3], i) for i in range(0, 30, 3)] * 8  # 80 requests
+
+    def send(case):
+        rows, start = case
+        status, answer = request(predict, {"instances": rows})
+        return status, answer["predictions"], start
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(send, cases))
+    for status, predictions, start in results:
+        assert status == 200
+        assert predictions == probe["expected"]["predictions"][start:start + 3]
+
+
 def test_a_pipeline_takes_raw_columns_and_the_notebook_predict_shapes_answers(installed):
     _, _, _, probe = installed["loans"]
     assert probe["card"]["model_type"] == "sklearn.pipeline.Pipeline"
