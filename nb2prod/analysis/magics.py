@@ -5,11 +5,21 @@ of lines (so every later line number still points at the notebook), plus one
 `Magic` record per IPython construct with the decision taken for it. The
 decisions live in two tables, `LINE_MAGICS` and `CELL_MAGICS`; a magic that
 is in neither is refused, so nothing unknown is passed through as Python.
+
+Like IPython (`IPython.core.inputtransformer2`), a line is IPython syntax only
+where a logical line starts: a line that begins with `%`, `!` or `?` inside
+brackets, inside a (triple-quoted) string or after a backslash continues the
+Python statement above it (`"%.2f"\n % x` is a modulo). Where a logical line
+starts is asked of `tokenize`, run on the Python text so far (IPython lines
+already replaced by placeholders, so it always tokenizes); `%%name` is a cell
+magic only on the cell's first non-blank line, as in IPython.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 from dataclasses import dataclass
 
 DROP, UNWRAP, DEPENDENCY, REFUSE = "drop", "unwrap", "dependency", "refuse"
@@ -86,7 +96,6 @@ CELL_MAGICS: dict[str, Decision] = {
     "cython": Decision(REFUSE, "compiles Cython in the kernel; build it as an extension"),
 }
 
-_HELP = re.compile(r"^(\?{1,2}[\w.]+|[\w.\[\]()]+\?{1,2})$")
 _MAGIC_ASSIGN = re.compile(r"^[\w\s,]+=\s*[!%]")
 _OPTIONS_WITH_VALUE = ("-n", "-r", "-p", "-o", "-T", "-D", "-l", "-s")
 
@@ -101,12 +110,56 @@ def split_ipython(source: str) -> CellCode:
         return _cell_magic(lines, first)
     out: list[str] = []
     magics: list[Magic] = []
-    for number, text in enumerate(lines, start=1):
-        python, magic = _line(text, number)
-        out.append(python)
-        if magic:
+    number = 0
+    while number < len(lines):
+        text, end = _joined(lines, number)
+        python, magic = _line(text, number + 1) if _maybe_ipython(text) else (text, None)
+        if magic and _logical_line_starts(out):
+            out.append(python)  # IPython joins a magic's backslash continuation lines
+            out.extend("" for _ in lines[number + 1 : end])
             magics.append(magic)
+            number = end
+        else:  # Python, or inside brackets, a string or a continuation
+            out.append(lines[number])
+            number += 1
     return CellCode("\n".join(out), tuple(magics))
+
+
+def _joined(lines: list[str], start: int) -> tuple[str, int]:
+    """Line `start` with its backslash continuation lines, and the index after them."""
+    text, end = lines[start], start + 1
+    while text.rstrip().endswith("\\") and end < len(lines):
+        text = text.rstrip()[:-1] + " " + lines[end].strip()
+        end += 1
+    return text, end
+
+
+def _maybe_ipython(text: str) -> bool:
+    """Cheap test before the tokenizer: could this line be IPython syntax at all?"""
+    stripped = text.strip()
+    return stripped[:1] in ("%", "!", "?") or "?" in stripped or "=" in stripped
+
+
+def _logical_line_starts(python_lines: list[str]) -> bool:
+    """True when the Python text so far ends a logical line (no open bracket,
+    string or backslash), so the next line starts a statement of its own."""
+    if not python_lines:
+        return True
+    text = "\n".join(python_lines) + "\n"
+    try:
+        for _ in tokenize.generate_tokens(io.StringIO(text).readline):
+            pass
+    except tokenize.TokenError as error:
+        message = str(error.args[0])  # 3.11: "EOF in multi-line ...", 3.12+: "unterminated ..."
+        return "unterminated string literal" in message  # a one-line string: not open
+    except SyntaxError:  # the user's own error, reported by the parser later
+        return True
+    return True
+
+
+def _placeholder(text: str) -> str:
+    indent = text[: len(text) - len(text.lstrip())]
+    return f"{indent}pass" if indent else ""
 
 
 def _cell_magic(lines: list[str], first: int) -> CellCode:
@@ -124,11 +177,17 @@ def _cell_magic(lines: list[str], first: int) -> CellCode:
 
 
 def _line(text: str, number: int) -> tuple[str, Magic | None]:
+    """The decision for `text` if it starts a logical line (the caller checks that)."""
     stripped = text.strip()
     indent = text[: len(text) - len(text.lstrip())]
-    placeholder = f"{indent}pass" if indent else ""
+    placeholder = _placeholder(text)
     if not stripped or stripped.startswith("#"):
         return text, None
+    if stripped.startswith("%%"):
+        return placeholder, Magic(
+            number, stripped, REFUSE, "a cell magic works only on the first line of its cell; "
+            "move it to a cell of its own"
+        )
     if stripped.startswith("!"):
         return placeholder, _shell(stripped, number)
     if stripped.startswith("%"):
@@ -137,9 +196,26 @@ def _line(text: str, number: int) -> tuple[str, Magic | None]:
         return placeholder, Magic(
             number, stripped, REFUSE, "assigns the output of a shell command or magic"
         )
-    if _HELP.match(stripped):
+    if _is_help(stripped):
         return placeholder, Magic(number, stripped, DROP, "help lookup, interactive only")
     return text, None
+
+
+def _is_help(stripped: str) -> bool:
+    """`?obj`, `obj?`, `obj.attr??`, `df.groupby("a")?`: IPython's help lookups.
+    A `?` at the end of a comment or a string is not one."""
+    if stripped.startswith("?"):
+        return True
+    if not stripped.endswith("?"):
+        return False
+    expression = stripped.rstrip("?")
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(expression + "\n").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return bool(expression.strip()) and all(
+        t.type not in (tokenize.COMMENT, tokenize.ERRORTOKEN) for t in tokens
+    )
 
 
 def _shell(stripped: str, number: int) -> Magic:

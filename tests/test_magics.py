@@ -1,0 +1,74 @@
+"""IPython syntax is recognised only where IPython itself recognises it: at the
+start of a logical line. Each case is checked against our expectation and
+against IPython's own input transformer (a test dependency through ipykernel)."""
+
+import ast
+
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+from nb2prod.cells import DROP, REFUSE, UNWRAP, split_ipython
+
+# (cell source, {line: action} of the IPython constructs in it)
+CASES = {
+    "modulo continuation inside parens": (
+        'print(\n    "Test correlation: %.2f"\n    % val\n)', {}),
+    "modulo at line start in a dict literal": ('d = {\n "a": 1\n % 2,\n}', {}),
+    "inside a triple-quoted string": ('s = """\n%not a magic\n!nor this\ndf?\n"""', {}),
+    "inside a triple-quoted f-string": ("s = f'''{x}\n%d'''", {}),
+    "after a backslash": ("x = 10 \\\n    % 3", {}),
+    "real magic after a closed multi-line call": ("f(a,\n  b)\n%time x = 1", {3: UNWRAP}),
+    "real magic after a string that closed": ('s = """\n%x\n"""\n%time y = 2', {4: UNWRAP}),
+    "shell inside a list literal": ("files = [\n    !ls\n]", {}),
+    "not-equal continuation": ("y = (x\n!= 3)", {}),
+    "shell after a multi-line expression": ("x = (1 if a\n else 2)\n!echo hi", {3: REFUSE}),
+    "shell output assigned": ("x = !ls", {1: REFUSE}),
+    "magic output assigned": ("x = %env", {1: REFUSE}),
+    "not valid anyway": ("a ? b", {}),
+    "help suffix": ("df?", {1: DROP}),
+    "help on a call result": ('df.groupby("a").mean?', {1: DROP}),
+    "help prefix": ("?df", {1: DROP}),
+    "question mark in a comment": ("x = 1  # why?", {}),
+    "question mark in a string": ('print("what?")', {}),
+    "magic in an indented block": ("for i in range(3):\n    %time f(i)", {2: UNWRAP}),
+    "shell with backslash continuation": ("!ls \\\n  -la\nx = 1", {1: REFUSE}),
+    "display magic": ("%matplotlib inline\nx = 1", {1: DROP}),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_magic_only_at_logical_line_start(name):
+    source, expected = CASES[name]
+    code = split_ipython(source)
+    assert {m.line: m.action for m in code.magics} == expected
+    assert len(code.python.split("\n")) == len(source.split("\n"))  # line numbers kept
+    if name not in ("not valid anyway", "shell inside a list literal"):
+        ast.parse(code.python)  # what is left is Python
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_ipython_agrees(name):
+    """IPython transforms exactly the lines we take for IPython syntax."""
+    source, expected = CASES[name]
+    transformed = TransformerManager().transform_cell(source)
+    assert transformed.count("get_ipython()") == len(expected), transformed
+
+
+def test_python_lines_pass_through_unchanged():
+    source = 'print(\n    "r = %.2f"\n    % r\n)\n%time y = f(x)'
+    code = split_ipython(source)
+    assert code.python.split("\n")[:4] == source.split("\n")[:4]
+    assert code.python.split("\n")[4] == "y = f(x)"
+
+
+def test_cell_magic_only_on_the_first_line():
+    assert [m.action for m in split_ipython("%%time\ny = 2").magics] == [UNWRAP]
+    late = split_ipython("x = 1\n%%time\ny = 2").magics
+    assert [(m.line, m.action) for m in late] == [(2, REFUSE)]
+    assert "first line" in late[0].reason
+
+
+def test_backslash_continued_magic_is_one_construct():
+    code = split_ipython("!pip install \\\n    requests\nx = 1")
+    assert code.python.split("\n")[1:] == ["", "x = 1"]
+    assert [m.packages for m in code.magics] == [("requests",)]
