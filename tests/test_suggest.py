@@ -160,3 +160,30 @@ def test_helper_reading_values_computed_below_shares_their_step(notebook_factory
     plan = build_plan(load_notebook(path))
     assert [p.code for p in plan.problems if p.severity == ERROR] == []
     assert "total" in plan.steps[0].outputs
+
+
+@pytest.mark.parametrize("last", [
+    'print("fitted with", fit, "->", total)',  # an imported function among the names
+    'print(f"{math}")',  # a module
+    'print("helper", double, total)',  # a helper defined in a functions cell
+])
+def test_metrics_name_only_values_a_step_computes(notebook_factory, last):
+    """A metrics cell naming imports or helpers would not build (NB608): the
+    printing cell stays in its step, and the tagged notebook builds clean."""
+    path = notebook_factory(["import math\nfrom statistics import fmean as fit",
+                             "def double(x):\n    return 2 * x",
+                             "xs = [3.0, 1.0]", "total = double(fit(xs))", last])
+    suggestions = suggest_notebook(load_notebook(path))
+    assert "metrics" not in suggestions[-1].tags
+    write_tags(path, {s.cell - 1: s.tags for s in suggestions})
+    assert [p for p in build_plan(load_notebook(path)).problems if p.severity == ERROR] == []
+
+
+def test_metric_naming_an_import_is_located_at_its_line(notebook_factory):
+    """NB608 points at the metrics cell and line, never at "notebook"."""
+    path = notebook_factory([
+        ("import math", ["imports"]), ("total = 1.0", ["step:a"]),
+        ("print(total)\nprint(math)", ["metrics"])])
+    found = [p for p in build_plan(load_notebook(path)).problems if p.code == "NB608"]
+    assert [(p.cell, p.line, p.column) for p in found] == [(3, 2, 1)]
+    assert "module-level" in found[0].message and "remove `math`" in found[0].hint

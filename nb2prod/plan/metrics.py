@@ -46,6 +46,16 @@ def read_metrics(cells: list[CellAnalysis]):
     return tuple(dict.fromkeys(names)), tuple(golden), tuple(code), problems
 
 
+def metric_location(cells: list[CellAnalysis], name: str) -> tuple:
+    """(cell, line, column, cell_id) of the first metrics line that names `name`."""
+    for cell in cells:
+        for node in cell.tree.body if cell.tree is not None else ():
+            if name in metric_names(node):
+                return cell.cell.number, node.lineno, node.col_offset + 1, cell.cell.cell_id
+    first = cells[0].cell if cells else None
+    return (first.number, None, None, first.cell_id) if first else (None, None, None, None)
+
+
 def split_metrics_cell(cell: CellAnalysis) -> tuple[CellAnalysis | None, CellAnalysis]:
     """(computation, report): a metrics cell that also computes (`acc = ...`,
     loops, prints of expressions) gives its other statements to a step of their

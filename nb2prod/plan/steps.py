@@ -20,7 +20,7 @@ from nb2prod.notebook import Notebook
 from nb2prod.plan import codegen, model_choice
 from nb2prod.plan import dependencies as deps
 from nb2prod.plan import tests as testplan
-from nb2prod.plan.metrics import read_metrics
+from nb2prod.plan.metrics import metric_location, read_metrics
 from nb2prod.plan.params import read_params
 from nb2prod.plan.records import Block, Plan, PlanOptions, Step, Unit
 from nb2prod.problems import Problem, make_problem
@@ -104,7 +104,8 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
                                            history, taken)
     served = model_choice.choose(raw_steps, [s.function for s in steps], provider, history,
                                  taken, options.model)
-    results = _results(b, metrics, tests, steps, provider)
+    metric_cells = [c for u in valid if u.role == METRICS for c in u.cells]
+    results = _results(b, metrics, tests, steps, provider, metric_cells)
     results += tuple(n for n in served.results if n not in results)
     snapshots += served.snapshots
     steps = _with_outputs(steps, provider, results, snapshots)
@@ -241,7 +242,7 @@ def _explicit_after(b: _Builder, unit: Unit, known_steps: dict[str, str]) -> lis
     return found
 
 
-def _results(b, metrics, tests, steps, provider) -> tuple[str, ...]:
+def _results(b, metrics, tests, steps, provider, metric_cells) -> tuple[str, ...]:
     wanted = list(metrics) + [n for t in tests for n in t.reads]
     if not metrics and steps:
         wanted += _last_step_values(steps[-1], provider)
@@ -250,7 +251,11 @@ def _results(b, metrics, tests, steps, provider) -> tuple[str, ...]:
         if name in provider:
             results.append(name)
         elif name in metrics:
-            b.problems.append(make_problem("NB608", f"metric `{name}` is defined by no step"))
+            kind = "is module-level (an import or a helper), not a value a step computes" if (
+                name in b.module_names) else "is defined by no step"
+            b.problems.append(make_problem(
+                "NB608", f"metric `{name}` {kind}", *metric_location(metric_cells, name),
+                hint=f"remove `{name}` from the metrics cell, or compute it in a step"))
     return tuple(results)
 
 

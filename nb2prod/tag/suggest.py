@@ -210,6 +210,7 @@ class _Walk:
         self.step: str | None = None
         self.defined: set[str] = set()  # names bound by the cells walked so far
         self.module: set[str] = set()  # names bound at module level (imports, helpers)
+        self.values: set[str] = set()  # values steps computed: what a metric may name
 
     def run(self) -> list[Suggestion]:
         out = []
@@ -221,7 +222,21 @@ class _Walk:
                 out.append(Suggestion(cell.cell.number, first_line(cell.cell.source),
                                       tags, why))
                 self.defined.update(cell.flow.defines if cell.flow else ())
+                self._track_values(cell, tags)
         return out
+
+    def _track_values(self, cell: CellAnalysis, tags: tuple[str, ...]) -> None:
+        """Values are what parameters and steps bind or change, minus imports, defs
+        and classes; a later module-level rebinding takes the name back."""
+        if cell.flow is None:
+            return
+        bound = set(cell.flow.defines)
+        if not set(tags) & {"imports", "functions", "skip", "metrics"}:
+            changed = bound | set(cell.flow.mutates)
+            self.values |= changed - set(cell.flow.imports) - set(cell.flow.functions)
+            self.values -= set(cell.flow.imports) | set(cell.flow.functions)
+        else:
+            self.values -= bound
 
     def decide(self, cell: CellAnalysis, shape: Shape) -> tuple[tuple[str, ...], str]:
         for decide in (self.special, self.module_level, self.reports):
@@ -276,7 +291,7 @@ class _Walk:
     def reports(self, cell: CellAnalysis, shape: Shape):
         last = cell.cell.index == self.last_index
         if shape.kind == "prints" and last and self.step is not None:
-            if shape.forms <= METRIC_FORMS and set(shape.names) <= self.defined:
+            if shape.forms <= METRIC_FORMS and set(shape.names) <= self.values:
                 return ("metrics",), (f"last cell reports {_names(shape.names)}: "
                                       "the package prints and returns them as metrics")
             if "bare" not in shape.forms:
