@@ -5,7 +5,7 @@ from __future__ import annotations
 import keyword
 import re
 
-RESERVED = frozenset(["run", "run_steps", "Params", "METRICS", "annotations", "dataclasses",
+RESERVED = frozenset(["run", "run_steps", "Params", "METRICS", "_set_globals", "annotations", "dataclasses",
                       "typing"])
 """Module-level names the generated pipeline itself defines."""
 

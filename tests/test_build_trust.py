@@ -198,7 +198,7 @@ def test_generated_code_is_lint_clean(tmp_path):
 
     from tests.conftest import EXAMPLES
 
-    for name in ("churn", "sales_etl", "kale_iris", "nbdev_textutils"):
+    for name in ("churn", "sales_etl", "kale_iris", "nbdev_textutils", "pricing"):
         out = tmp_path / name
         assert build(EXAMPLES / f"{name}.ipynb", "-o", out) == 0
         result = subprocess.run([*RUFF, "check", "--no-cache", "."], cwd=out,

@@ -7,7 +7,7 @@ import ast
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from nb2prod.cells import DROP, REFUSE, UNWRAP, split_ipython
+from nb2prod.analysis.magics import DROP, REFUSE, UNWRAP, split_ipython
 
 # (cell source, {line: action} of the IPython constructs in it)
 CASES = {

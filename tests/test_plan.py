@@ -155,10 +155,10 @@ def test_non_literal_parameters_are_reported(plan_of):
     assert ("NB607", 1, 2) in codes(plan)
 
 
-def test_helper_reading_a_step_value_is_an_error(plan_of):
-    plan = plan_of([("def f():\n    return data * 2", ["functions"]),
+def test_module_code_reading_a_step_value_at_import_is_an_error(plan_of):
+    plan = plan_of([("def f():\n    return 2\nlimit = data * 2", ["functions"]),
                     ("data = 1\nprint(f())", ["step:a"])])
-    assert ("NB614", 1, 2) in codes(plan)
+    assert ("NB614", 1, 3) in codes(plan)
 
 
 def test_metrics_golden_values_come_from_outputs(notebook_factory):

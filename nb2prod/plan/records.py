@@ -55,6 +55,15 @@ class Param:
 
 
 @dataclass(frozen=True)
+class HelperGlobal:
+    """A notebook global helper functions read: a module global of the package."""
+    name: str
+    annotation: str  # `float` for a parameter, `typing.Any` for a step value
+    default: str  # the parameter's default, or None until its step runs
+    source: str  # "params" or the step function that binds it
+
+
+@dataclass(frozen=True)
 class Step:
     name: str
     function: str
@@ -65,6 +74,8 @@ class Step:
     edges: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (from step, names that flow)
     settings: tuple[tuple[str, str], ...] = ()
     unused: tuple[str, ...] = ()  # names bound but used nowhere: marked `noqa: F841`
+    global_names: tuple[str, ...] = ()  # helper-read globals the step binds: `global x`
+    bound_globals: tuple[str, ...] = ()  # helper-read globals it receives and binds first
 
     @property
     def cells(self) -> tuple[int, ...]:
@@ -114,6 +125,7 @@ class Plan:
     model: ModelChoice | None = None  # the served value (--target serve); model_choice.py
     model_notes: tuple[Problem, ...] = ()  # NB621/NB622, reported when serving is asked for
     predict_cell: int | None = None  # the cell tagged `predict` that defines predict()
+    helper_globals: tuple[HelperGlobal, ...] = ()  # globals helper functions read
     nb2prod_version: str = __version__
     version: str = "0.1.0"
     extras: dict = field(default_factory=dict, compare=False)

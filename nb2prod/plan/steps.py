@@ -10,6 +10,7 @@ step, a metric or a test reads from it.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from pathlib import Path
 
 from nb2prod import naming
@@ -19,10 +20,11 @@ from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
 from nb2prod.plan import codegen, model_choice
 from nb2prod.plan import dependencies as deps
+from nb2prod.plan import helper_globals as helperglobals
 from nb2prod.plan import tests as testplan
 from nb2prod.plan.metrics import metric_location, read_metrics
 from nb2prod.plan.params import read_params
-from nb2prod.plan.records import Block, Plan, PlanOptions, Step, Unit
+from nb2prod.plan.records import Block, HelperGlobal, Plan, PlanOptions, Step, Unit
 from nb2prod.problems import Problem, make_problem
 
 
@@ -93,12 +95,14 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     closures = _closure_reads(step_units)
     b.problems.extend(p for p in unresolved_names(ordered, known)
                       if (p.code, p.cell, p.line, p.column) not in closures)
-    b.problems.extend(_helper_problems(b, valid))
+    b.problems.extend(_helper_problems(b, valid, params))
+    gplan = _globals_plan(b, valid, step_units, params)
+    b.problems.extend(gplan.problems)
     b.problems.extend(_step_code_problems(b, ordered))
     metrics, golden, metrics_code, metric_problems = read_metrics(
         [c for u in valid if u.role == METRICS for c in u.cells])
     b.problems.extend(metric_problems)
-    steps, provider, history = _link_steps(b, raw_steps, params)
+    steps, provider, history = _link_steps(b, raw_steps, params, gplan)
     taken = set(b.module_names) | set(provider) | {s.function for s in steps} | naming.RESERVED
     tests, snapshots = testplan.plan_tests(lambda c: b.body(c, hoist=False), valid, provider,
                                            history, taken)
@@ -140,6 +144,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         model_notes=served.notes,
         predict_cell=next((c.cell.number for u in valid if u.role == IMPORTS for c in u.cells
                            if c.tags.predict and _defines(c, "predict")), None),
+        helper_globals=_helper_globals(gplan, steps, params),
     )
 
 
@@ -159,28 +164,35 @@ def _block(cell: CellAnalysis, code: str) -> Block:
 _bound_by_import = testplan.bound_by_import
 
 
-def _helper_problems(b: _Builder, units: list[Unit]) -> list[Problem]:
-    """Module-level code may only read module-level names: helpers run outside steps."""
-    problems = []
+def _helper_problems(b: _Builder, units: list[Unit], params) -> list[Problem]:
+    """Module-level code may only read module-level names at import time; helper
+    bodies may read parameters and step values too (helperglobals.py)."""
     step_names = {n for u in units if u.role == STEP for c in u.cells if c.flow
                   for n in c.flow.defines}
-    for u in units:
-        if u.role != IMPORTS:
-            continue
-        for cell in u.cells:
-            for use in cell.flow.reads if cell.flow else ():
-                if use.name in b.module_names or use.name in BUILTIN_NAMES:
-                    continue
-                code = "NB614" if use.name in step_names else (
-                    "NB613" if use.name in IPYTHON_NAMES else "NB201")
-                problems.append(make_problem(
-                    code, f"`{use.name}` is read by module-level code but is "
-                    + ("a step value" if code == "NB614" else "not defined at module level"),
-                    cell.cell.number, use.line, use.column, cell.cell.cell_id))
-    return problems
+    values = (step_names | {p.name for p in params}) - b.module_names
+    known = b.module_names | BUILTIN_NAMES
+    return [p for u in units if u.role == IMPORTS for c in u.cells
+            for p in helperglobals.module_problems(c, known, values, step_names, IPYTHON_NAMES)]
 
 
-def _link_steps(b: _Builder, raw_steps, params):
+def _globals_plan(b: _Builder, units: list[Unit], step_units, params):
+    names = {p.name for p in params}
+    values = ({n for u in step_units for c in u.cells if c.flow for n in c.flow.defines}
+              | names) - b.module_names
+    reads = helperglobals.collect([c for u in units if u.role == IMPORTS for c in u.cells],
+                                  b.module_names, values)
+    return helperglobals.plan_globals(reads, step_units, names)
+
+
+def _helper_globals(gplan, steps, params) -> tuple[HelperGlobal, ...]:
+    by_name = {p.name: p for p in params}
+    return tuple(
+        HelperGlobal(name, by_name[name].type_name, by_name[name].default, "params")
+        if source is None else HelperGlobal(name, "typing.Any", "None", steps[source].function)
+        for name, source in gplan.sources.items())
+
+
+def _link_steps(b: _Builder, raw_steps, params, gplan):
     """Walk steps in order; `provider` maps each value name to its last writer."""
     provider: dict[str, str] = {p.name: "params" for p in params}
     taken = set(b.module_names) | set(provider)
@@ -189,13 +201,15 @@ def _link_steps(b: _Builder, raw_steps, params):
     steps: list[Step] = []
     history: list[tuple[int, dict[str, str]]] = []  # (first cell index, providers after)
     known_steps: dict[str, str] = {}
-    for unit, cells in raw_steps:
+    for index, (unit, cells) in enumerate(raw_steps):
         function = naming.unique(naming.identifier(unit.name), taken)
-        inputs, edges = _step_inputs(b, cells, provider)
+        bound = tuple(n for n in gplan.bound.get(index, ()) if n in provider)
+        inputs, edges = _step_inputs(b, cells, provider, bound)
         after = tuple(dict.fromkeys([*edges, *_explicit_after(b, unit, known_steps)]))
         steps.append(Step(unit.name, function, tuple(_block(c, code) for c, code in cells),
                           inputs=tuple(inputs), after=after, settings=unit.settings,
-                          edges=tuple((k, tuple(v)) for k, v in edges.items())))
+                          edges=tuple((k, tuple(v)) for k, v in edges.items()),
+                          global_names=gplan.declared.get(index, ()), bound_globals=bound))
         known_steps[unit.name] = function
         for cell, _ in cells:
             if cell.flow is None:
@@ -209,7 +223,9 @@ def _link_steps(b: _Builder, raw_steps, params):
     return steps, provider, history
 
 
-def _step_inputs(b: _Builder, cells, provider):
+def _step_inputs(b: _Builder, cells, provider, helper_globals=()):
+    """Names the step reads that a parameter or an earlier step provides, then
+    the globals the helpers it calls read (bound at its start)."""
     bound: set[str] = set()
     inputs: list[str] = []
     edges: dict[str, list[str]] = {}
@@ -226,6 +242,11 @@ def _step_inputs(b: _Builder, cells, provider):
                     edges.setdefault(provider[name], []).append(name)
         bound.update(cell.flow.defines)
         bound.update(cell.flow.mutates)
+    for name in helper_globals:
+        if name not in inputs:
+            inputs.append(name)
+            if provider[name] != "params":
+                edges.setdefault(provider[name], []).append(name)
     return inputs, edges
 
 
@@ -279,12 +300,11 @@ def _with_outputs(steps: list[Step], provider, results, snapshots) -> tuple[Step
         loaded = codegen.loaded_names(code) if code.strip() else set()
         bound = {n for blk in step.blocks if blk.code.strip()
                  for n in codegen.bound_names(blk.code)}
-        unused = tuple(sorted(bound - loaded - set(outs)))
+        unused = tuple(sorted(bound - loaded - set(outs) - set(step.global_names)))
         blocks = tuple(Block(blk.cell, blk.cell_id, codegen.mark_unused_locals(blk.code,
                                                                                set(unused)))
                        for blk in step.blocks)
-        final.append(Step(step.name, step.function, blocks, step.inputs, outs, step.after,
-                          step.edges, step.settings, unused))
+        final.append(dataclasses.replace(step, blocks=blocks, outputs=outs, unused=unused))
     return tuple(final)
 
 

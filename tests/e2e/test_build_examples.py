@@ -15,7 +15,7 @@ from tests.conftest import EXAMPLES, pip_install
 
 pytestmark = pytest.mark.e2e
 
-TAGGED = ["churn", "sales_etl", "kale_iris"]
+TAGGED = ["churn", "sales_etl", "kale_iris", "pricing"]
 
 
 def executed_metric_lines(path, overrides: str = "") -> list[str]:
@@ -86,6 +86,21 @@ def test_parameter_override_reaches_the_computation(installed, tmp_path):
     assert smaller != default
     printed = executed_metric_lines(EXAMPLES / "churn.ipynb", "n_customers = 400\nseed = 3")
     assert [pytest.approx(float(t), rel=1e-9) for t in printed] == list(smaller.values())
+
+
+def test_override_reaches_helpers_reading_globals(installed, tmp_path):
+    """pricing's helpers read `discount`, `clip` (parameters) and the fitted
+    statistics as globals: an override reaches them in the CLI and in-process."""
+    python, _ = installed["pricing"]
+    default = run_package(python, "pricing", tmp_path)
+    changed = run_package(python, "pricing", tmp_path, "--discount", "0.3", "--clip", "1.5")
+    assert changed != default
+    printed = executed_metric_lines(EXAMPLES / "pricing.ipynb", "discount = 0.3\nclip = 1.5")
+    assert [pytest.approx(float(t), rel=1e-9) for t in printed] == list(changed.values())
+    code = ("import json; from pricing.pipeline import Params, run; "
+            "print(json.dumps(run(Params(discount=0.3, clip=1.5))))")
+    run = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(run.stdout.splitlines()[-1]) == changed
 
 
 def test_help_lists_parameters_with_defaults(installed):

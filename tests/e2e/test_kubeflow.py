@@ -23,7 +23,8 @@ from tests.conftest import EXAMPLES, pip_install
 pytestmark = pytest.mark.e2e
 
 OVERRIDES = {"churn": ["--n-customers", "400", "--n-estimators", "20"],
-             "kale_iris": ["--c", "0.05", "--test-size", "0.4"]}
+             "kale_iris": ["--c", "0.05", "--test-size", "0.4"],
+             "pricing": ["--discount", "0.3", "--clip", "1.5"]}  # helpers read globals
 """Per example: a parameter override that changes the metrics."""
 
 

@@ -1,0 +1,231 @@
+"""Helpers that read notebook globals: `def scaled(x): return x * scale`.
+
+In the notebook, `scale` is a global of the kernel: the parameters cell or a
+step's cell binds it, and the helper reads whatever value it has when it is
+called. The package keeps that reading (the helper's code is not rewritten):
+`scale` stays a module global of `pipeline.py`, and each step that calls the
+helper (directly or through other helpers) binds it first —
+
+- a value the step binds itself: the step declares it `global`, so its cells
+  bind the module global exactly as the notebook's cells did;
+- a parameter or an earlier step's value: it becomes an input of the step
+  (so Kubeflow pods receive it too) and the step binds it before its code.
+
+That is faithful when the dataflow proves which value every call sees: the
+name is bound in one place only (the parameters, or one step), and no step
+calls the helper before that place. Otherwise the read is refused (NB614) at
+the helper's line, with the fix: pass the value to the helper as an argument.
+Reads at the module level itself (decorators, defaults, class bodies, code in
+the cell) run at import time and stay refused.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass, field
+
+from nb2prod.analysis.analyze import CellAnalysis
+from nb2prod.analysis.dataflow import NameUse, analyze_cell
+from nb2prod.problems import Problem, make_problem
+
+
+@dataclass(frozen=True)
+class Read:
+    helper: str  # the module-level function or class whose body reads `name`
+    name: str
+    cell: CellAnalysis
+    use: NameUse
+
+
+@dataclass(frozen=True)
+class HelperReads:
+    """Which globals each helper reads when called, directly or through others."""
+    direct: tuple[Read, ...] = ()
+    calls: dict[str, set[str]] = field(default_factory=dict)  # helper -> helpers it calls
+
+    def names(self, helper: str) -> set[str]:
+        """Every global `helper` reads when called, through the helpers it calls too."""
+        seen, todo, found = set(), [helper], set()
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            found |= {r.name for r in self.direct if r.helper == current}
+            todo.extend(self.calls.get(current, ()))
+        return found
+
+    def first_read(self, helper: str, name: str) -> Read:
+        """The read of `name` reached from `helper` (its own, or a callee's)."""
+        own = [r for r in self.direct if r.name == name and r.helper == helper]
+        return own[0] if own else next(r for r in self.direct if r.name == name)
+
+
+def lazy_spans(tree: ast.Module) -> list[tuple[str, tuple[int, int], tuple[int, int]]]:
+    """(helper, start, end) of the code in `tree` that runs only when called:
+    function bodies, method bodies, and lambda bodies assigned to a name."""
+    spans = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            spans.append((node.name, _start(node.body[0]), _end(node.body[-1])))
+        elif isinstance(node, ast.ClassDef):
+            spans.extend((node.name, _start(m.body[0]), _end(m.body[-1])) for m in node.body
+                         if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)
+              and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            body = node.value.body
+            spans.append((node.targets[0].id, _start(body), _end(body)))
+    return spans
+
+
+def _start(node: ast.AST) -> tuple[int, int]:
+    return node.lineno, node.col_offset + 1
+
+
+def _end(node: ast.AST) -> tuple[int, int]:
+    return node.end_lineno, node.end_col_offset + 1
+
+
+def helper_of(use: NameUse, spans) -> str | None:
+    """The helper whose body makes this read, or None for an import-time read."""
+    where = (use.line, use.column)
+    return next((h for h, start, end in spans if start <= where <= end), None)
+
+
+def helper_uses(cell: CellAnalysis) -> list[tuple[str, NameUse]]:
+    """(helper, read) for every free name each helper body reads: each top-level
+    statement is analysed on its own, so two helpers reading one name both count."""
+    found = []
+    for node in cell.tree.body if cell.tree is not None else ():
+        spans = lazy_spans(ast.Module(body=[node], type_ignores=[]))
+        if spans:
+            flow = analyze_cell(ast.Module(body=[node], type_ignores=[]))
+            found.extend((h, use) for use in flow.reads if (h := helper_of(use, spans)))
+    return found
+
+
+def eager_uses(cell: CellAnalysis) -> list[NameUse]:
+    """Reads that run when the module is imported (everything but helper bodies)."""
+    if cell.tree is None or cell.flow is None:
+        return []
+    spans = lazy_spans(cell.tree)
+    eager = [u for u in cell.flow.reads if helper_of(u, spans) is None]
+    seen = {u.name for u in eager}
+    lazy_first = {u.name for u in cell.flow.reads} - seen
+    if lazy_first:  # flow.reads has first uses only: look for later import-time reads
+        stripped = _without_bodies(cell.tree)
+        eager += [u for u in analyze_cell(stripped).reads if u.name in lazy_first]
+    return eager
+
+
+def _without_bodies(tree: ast.Module) -> ast.Module:
+    """The cell with helper bodies emptied: what runs at import time."""
+    tree = copy.deepcopy(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.body = [ast.Pass()]
+        elif isinstance(node, ast.Lambda):
+            node.body = ast.Constant(None)
+    return tree
+
+
+def collect(cells: list[CellAnalysis], module_names: set[str], values: set[str]) -> HelperReads:
+    """Reads of `values` (parameters, step values) inside helper bodies, and which
+    helpers call which (`module_names` holds the helpers' own names)."""
+    direct: list[Read] = []
+    calls: dict[str, set[str]] = {}
+    for cell in cells:
+        for helper, use in helper_uses(cell):
+            if use.name in module_names:
+                calls.setdefault(helper, set()).add(use.name)
+            elif use.name in values:
+                direct.append(Read(helper, use.name, cell, use))
+    return HelperReads(tuple(direct), calls)
+
+
+@dataclass(frozen=True)
+class GlobalsPlan:
+    """Per step unit (by position): globals it declares, globals it receives and binds."""
+    declared: dict[int, tuple[str, ...]]
+    bound: dict[int, tuple[str, ...]]
+    sources: dict[str, int | None]  # global -> step unit binding it, None for a parameter
+    problems: tuple[Problem, ...]
+
+
+def plan_globals(reads: HelperReads, step_units, param_names: set[str]) -> GlobalsPlan:
+    places = _binding_places(reads, step_units, param_names)
+    problems: dict[tuple[str, str], Problem] = {}
+    for name, where in places.items():
+        if len(where) > 1:
+            read = next(r for r in reads.direct if r.name == name)
+            problems[(read.helper, name)] = _refusal(read, f"which {_places(where, step_units)} "
+                                                     "bind: which value a call sees depends on "
+                                                     "when it runs")
+    declared: dict[int, list[str]] = {}
+    bound: dict[int, list[str]] = {}
+    for index, unit in enumerate(step_units):
+        called = {u.name for c in unit.cells if c.flow for u in c.flow.reads}
+        for helper in sorted(called):
+            for name in sorted(reads.names(helper)):
+                where = places[name]
+                if len(where) == 1 and where[0] is not None and where[0] > index:
+                    read = reads.first_read(helper, name)
+                    problems.setdefault((read.helper, name), _refusal(
+                        read, f"which step `{step_units[where[0]].name}` binds only after "
+                        f"step `{unit.name}` calls `{helper}`"))
+                elif len(where) == 1 and where[0] != index:
+                    bound.setdefault(index, []).append(name)
+    for name, where in places.items():
+        if len(where) == 1 and where[0] is not None:
+            declared.setdefault(where[0], []).append(name)
+    refused = {name for _, name in problems}
+    return GlobalsPlan(
+        {i: tuple(n for n in dict.fromkeys(v) if n not in refused) for i, v in declared.items()},
+        {i: tuple(n for n in dict.fromkeys(v) if n not in refused) for i, v in bound.items()},
+        {n: w[0] for n, w in places.items() if len(w) == 1 and n not in refused},
+        tuple(problems.values()))
+
+
+def _binding_places(reads: HelperReads, step_units, param_names) -> dict[str, list]:
+    """Global -> where it is bound: None for the parameters, else step unit positions."""
+    places: dict[str, list] = {}
+    for read in reads.direct:
+        if read.name in places:
+            continue
+        where = [None] if read.name in param_names else []
+        where += [i for i, unit in enumerate(step_units)
+                  if any(c.flow and read.name in c.flow.defines for c in unit.cells)]
+        places[read.name] = where
+    return places
+
+
+def _places(where: list, step_units) -> str:
+    names = [("the parameters" if i is None else f"step `{step_units[i].name}`") for i in where]
+    return " and ".join(names)
+
+
+def _refusal(read: Read, why: str) -> Problem:
+    return make_problem(
+        "NB614", f"`{read.helper}` reads the global `{read.name}`, {why}",
+        read.cell.cell.number, read.use.line, read.use.column, read.cell.cell.cell_id,
+        hint=f"pass `{read.name}` to `{read.helper}` as an argument, at each call")
+
+
+def module_problems(cell: CellAnalysis, known: set[str], values: set[str],
+                    step_names: set[str], ipython_names: set[str]) -> list[Problem]:
+    """Reads module-level code cannot make: at import time, any name no import or
+    helper binds; inside helper bodies, names bound nowhere (values are bound by
+    the steps, see the module docstring)."""
+    found = [u for u in eager_uses(cell) if u.name not in known]
+    found += [u for _, u in helper_uses(cell) if u.name not in known and u.name not in values]
+    problems = []
+    for use in sorted(set(found), key=lambda u: (u.line, u.column)):
+        code = "NB614" if use.name in step_names else (
+            "NB613" if use.name in ipython_names else "NB201")
+        what = ("a step value, read when the module is imported" if code == "NB614"
+                else "not defined at module level")
+        problems.append(make_problem(
+            code, f"`{use.name}` is read by module-level code but is {what}",
+            cell.cell.number, use.line, use.column, cell.cell.cell_id))
+    return problems
