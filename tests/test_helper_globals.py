@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from nb2prod.notebook import load_notebook
-from nb2prod.plan.records import build_plan
+from nb2prod.plan.build import build_plan
 from nb2prod.problems import ERROR
 from nb2prod.render.templates import render
 from tests.tools import RUFF

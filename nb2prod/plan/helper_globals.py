@@ -25,8 +25,10 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
-from nb2prod.analysis.analyze import CellAnalysis
+from nb2prod.analysis.analyze import BUILTIN_NAMES, IPYTHON_NAMES, CellAnalysis
 from nb2prod.analysis.dataflow import NameUse, analyze_cell
+from nb2prod.analysis.tags import IMPORTS, STEP
+from nb2prod.plan.records import HelperGlobal
 from nb2prod.problems import Problem, make_problem
 
 
@@ -229,3 +231,32 @@ def module_problems(cell: CellAnalysis, known: set[str], values: set[str],
             code, f"`{use.name}` is read by module-level code but is {what}",
             cell.cell.number, use.line, use.column, cell.cell.cell_id))
     return problems
+
+
+def helper_problems(module_names: set[str], units, params) -> list[Problem]:
+    """Module-level code may only read module-level names at import time; helper
+    bodies may read parameters and step values too (see the module docstring)."""
+    step_names = {n for u in units if u.role == STEP for c in u.cells if c.flow
+                  for n in c.flow.defines}
+    values = (step_names | {p.name for p in params}) - module_names
+    known = module_names | BUILTIN_NAMES
+    return [p for u in units if u.role == IMPORTS for c in u.cells
+            for p in module_problems(c, known, values, step_names, IPYTHON_NAMES)]
+
+
+def globals_plan(module_names: set[str], units, step_units, params) -> GlobalsPlan:
+    names = {p.name for p in params}
+    values = ({n for u in step_units for c in u.cells if c.flow for n in c.flow.defines}
+              | names) - module_names
+    reads = collect([c for u in units if u.role == IMPORTS for c in u.cells],
+                    module_names, values)
+    return plan_globals(reads, step_units, names)
+
+
+def records(gplan: GlobalsPlan, steps, params) -> tuple[HelperGlobal, ...]:
+    """The module globals of the package, in the order helpers first read them."""
+    by_name = {p.name: p for p in params}
+    return tuple(
+        HelperGlobal(name, by_name[name].type_name, by_name[name].default, "params")
+        if source is None else HelperGlobal(name, "typing.Any", "None", steps[source].function)
+        for name, source in gplan.sources.items())

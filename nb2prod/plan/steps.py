@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from nb2prod import naming
-from nb2prod.analysis.analyze import BUILTIN_NAMES, IPYTHON_NAMES, CellAnalysis, unresolved_names
+from nb2prod.analysis.analyze import IPYTHON_NAMES, CellAnalysis, unresolved_names
 from nb2prod.analysis.magics import DEPENDENCY
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
@@ -24,7 +24,7 @@ from nb2prod.plan import helper_globals as helperglobals
 from nb2prod.plan import tests as testplan
 from nb2prod.plan.metrics import metric_location, read_metrics
 from nb2prod.plan.params import read_params
-from nb2prod.plan.records import Block, HelperGlobal, Plan, PlanOptions, Step, Unit
+from nb2prod.plan.records import Block, Plan, PlanOptions, Step, Unit
 from nb2prod.problems import Problem, make_problem
 
 
@@ -95,8 +95,8 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     closures = _closure_reads(step_units)
     b.problems.extend(p for p in unresolved_names(ordered, known)
                       if (p.code, p.cell, p.line, p.column) not in closures)
-    b.problems.extend(_helper_problems(b, valid, params))
-    gplan = _globals_plan(b, valid, step_units, params)
+    b.problems.extend(helperglobals.helper_problems(b.module_names, valid, params))
+    gplan = helperglobals.globals_plan(b.module_names, valid, step_units, params)
     b.problems.extend(gplan.problems)
     b.problems.extend(_step_code_problems(b, ordered))
     metrics, golden, metrics_code, metric_problems = read_metrics(
@@ -144,7 +144,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         model_notes=served.notes,
         predict_cell=next((c.cell.number for u in valid if u.role == IMPORTS for c in u.cells
                            if c.tags.predict and _defines(c, "predict")), None),
-        helper_globals=_helper_globals(gplan, steps, params),
+        helper_globals=helperglobals.records(gplan, steps, params),
     )
 
 
@@ -162,34 +162,6 @@ def _block(cell: CellAnalysis, code: str) -> Block:
 
 
 _bound_by_import = testplan.bound_by_import
-
-
-def _helper_problems(b: _Builder, units: list[Unit], params) -> list[Problem]:
-    """Module-level code may only read module-level names at import time; helper
-    bodies may read parameters and step values too (helperglobals.py)."""
-    step_names = {n for u in units if u.role == STEP for c in u.cells if c.flow
-                  for n in c.flow.defines}
-    values = (step_names | {p.name for p in params}) - b.module_names
-    known = b.module_names | BUILTIN_NAMES
-    return [p for u in units if u.role == IMPORTS for c in u.cells
-            for p in helperglobals.module_problems(c, known, values, step_names, IPYTHON_NAMES)]
-
-
-def _globals_plan(b: _Builder, units: list[Unit], step_units, params):
-    names = {p.name for p in params}
-    values = ({n for u in step_units for c in u.cells if c.flow for n in c.flow.defines}
-              | names) - b.module_names
-    reads = helperglobals.collect([c for u in units if u.role == IMPORTS for c in u.cells],
-                                  b.module_names, values)
-    return helperglobals.plan_globals(reads, step_units, names)
-
-
-def _helper_globals(gplan, steps, params) -> tuple[HelperGlobal, ...]:
-    by_name = {p.name: p for p in params}
-    return tuple(
-        HelperGlobal(name, by_name[name].type_name, by_name[name].default, "params")
-        if source is None else HelperGlobal(name, "typing.Any", "None", steps[source].function)
-        for name, source in gplan.sources.items())
 
 
 def _link_steps(b: _Builder, raw_steps, params, gplan):
