@@ -97,3 +97,17 @@ def test_unknown_tag_suggests_closest():
 def test_default_config_is_used_without_limits():
     assert LintConfig().limits.max_cell_lines == 50
     assert replace(LintConfig(), require_tags=True).require_tags
+
+
+def test_helper_reading_a_later_global_is_fine_until_called_early(notebook_factory):
+    """A helper body runs when called: reading `scale` bound by a later cell is
+    notebook-valid; NB203 only when a cell calls the helper before `scale` exists."""
+    later = [("def scaled(x):\n    return x * scale", ["functions"]),
+             ("scale = 2.0", ["parameters"]), ("y = scaled(1)", ["step:a"])]
+    plan = plan_for(CASES[0])
+    found = lint_file(notebook_factory(later), plan)
+    assert [(f.code, f.cell) for f in found if f.code in ("NB201", "NB203", "NB404")] == []
+    early = [("def scaled(x):\n    return x * scale", []), ("y = scaled(1)", []),
+             ("scale = 2.0", [])]
+    found = lint_file(notebook_factory(early, name="early.ipynb"), plan)
+    assert [(f.code, f.cell, f.line) for f in found if f.code == "NB203"] == [("NB203", 1, 2)]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from nb2prod.analysis.dataflow import CellFlow, analyze_cell
 from nb2prod.analysis.facts import CellFacts, analyze_cell_with_facts
+from nb2prod.analysis.lazy import helper_of, lazy_spans
 from nb2prod.analysis.magics import DEPENDENCY, DROP, REFUSE, UNWRAP, CellCode, split_ipython
 from nb2prod.analysis.tags import CellTags, read_tags, strip_directives
 from nb2prod.notebook import Cell, Notebook
@@ -115,34 +116,52 @@ def _magic_problem(cell: Cell, magic) -> Problem:
 
 
 def unresolved_names(
-    cells: Iterable[CellAnalysis], known: frozenset[str] = frozenset()
+    cells: Iterable[CellAnalysis], known: frozenset[str] = frozenset(),
+    *, late_helpers: bool = False,
 ) -> list[Problem]:
     """Reads that no earlier cell (in the order given) defines.
 
     `known` holds names defined outside these cells (e.g. parameters). A name
     defined only by a later cell is NB203; defined nowhere is NB201. After a
     star import, undefined names may come from it, so they are not reported.
+    With `late_helpers` (the notebook's own semantics, for lint), a helper body
+    may read a name a later cell binds: NB203 only if a cell calls the helper
+    before that.
     """
     cells = [c for c in cells if c.flow is not None]
     defined_anywhere = {name for c in cells for name in c.flow.defines}
     defined = set(BUILTIN_NAMES | known)
     problems: list[Problem] = []
+    waiting: dict[str, list] = {}  # helper -> its body's reads of names not bound yet
     star = False
     for analysis in cells:
-        flow, cell = analysis.flow, analysis.cell
+        flow = analysis.flow
         star = star or bool(flow.star_imports)
+        spans = lazy_spans(analysis.tree) if analysis.tree is not None else []
         for use in flow.reads:
+            for early, where in waiting.pop(use.name, ()):  # a helper called: are they bound?
+                if early.name not in defined:
+                    problems.append(_unresolved(early, where, True))
             if use.name in defined or use.name in IPYTHON_NAMES or star:
                 continue
             later = use.name in defined_anywhere
-            problems.append(make_problem(
-                "NB203" if later else "NB201",
-                f"`{use.name}` is read here but "
-                + ("only defined in a later cell" if later else "defined in no cell"),
-                cell.number, use.line, use.column, cell.cell_id))
+            helper = helper_of(use, spans) if later and late_helpers else None
+            if helper:  # read when the helper runs: fine if bound by then
+                waiting.setdefault(helper, []).append((use, analysis))
+                continue
+            problems.append(_unresolved(use, analysis, later))
         defined.update(flow.defines)
         defined.difference_update(flow.deletes)
     return problems
+
+
+def _unresolved(use, analysis: CellAnalysis, later: bool) -> Problem:
+    cell = analysis.cell
+    return make_problem(
+        "NB203" if later else "NB201",
+        f"`{use.name}` is read here but "
+        + ("only defined in a later cell" if later else "defined in no cell"),
+        cell.number, use.line, use.column, cell.cell_id)
 
 
 def star_import_problems(cells: Iterable[CellAnalysis]) -> list[Problem]:

@@ -45,7 +45,7 @@ def check_hidden_state(ctx: LintContext) -> Iterator[Problem]:
     from nb2prod.analysis.analyze import unresolved_names  # loaded with the analysis: no extra cost
 
     metrics = {c.cell.number for c in ctx.code_cells if c.tags.role == METRICS}
-    for problem in unresolved_names(ctx.code_cells):
+    for problem in unresolved_names(ctx.code_cells, late_helpers=True):
         if problem.cell in metrics:
             name = problem.message.split("`")[1]
             yield make_problem("NB608", f"metrics cell names `{name}`, which no earlier "

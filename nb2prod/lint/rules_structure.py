@@ -151,6 +151,7 @@ def check_steps(ctx: LintContext) -> Iterator[Problem]:
         last = cells[-1].cell.index
         later = [c for c in ctx.parsed if c.cell.index > last]
         used = {u.name for c in later for u in c.flow.reads}
+        used |= {u.name for c in ctx.parsed if c.flow.functions for u in c.flow.reads}
         named = {a for c in ctx.analysis.cells for a in c.tags.after}
         if defines and not defines & used and name not in named:
             shown = ", ".join(sorted(defines)[:3])

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from nb2prod.analysis.analyze import BUILTIN_NAMES, IPYTHON_NAMES, CellAnalysis
 from nb2prod.analysis.dataflow import NameUse, analyze_cell
+from nb2prod.analysis.lazy import helper_of, lazy_spans
 from nb2prod.analysis.tags import IMPORTS, STEP
 from nb2prod.plan.records import HelperGlobal
 from nb2prod.problems import Problem, make_problem
@@ -62,37 +63,6 @@ class HelperReads:
         """The read of `name` reached from `helper` (its own, or a callee's)."""
         own = [r for r in self.direct if r.name == name and r.helper == helper]
         return own[0] if own else next(r for r in self.direct if r.name == name)
-
-
-def lazy_spans(tree: ast.Module) -> list[tuple[str, tuple[int, int], tuple[int, int]]]:
-    """(helper, start, end) of the code in `tree` that runs only when called:
-    function bodies, method bodies, and lambda bodies assigned to a name."""
-    spans = []
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            spans.append((node.name, _start(node.body[0]), _end(node.body[-1])))
-        elif isinstance(node, ast.ClassDef):
-            spans.extend((node.name, _start(m.body[0]), _end(m.body[-1])) for m in node.body
-                         if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)))
-        elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)
-              and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-            body = node.value.body
-            spans.append((node.targets[0].id, _start(body), _end(body)))
-    return spans
-
-
-def _start(node: ast.AST) -> tuple[int, int]:
-    return node.lineno, node.col_offset + 1
-
-
-def _end(node: ast.AST) -> tuple[int, int]:
-    return node.end_lineno, node.end_col_offset + 1
-
-
-def helper_of(use: NameUse, spans) -> str | None:
-    """The helper whose body makes this read, or None for an import-time read."""
-    where = (use.line, use.column)
-    return next((h for h, start, end in spans if start <= where <= end), None)
 
 
 def helper_uses(cell: CellAnalysis) -> list[tuple[str, NameUse]]:
