@@ -136,7 +136,7 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "Only literals can become typed command-line options.",
           "data_dir = os.path.join(root, 'data')", "data_dir = 'data'"),
     _rule("NB608", "metrics-undefined", ERROR, "A `metrics` cell names a value no step defines.",
-          "Name a variable that a step computes.",
+          "Name a variable that a step computes (not an import, a helper or a module).",
           "Metrics are what `run()` returns and `--metrics-out` writes; a name no step "
           "computes cannot be reported.",
           "# metrics\nprint(acuracy)", "# metrics\nprint(accuracy)"),
@@ -165,10 +165,14 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "These names exist only inside an IPython kernel; the package fails with NameError.",
           "get_ipython().run_line_magic('env', 'A=1')", "os.environ['A'] = '1'"),
     _rule("NB614", "helper-reads-step-value", ERROR,
-          "A helper function reads a global that only a pipeline step defines.",
-          "Pass the value to the function as an argument.",
-          "Helpers become module-level functions; step values are local to their step.",
-          "def scale(x):\n    return x / total", "def scale(x, total):\n    return x / total"),
+          "A helper reads a global whose value at each call the dataflow cannot fix.",
+          "Pass the value to the function as an argument, at each call.",
+          "Helpers may read parameters and step values as globals: each step that calls "
+          "them binds the value first. That is refused when two places bind the name, "
+          "when a step calls the helper before the value exists, or when module-level "
+          "code reads a step value at import time.",
+          "def scale(x):\n    return x / total  # `total` bound by two steps",
+          "def scale(x, total):\n    return x / total"),
     _rule("NB615", "conflicting-tags", WARNING, "A cell carries more than one role tag.",
           "Keep one of imports/functions/parameters/step/metrics/test/skip per cell.",
           "Only the strongest role is used (skip > test > metrics > parameters > imports > "

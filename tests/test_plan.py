@@ -195,7 +195,7 @@ def test_ipython_names_global_writes_and_reserved_names(plan_of):
                     ("x = 1\ndisplay(x)\nprint(get_ipython())", ["step:a"]),
                     ("def bump():\n    global x\n    x = 2", ["step:b"])])
     found = codes(plan)
-    assert ("NB613", 2, 3) in found and ("NB619", None, None) in found
+    assert ("NB613", 2, 3) in found and ("NB619", 1, None) in found
     assert ("NB613", 2, 2) not in found  # display(x) was dropped, not converted
     assert ("NB609", 3, 3) in found
     assert "display(x)" not in plan.steps[0].blocks[0].code  # dropped, listed as NB605
@@ -249,3 +249,12 @@ def test_loop_variables_are_not_reported_without_a_metrics_cell(plan_of):
     plan = plan_of([("total = 0\nfor day, value in [(1, 2)]:\n    total += value",
                      ["step:a"])])
     assert plan.metrics == ("total",)
+
+
+def test_reserved_name_is_located_and_future_imports_are_fine(plan_of):
+    plan = plan_of([("from __future__ import annotations\nimport typing", ["imports"]),
+                    ("x = typing.cast(int, 1)", ["step:a"])])
+    assert [c for c in codes(plan) if c[0] == "NB619"] == []
+    plan = plan_of([("import math", ["imports"]), ("def run():\n    return 1", ["functions"]),
+                    ("x = run()", ["step:a"])])
+    assert ("NB619", 2, None) in codes(plan)

@@ -98,7 +98,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     b.problems.extend(helperglobals.helper_problems(b.module_names, valid, params))
     gplan = helperglobals.globals_plan(b.module_names, valid, step_units, params)
     b.problems.extend(gplan.problems)
-    b.problems.extend(_step_code_problems(b, ordered))
+    b.problems.extend(_step_code_problems(b, ordered, [c for u in valid for c in u.cells]))
     metrics, golden, metrics_code, metric_problems = read_metrics(
         [c for u in valid if u.role == METRICS for c in u.cells])
     b.problems.extend(metric_problems)
@@ -322,7 +322,7 @@ def _last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
             if p == step.function and not n.startswith("_") and n not in excluded]
 
 
-def _step_code_problems(b: _Builder, cells: list[CellAnalysis]) -> list[Problem]:
+def _step_code_problems(b: _Builder, cells: list[CellAnalysis], every) -> list[Problem]:
     """IPython-only names and global writes in converted code; reserved names."""
     problems = []
     for cell in cells:
@@ -339,9 +339,14 @@ def _step_code_problems(b: _Builder, cells: list[CellAnalysis]) -> list[Problem]
                 "NB609", f"a function assigns global `{use.name}`: in the package it is a "
                 "module global, not a value of this step", *where, use.line, use.column,
                 cell.cell.cell_id))
-    for name in sorted(b.module_names & naming.RESERVED):
-        problems.append(make_problem("NB619", f"`{name}` is defined by the notebook and by "
-                                     "the generated pipeline"))
+    same_module = {n for n in ("typing", "dataclasses") if f"import {n}" in b.imports}
+    if "from __future__ import annotations" in b.imports:
+        same_module.add("annotations")  # the pipeline's own first line
+    for name in sorted(b.module_names & naming.RESERVED - same_module):
+        cell = next((c for c in every if c.flow and name in c.flow.defines), None)
+        problems.append(make_problem(
+            "NB619", f"`{name}` is defined by the notebook and by the generated pipeline",
+            cell.cell.number if cell else None, cell_id=cell.cell.cell_id if cell else None))
     return problems
 
 
