@@ -81,8 +81,6 @@ def needed_examples(test: CellAnalysis, examples: list[CellAnalysis]) -> list[Ce
 
 def bound_by_import(text: str) -> set[str]:
     node = ast.parse(text).body[0]
-    if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-        return set()  # compiler directives bind no name the code uses
     return {a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"}
 
 
