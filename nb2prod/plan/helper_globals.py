@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 
 from nb2prod.analysis.analyze import BUILTIN_NAMES, IPYTHON_NAMES, CellAnalysis
@@ -123,6 +124,7 @@ class GlobalsPlan:
     bound: dict[int, tuple[str, ...]]
     sources: dict[str, int | None]  # global -> step unit binding it, None for a parameter
     problems: tuple[Problem, ...]
+    written: frozenset[str] = frozenset()  # names functions assign through `global`
 
 
 def plan_globals(reads: HelperReads, step_units, param_names: set[str]) -> GlobalsPlan:
@@ -220,7 +222,29 @@ def globals_plan(module_names: set[str], units, step_units, params) -> GlobalsPl
               | names) - module_names
     reads = collect([c for u in units if u.role == IMPORTS for c in u.cells],
                     module_names, values)
-    return plan_globals(reads, step_units, names)
+    return with_global_writes(plan_globals(reads, step_units, names), units, step_units, names)
+
+
+def with_global_writes(plan: GlobalsPlan, units, step_units, param_names) -> GlobalsPlan:
+    """Names a function assigns through `global x` live in the module, as in the
+    notebook: every step that uses one declares it `global` and none receives
+    it as an argument (in-process; NB609 warns that pods do not share it)."""
+    written = {u.name for unit in units for c in unit.cells if c.flow
+               for u in c.flow.global_writes} - param_names
+    if not written:
+        return plan
+    declared = {i: list(v) for i, v in plan.declared.items()}
+    sources = dict(plan.sources)
+    for index, unit in enumerate(step_units):
+        used = {n for c in unit.cells if c.flow
+                for n in (*c.flow.defines, *c.flow.mutates, *(u.name for u in c.flow.reads))}
+        for name in sorted(used & written):
+            declared.setdefault(index, []).append(name)
+            sources.setdefault(name, index)
+    bound = {i: tuple(n for n in v if n not in written) for i, v in plan.bound.items()}
+    return dataclasses.replace(
+        plan, declared={i: tuple(dict.fromkeys(v)) for i, v in declared.items()},
+        bound=bound, sources=sources, written=frozenset(written))
 
 
 def records(gplan: GlobalsPlan, steps, params) -> tuple[HelperGlobal, ...]:

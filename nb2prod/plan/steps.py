@@ -176,7 +176,7 @@ def _link_steps(b: _Builder, raw_steps, params, gplan):
     for index, (unit, cells) in enumerate(raw_steps):
         function = naming.unique(naming.identifier(unit.name), taken)
         bound = tuple(n for n in gplan.bound.get(index, ()) if n in provider)
-        inputs, edges = _step_inputs(b, cells, provider, bound)
+        inputs, edges = _step_inputs(b, cells, provider, bound, gplan.written)
         after = tuple(dict.fromkeys([*edges, *_explicit_after(b, unit, known_steps)]))
         steps.append(Step(unit.name, function, tuple(_block(c, code) for c, code in cells),
                           inputs=tuple(inputs), after=after, settings=unit.settings,
@@ -195,7 +195,7 @@ def _link_steps(b: _Builder, raw_steps, params, gplan):
     return steps, provider, history
 
 
-def _step_inputs(b: _Builder, cells, provider, helper_globals=()):
+def _step_inputs(b: _Builder, cells, provider, helper_globals=(), module_globals=frozenset()):
     """Names the step reads that a parameter or an earlier step provides, then
     the globals the helpers it calls read (bound at its start)."""
     bound: set[str] = set()
@@ -206,7 +206,8 @@ def _step_inputs(b: _Builder, cells, provider, helper_globals=()):
             continue
         for use in cell.flow.reads:
             name = use.name
-            if name in bound or name in b.module_names or name not in provider:
+            if (name in bound or name in b.module_names or name not in provider
+                    or name in module_globals):
                 continue
             if name not in inputs:
                 inputs.append(name)

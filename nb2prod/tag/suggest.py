@@ -26,6 +26,7 @@ from nb2prod.notebook import Notebook
 from nb2prod.plan.codegen import DISPLAY_METHODS
 from nb2prod.plan.metrics import metric_name
 from nb2prod.plan.params import literal_assignment
+from nb2prod.tag import hazards
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,10 @@ class _Walk:
         self.defined: set[str] = set()  # names bound by the cells walked so far
         self.module: set[str] = set()  # names bound at module level (imports, helpers)
         self.values: set[str] = set()  # values steps computed: what a metric may name
+        code_cells = list(analysis.code_cells)
+        self.binding = hazards.bindings(code_cells)  # name -> cells binding it
+        self.twice = hazards.defined_twice(code_cells)
+        self.closures: set[str] = set()  # globals read by functions the current step defines
 
     def run(self) -> list[Suggestion]:
         out = []
@@ -223,6 +228,8 @@ class _Walk:
                                       tags, why))
                 self.defined.update(cell.flow.defines if cell.flow else ())
                 self._track_values(cell, tags)
+                if self.step is not None and not set(tags) & {"imports", "functions", "skip"}:
+                    self.closures |= hazards.closure_reads(cell)
         return out
 
     def _track_values(self, cell: CellAnalysis, tags: tuple[str, ...]) -> None:
@@ -250,8 +257,11 @@ class _Walk:
             return (), "not valid Python: left untagged, build reports where"
         if shape.kind == "empty":
             return ("skip",), "nothing to run (empty, or IPython magics only)"
-        if shape.kind == "asserts":
+        if shape.kind == "asserts" and not hazards.assert_may_change(cell, self.module):
             return ("test",), "asserts only: becomes a pytest test of the package"
+        if shape.kind == "asserts" and self.step is not None:
+            return (), (f"asserts that call methods (they may change values): stay in step "
+                        f"`{self.step}`")
         return None
 
     def module_level(self, cell: CellAnalysis, shape: Shape):
@@ -263,7 +273,7 @@ class _Walk:
             step_values = reads & (self.defined - self.module)
             late = reads & self.computed - self.defined - set(cell.flow.defines)
             self.pending |= late  # a helper reading values computed below: a step's closure
-            if not step_values and not late:
+            if not step_values and not late and not set(cell.flow.defines) & self.twice:
                 self.module.update(cell.flow.defines)
                 return ("functions",), f"defines {_names(shape.names)}: module-level helpers"
         if shape.kind == "code" and self._module_setup(cell):
@@ -271,7 +281,7 @@ class _Walk:
             return ("imports",), ("imports plus module setup that reads only imported "
                                   "names: runs once at import")
         if shape.kind == "literals" and self.step is None:
-            if self.helper_reads & set(shape.names):
+            if self.helper_reads & set(shape.names) and not set(shape.names) & self.twice:
                 self.module.update(shape.names)
                 return ("functions",), (f"constants {_names(shape.names)} read by helper "
                                         "functions: kept at module level")
@@ -306,6 +316,11 @@ class _Walk:
         if self.step is not None and waiting:
             return (), (f"continues step `{self.step}`: its helpers read {_names(waiting)}, "
                         "bound here")
+        rebound = hazards.bound_from(self.closures, cell.cell.index, self.binding)
+        if self.step is not None and rebound:
+            return (), (f"continues step `{self.step}`: functions it defines read "
+                        f"{_names(rebound)}, bound again here or below (split, they would "
+                        "see the old value)")
         if self.step is None or self.heading is not None:
             source = f"section `{self.heading}`" if self.heading else "its first new value"
             name = step_name(self.heading, self.taken) if self.heading else self._flow_name(cell)
@@ -318,7 +333,7 @@ class _Walk:
         return (), f"continues step `{self.step}`"
 
     def _start(self, name: str, why: str) -> tuple[tuple[str, ...], str]:
-        self.step, self.heading = name, None
+        self.step, self.heading, self.closures = name, None, set()
         return (f"step:{name}",), why
 
     def _produces_new(self, cell: CellAnalysis) -> bool:
