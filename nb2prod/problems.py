@@ -111,8 +111,10 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
     _rule("NB603", "unwrapped-magic", INFO,
           "A timing or capture magic was removed; its statement runs once.",
           "Nothing to do.",
-          "%timeit runs a statement many times to time it; the package runs it once, "
-          "which is what the computation needs.",
+          "%time and %%time run their statement once in the notebook's namespace; the "
+          "package runs it once too, without the timing. (%timeit is dropped instead: "
+          "IPython runs it in a scope of its own, so its assignments never reach the "
+          "notebook.)",
           "%%time\nmodel.fit(X, y)", "model.fit(X, y)"),
     _rule("NB604", "install-in-notebook", INFO,
           "`!pip install` became a declared dependency of the package.",

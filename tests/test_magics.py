@@ -72,3 +72,19 @@ def test_backslash_continued_magic_is_one_construct():
     code = split_ipython("!pip install \\\n    requests\nx = 1")
     assert code.python.split("\n")[1:] == ["", "x = 1"]
     assert [m.packages for m in code.magics] == [("requests",)]
+
+
+def test_timeit_is_a_benchmark_its_assignments_do_not_leak():
+    """IPython runs %timeit / %%timeit in a function of its own: `counts, edges = ...`
+    there never rebinds the notebook's `counts`, so the package must not run it."""
+    code = split_ipython("counts = [0] * 20\n%timeit counts, edges = f(x)\nprint(len(counts))")
+    assert code.python.split("\n")[1] == "" and [m.action for m in code.magics] == [DROP]
+    assert split_ipython("%%timeit\ncounts = f(x)").python == "\n"
+    assert split_ipython("%time counts = f(x)").python == "counts = f(x)"  # %time: once, here
+    namespace = {"f": lambda x: (x, x)}
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.user_ns.update(namespace, counts=[0] * 20, x=1)
+    shell.run_cell("%timeit -n 1 -r 1 counts, edges = f(x)")
+    assert shell.user_ns["counts"] == [0] * 20  # what the drop reproduces

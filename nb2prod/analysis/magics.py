@@ -53,6 +53,8 @@ class CellCode:
 _DISPLAY = Decision(DROP, "changes notebook display only")
 _KERNEL = Decision(DROP, "configures the interactive kernel only")
 _TIMING = Decision(UNWRAP, "timing is dropped, the statement runs once")
+_BENCHMARK = Decision(DROP, "a benchmark: IPython runs it many times in a scope of its own, "
+                      "so it changes no variable of the notebook")
 
 LINE_MAGICS: dict[str, Decision] = {
     **dict.fromkeys(["matplotlib", "pylab", "config", "xmode", "precision", "pprint"], _DISPLAY),
@@ -64,7 +66,8 @@ LINE_MAGICS: dict[str, Decision] = {
          "alias_magic", "quickref", "recall", "rerun", "reset_selective", "clear"],
         _KERNEL,
     ),
-    **dict.fromkeys(["time", "timeit", "prun"], _TIMING),
+    **dict.fromkeys(["time", "prun"], _TIMING),
+    "timeit": _BENCHMARK,
     **dict.fromkeys(["pip", "conda", "mamba"], Decision(DEPENDENCY, "install command")),
     "run": Decision(REFUSE, "runs another script or notebook; import its code instead"),
     "load": Decision(REFUSE, "pastes a file into the cell at edit time; paste the code"),
@@ -79,7 +82,8 @@ LINE_MAGICS: dict[str, Decision] = {
 }
 
 CELL_MAGICS: dict[str, Decision] = {
-    **dict.fromkeys(["time", "timeit", "prun"], _TIMING),
+    **dict.fromkeys(["time", "prun"], _TIMING),
+    "timeit": _BENCHMARK,
     "capture": Decision(UNWRAP, "output capture is dropped, the body runs"),
     **dict.fromkeys(
         ["html", "HTML", "javascript", "js", "latex", "markdown", "svg"],
