@@ -85,13 +85,30 @@ def test_each_step_binds_what_its_helpers_read_in_a_pod(plan_of, tmp_path):
     assert total == sum(3.0 * x + 10.0 + 3.0 * x + 2 * 3.0 * x for x in (1, 2))
 
 
-def test_two_steps_binding_the_global_are_refused_at_the_helper(plan_of):
+def test_each_call_sees_the_latest_of_several_bindings(plan_of, tmp_path):
+    """Two steps bind `base`; each calls `f` after its own binding: faithful."""
     plan = plan_of([("def f(x):\n    return x + base", ["functions"]),
                     ("base = 1\na = f(1)", ["step:one"]),
-                    ("base = 2\nb = f(a)", ["step:two"])])
+                    ("c = f(0)", ["step:between"]),
+                    ("base = 10\nb = f(a)", ["step:two"]),
+                    ("print(a, b, c)", ["metrics"])])
+    assert errors(plan) == []
+    one, between, two = plan.steps
+    assert one.global_names == two.global_names == ("base",)
+    assert between.bound_globals == ("base",)  # from step one, as the notebook saw it
+    namespace, _ = pipeline(plan, tmp_path)
+    assert namespace["run"]() == {"a": 2, "b": 12, "c": 1}
+    namespace["base"] = None  # a fresh pod: the step binds what it receives
+    assert namespace["between"](base=1) == 1
+
+
+def test_call_before_a_rebinding_in_the_same_step_is_refused(plan_of):
+    plan = plan_of([("def f(x):\n    return x + base", ["functions"]),
+                    ("base = 1\na = f(1)", ["step:one"]),
+                    ("b = f(a)\nbase = 2", ["step:two"])])
     [problem] = [p for p in plan.problems if p.severity == ERROR]
     assert (problem.code, problem.cell, problem.line) == ("NB614", 1, 2)
-    assert "step `one` and step `two`" in problem.message
+    assert "step `two` binds again and calls `f`" in problem.message
     assert "pass `base` to `f` as an argument" in problem.hint
 
 

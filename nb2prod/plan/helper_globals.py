@@ -128,37 +128,69 @@ class GlobalsPlan:
 
 
 def plan_globals(reads: HelperReads, step_units, param_names: set[str]) -> GlobalsPlan:
+    """Each step that binds a helper-read global declares it `global`; each step
+    that calls the helper and does not bind it receives the latest binding as
+    an input. Refused where the value a call sees is not fixed by step order."""
     places = _binding_places(reads, step_units, param_names)
     problems: dict[tuple[str, str], Problem] = {}
     for name, where in places.items():
-        if len(where) > 1:
-            read = next(r for r in reads.direct if r.name == name)
-            problems[(read.helper, name)] = _refusal(read, f"which {_places(where, step_units)} "
-                                                     "bind: which value a call sees depends on "
-                                                     "when it runs")
-    declared: dict[int, list[str]] = {}
+        read = next(r for r in reads.direct if r.name == name)
+        if None in where and len(where) > 1:
+            problems[(read.helper, name)] = _refusal(
+                read, f"which {_places(where, step_units)} bind: a step rebinds a parameter")
+        for index in (i for i in where if i is not None and i != where[0]):
+            if name in _reads(step_units[index]):
+                problems.setdefault((read.helper, name), _refusal(
+                    read, f"which step `{step_units[index].name}` reads and binds again: "
+                    "which value a call sees depends on the order inside that step"))
     bound: dict[int, list[str]] = {}
     for index, unit in enumerate(step_units):
-        called = {u.name for c in unit.cells if c.flow for u in c.flow.reads}
-        for helper in sorted(called):
+        for helper in sorted(_reads(unit)):
             for name in sorted(reads.names(helper)):
-                where = places[name]
-                if len(where) == 1 and where[0] is not None and where[0] > index:
-                    read = reads.first_read(helper, name)
+                earlier = [i for i in places[name] if i is None or i < index]
+                read = reads.first_read(helper, name)
+                if index in places[name] and earlier and _calls_first(unit, helper, name):
                     problems.setdefault((read.helper, name), _refusal(
-                        read, f"which step `{step_units[where[0]].name}` binds only after "
-                        f"step `{unit.name}` calls `{helper}`"))
-                elif len(where) == 1 and where[0] != index:
+                        read, f"which step `{unit.name}` binds again and calls `{helper}`: "
+                        "which value a call sees depends on the order inside that step"))
+                elif index not in places[name] and not earlier:
+                    first = step_units[places[name][0]].name
+                    problems.setdefault((read.helper, name), _refusal(
+                        read, f"which step `{first}` binds only after step `{unit.name}` "
+                        f"calls `{helper}`"))
+                elif index not in places[name]:
                     bound.setdefault(index, []).append(name)
-    for name, where in places.items():
-        if len(where) == 1 and where[0] is not None:
-            declared.setdefault(where[0], []).append(name)
     refused = {name for _, name in problems}
+    declared: dict[int, list[str]] = {}
+    for name, where in places.items():
+        for index in where if name not in refused else ():
+            if index is not None:
+                declared.setdefault(index, []).append(name)
     return GlobalsPlan(
-        {i: tuple(n for n in dict.fromkeys(v) if n not in refused) for i, v in declared.items()},
+        {i: tuple(dict.fromkeys(v)) for i, v in declared.items()},
         {i: tuple(n for n in dict.fromkeys(v) if n not in refused) for i, v in bound.items()},
-        {n: w[0] for n, w in places.items() if len(w) == 1 and n not in refused},
+        {n: w[0] for n, w in places.items() if w and n not in refused},
         tuple(problems.values()))
+
+
+def _calls_first(unit, helper: str, name: str) -> bool:
+    """Whether the step may call `helper` before it binds `name` (then a pod,
+    which has no earlier step's binding, would see another value)."""
+    for cell in unit.cells:
+        if cell.tree is None or cell.flow is None:
+            continue
+        binds = [n.lineno for n in ast.walk(cell.tree) if isinstance(n, ast.Name)
+                 and n.id == name and isinstance(n.ctx, ast.Store)]
+        calls = [u.line for u in cell.flow.reads if u.name == helper]
+        if calls and (not binds or min(calls) <= min(binds)):
+            return True
+        if binds:
+            return False
+    return False
+
+
+def _reads(unit) -> set[str]:
+    return {u.name for c in unit.cells if c.flow for u in c.flow.reads}
 
 
 def _binding_places(reads: HelperReads, step_units, param_names) -> dict[str, list]:
