@@ -87,3 +87,17 @@ def test_hazards_give_fewer_steps_not_none(notebook_factory):
     assert tags == [("step:load",), ()]
     path = notebook_factory(CASES["object mutated through an alias"], name="alias.ipynb")
     assert len([s for s in suggest_notebook(load_notebook(path)) if s.tags]) == 3
+
+
+def test_step_rebinding_a_module_constant_rebinds_it_for_everyone(notebook_factory,
+                                                                 tmp_path, monkeypatch):
+    """A tagged notebook: `LIMIT` and `clip` are module-level; a step binds
+    `LIMIT` again; the helper and a later step see the new value, as in the notebook."""
+    monkeypatch.chdir(tmp_path)
+    path = notebook_factory([
+        ("LIMIT = 5\ndef clip(x):\n    return min(x, LIMIT)", ["functions"]),
+        ("a = clip(9)", ["step:one"]), ("LIMIT = 7\nb = clip(9)", ["step:two"]),
+        ("print(a, b, clip(8), LIMIT)", ["step:three"])])
+    out, plan = printed(path)
+    assert out == "5 7 7 7\n"
+    assert plan.steps[1].global_names == ("LIMIT",)

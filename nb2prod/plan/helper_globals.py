@@ -258,21 +258,28 @@ def globals_plan(module_names: set[str], units, step_units, params) -> GlobalsPl
 
 
 def with_global_writes(plan: GlobalsPlan, units, step_units, param_names) -> GlobalsPlan:
-    """Names a function assigns through `global x` live in the module, as in the
-    notebook: every step that uses one declares it `global` and none receives
-    it as an argument (in-process; NB609 warns that pods do not share it)."""
+    """Names a function assigns through `global x`, and module-level helpers or
+    constants a step binds again, live in the module, as in the notebook: every
+    step that uses one declares it `global` and none receives it as an argument
+    (in-process; NB609 warns that pods do not share a `global` write)."""
+    helpers = {n for unit in units if unit.role == IMPORTS for c in unit.cells if c.flow
+               for n in set(c.flow.defines) - set(c.flow.imports)}
+    rebound = helpers & {n for u in step_units for c in u.cells if c.flow
+                         for n in c.flow.defines}
     written = {u.name for unit in units for c in unit.cells if c.flow
                for u in c.flow.global_writes} - param_names
-    if not written:
+    if not written | rebound:
         return plan
     declared = {i: list(v) for i, v in plan.declared.items()}
     sources = dict(plan.sources)
     for index, unit in enumerate(step_units):
         used = {n for c in unit.cells if c.flow
                 for n in (*c.flow.defines, *c.flow.mutates, *(u.name for u in c.flow.reads))}
-        for name in sorted(used & written):
+        for name in sorted(used & (written | rebound)):
             declared.setdefault(index, []).append(name)
-            sources.setdefault(name, index)
+            if name not in helpers:  # a helper's own definition is the module's value
+                sources.setdefault(name, index)
+    written |= rebound
     bound = {i: tuple(n for n in v if n not in written) for i, v in plan.bound.items()}
     return dataclasses.replace(
         plan, declared={i: tuple(dict.fromkeys(v)) for i, v in declared.items()},
