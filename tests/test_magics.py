@@ -88,3 +88,21 @@ def test_timeit_is_a_benchmark_its_assignments_do_not_leak():
     shell.user_ns.update(namespace, counts=[0] * 20, x=1)
     shell.run_cell("%timeit -n 1 -r 1 counts, edges = f(x)")
     assert shell.user_ns["counts"] == [0] * 20  # what the drop reproduces
+
+
+def test_modulo_continuation_builds_and_prints(notebook_factory, tmp_path):
+    """The issue's notebook: a `%` continuing a print's argument is a modulo."""
+    import subprocess
+    import sys
+
+    from nb2prod.cli import main
+
+    path = notebook_factory(["a = [1.0, 2.0, 3.0]\nb = [2.0, 4.0, 6.5]",
+                             'print(\n    "Test correlation: %.2f"\n    % (sum(a) / sum(b))\n)',
+                             "%time total = sum(a)\nprint(total)"])
+    assert main(["build", str(path), "-o", str(tmp_path / "out"), "--name", "corr", "-q"]) == 0
+    report = (tmp_path / "out" / "nb2prod-report.md").read_text()
+    assert "NB601" not in report and "NB002" not in report
+    run = subprocess.run([sys.executable, "-m", "corr"], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(tmp_path / "out" / "src")}, check=True)
+    assert run.stdout == "Test correlation: 0.48\n6.0\n"
