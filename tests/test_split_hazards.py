@@ -46,6 +46,13 @@ CASES = {
     "file written then read": [
         "import json", md("## Write"), "with open('v.json', 'w') as f:\n    json.dump([1, 2], f)",
         md("## Read"), "with open('v.json') as f:\n    v = json.load(f)\nprint(v)"],
+    "plot that draws from the generator": [
+        "import random\nimport matplotlib.pyplot as plt", md("## A"),
+        "random.seed(0)\nx = random.random()", "plt.hist([random.random() for _ in range(9)])",
+        md("## B"), "y = random.random()\nprint(round(x + y, 12))"],
+    "display of a draw": [
+        "import random", md("## A"), "random.seed(0)\nx = random.random()",
+        "display(random.random())", md("## B"), "y = random.random()\nprint(round(x + y, 12))"],
     "class attribute state": [
         "class Counter:\n    n = 0\n    def hit(self):\n        Counter.n += 1",
         md("## A"), "c = Counter()\nc.hit()", md("## B"), "c.hit()\nprint(Counter.n)"],
@@ -101,3 +108,15 @@ def test_step_rebinding_a_module_constant_rebinds_it_for_everyone(notebook_facto
     out, plan = printed(path)
     assert out == "5 7 7 7\n"
     assert plan.steps[1].global_names == ("LIMIT",)
+
+
+def test_display_of_a_draw_still_draws(notebook_factory, tmp_path, monkeypatch):
+    """As in the notebook: `display(...)` shows nothing in a package, but what it
+    computes (here a draw from the global generator) still happens."""
+    import random
+
+    monkeypatch.chdir(tmp_path)
+    out, _ = printed(notebook_factory(CASES["display of a draw"]))
+    random.seed(0)
+    x, _, y = random.random(), random.random(), random.random()
+    assert out == f"{round(x + y, 12)}\n"

@@ -55,6 +55,10 @@ def split_body(python: str, tree: ast.Module, *, hoist_imports: bool) -> Body:
             imports.append(Cut(node.lineno, _text(lines, node)))
         elif _is_display(node, is_last):
             dropped.append(Cut(node.lineno, _text(lines, node)))
+        elif _is_computing_display(node):  # display(rng.random(3)): the draw still runs
+            dropped.append(Cut(node.lineno, _text(lines, node)))
+            _keep_arguments(python, lines, node)
+            continue
         else:
             continue
         remove.update(range(node.lineno - 1, node.end_lineno))
@@ -96,10 +100,43 @@ def _owns_lines(node: ast.stmt, statements: list[ast.stmt]) -> bool:
     )
 
 
+PURE_BUILTINS = frozenset(["len", "round", "str", "int", "float", "bool", "range", "list",
+                           "tuple", "sorted", "min", "max", "sum", "abs", "zip", "enumerate",
+                           "format", "repr", "dict", "set"])
+"""Calls that compute nothing a later statement could notice."""
+
+
+def computes_inside(call: ast.Call) -> bool:
+    """Whether a call's arguments or receiver make calls of their own (other than
+    pure builtins): `df.head()` only shows, `df.sample(5).head()` also draws."""
+    inner = [*call.args, *(k.value for k in call.keywords), call.func]
+    return any(isinstance(n, ast.Call) and not (isinstance(n.func, ast.Name)
+                                                and n.func.id in PURE_BUILTINS)
+               for part in inner for n in ast.walk(part))
+
+
+def _is_computing_display(node: ast.stmt) -> bool:
+    value = node.value if isinstance(node, ast.Expr) else None
+    return (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+            and value.func.id == "display" and computes_inside(value))
+
+
+def _keep_arguments(python: str, lines: list[str], node: ast.stmt) -> None:
+    """`display(a(), b)` -> `a(), b` on the same lines: shown no more, still computed."""
+    args = [*node.value.args, *(k.value for k in node.value.keywords)]
+    kept = ", ".join(ast.get_source_segment(python, a) or "None" for a in args).split("\n")
+    span = node.end_lineno - node.lineno + 1
+    indent = lines[node.lineno - 1][: node.col_offset]
+    kept = [indent + kept[0], *kept[1:]] + [""] * max(0, span - len(kept))
+    lines[node.lineno - 1 : node.end_lineno] = kept[:span]
+
+
 def _is_display(node: ast.stmt, is_last: bool) -> bool:
     if not isinstance(node, ast.Expr):
         return False
     value = node.value
+    if isinstance(value, ast.Call) and computes_inside(value):
+        return False  # it computes too (draws from a generator, mutates): it runs
     if isinstance(value, ast.Call):
         func = value.func
         if isinstance(func, ast.Name) and func.id == "display":

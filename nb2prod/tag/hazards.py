@@ -12,7 +12,11 @@ split, and each has a rule here that `suggest.py` follows:
   (`defined_twice`);
 - an assert cell that calls methods of values (`assert xs.pop() == 3`) may
   change them: as a pytest test it would no longer run in the pipeline, so it
-  stays in its step (`assert_may_change`).
+  stays in its step (`assert_may_change`);
+- a display or plotting call whose arguments compute (`plt.hist(np.random.
+  randn(100))` draws from the global generator) is not display-only: skipped,
+  every later draw would change, so it runs (`plan.codegen.computes_inside`,
+  which build uses too: such a call is never dropped as display-only).
 """
 
 from __future__ import annotations
@@ -60,3 +64,4 @@ def assert_may_change(cell: CellAnalysis, modules: set[str]) -> bool:
             if not (isinstance(root, ast.Name) and root.id in modules):
                 return True
     return False
+

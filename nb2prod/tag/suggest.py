@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from nb2prod import naming
 from nb2prod.analysis.analyze import BUILTIN_NAMES, CellAnalysis, NotebookAnalysis, analyze
 from nb2prod.notebook import Notebook
-from nb2prod.plan.codegen import DISPLAY_METHODS
+from nb2prod.plan.codegen import DISPLAY_METHODS, computes_inside
 from nb2prod.plan.metrics import metric_name
 from nb2prod.plan.params import literal_assignment
 from nb2prod.tag import hazards
@@ -112,6 +112,8 @@ def _is_display(node: ast.stmt) -> bool:
         return True
     if not isinstance(value, ast.Call):
         return False
+    if computes_inside(value):
+        return False  # `plt.hist(np.random.randn(9))` draws from the generator: it runs
     func = value.func
     if isinstance(func, ast.Name):
         return func.id == "display"
