@@ -11,10 +11,13 @@ helper (directly or through other helpers) binds it first —
 - a parameter or an earlier step's value: it becomes an input of the step
   (so Kubeflow pods receive it too) and the step binds it before its code.
 
-That is faithful when the dataflow proves which value every call sees: the
-name is bound in one place only (the parameters, or one step), and no step
-calls the helper before that place. Otherwise the read is refused (NB614) at
-the helper's line, with the fix: pass the value to the helper as an argument.
+That is faithful when the dataflow proves which value every call sees: each
+call sees the latest binding before its step (the parameters, or any number
+of steps, each declaring the name `global`). Otherwise the read is refused
+(NB614) at the helper's line, with the fix: pass the value to the helper as
+an argument — when a step rebinds a parameter, reads the value and binds it
+again, calls the helper before binding it again, or when nothing binds it
+before a call.
 Reads at the module level itself (decorators, defaults, class bodies, code in
 the cell) run at import time and stay refused.
 """
