@@ -106,3 +106,10 @@ def test_modulo_continuation_builds_and_prints(notebook_factory, tmp_path):
     run = subprocess.run([sys.executable, "-m", "corr"], capture_output=True, text=True,
                          env={"PYTHONPATH": str(tmp_path / "out" / "src")}, check=True)
     assert run.stdout == "Test correlation: 0.48\n6.0\n"
+
+
+def test_dropped_magic_takes_its_bracket_continuation_lines():
+    code = split_ipython("%timeit np.fromiter((xi + yi for xi, yi in zip(x, y)),\n"
+                         "                     dtype=x.dtype, count=len(x))\nz = 1")
+    assert code.python.split("\n") == ["", "", "z = 1"]
+    assert [m.line for m in code.magics] == [1]

@@ -119,6 +119,8 @@ def split_ipython(source: str) -> CellCode:
         text, end = _joined(lines, number)
         python, magic = _line(text, number + 1) if _maybe_ipython(text) else (text, None)
         if magic and _logical_line_starts(out):
+            if magic.action != UNWRAP and text.lstrip().startswith("%"):
+                end = _bracket_end(lines, number, end)
             out.append(python)  # IPython joins a magic's backslash continuation lines
             out.extend("" for _ in lines[number + 1 : end])
             magics.append(magic)
@@ -127,6 +129,15 @@ def split_ipython(source: str) -> CellCode:
             out.append(lines[number])
             number += 1
     return CellCode("\n".join(out), tuple(magics))
+
+
+def _bracket_end(lines: list[str], start: int, end: int) -> int:
+    """A dropped `%timeit f(a,` whose brackets close on later lines takes them too."""
+    chunk = [lines[start].lstrip().lstrip("%"), *lines[start + 1 : end]]
+    while end < len(lines) and not _logical_line_starts(chunk):
+        chunk.append(lines[end])
+        end += 1
+    return end
 
 
 def _joined(lines: list[str], start: int) -> tuple[str, int]:
