@@ -5,8 +5,8 @@ from __future__ import annotations
 import keyword
 import re
 
-RESERVED = frozenset(["run", "run_steps", "Params", "METRICS", "_set_globals", "annotations", "dataclasses",
-                      "typing"])
+RESERVED = frozenset(["run", "run_steps", "Params", "METRICS", "_set_globals", "annotations",
+                      "dataclasses", "typing", "_STEPS", "_runtime", "_run_step"])
 """Module-level names the generated pipeline itself defines."""
 
 
@@ -46,6 +46,12 @@ def unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
+RUN_OPTIONS = frozenset(["--cache", "--resume", "--from-step", "--only-step", "--log-format",
+                         "--log-level", "--debug", "--metrics-out", "--help"])
+"""Options of the generated command line that are not parameters."""
+
+
 def cli_option(name: str) -> str:
-    """`n_customers` -> `--n-customers`."""
-    return "--" + name.strip("_").replace("_", "-").lower()
+    """`n_customers` -> `--n-customers`; `cache` -> `--param-cache` (a run option's name)."""
+    option = "--" + name.strip("_").replace("_", "-").lower()
+    return f"--param-{option[2:]}" if option in RUN_OPTIONS else option

@@ -215,6 +215,23 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "usually the model; a tag makes the choice explicit.",
           "scaler.fit(X)\nclf.fit(scaler.transform(X), y)",
           "scaler.fit(X)\n# cell tagged model:clf\nclf.fit(scaler.transform(X), y)"),
+    _rule("NB623", "unresolved-import", WARNING,
+          "An import is not installed in the environment the build read.",
+          "Install it there (or pass `--python` for the notebook's environment) so its "
+          "version is pinned.",
+          "Dependencies are pinned from what is installed; an import nothing provides gets "
+          "no version, so the package may install a different one than the notebook used.",
+          "import xgboost  # not installed where nb2prod runs",
+          "nb2prod build nb.ipynb --python ~/venvs/ml/bin/python"),
+    _rule("NB624", "credential-parameter", ERROR,
+          "A parameter's default looks like a credential.",
+          "Read it from the environment in the step (`os.environ['API_KEY']`); on Kubeflow "
+          "tag the step `secret:SECRET:KEY:ENV`.",
+          "Parameter defaults are written into the package, its --help, the Kubeflow "
+          "pipeline YAML and the Job: a credential there is leaked to everyone who can "
+          "read any of them.",
+          "api_key = 'sk-live-4f9a8b7c6d5e4f3a2b1c'",
+          "# step: api_key = os.environ['SERVICE_API_KEY']"),
     _rule("NB619", "reserved-name", ERROR,
           "A module-level name of the notebook clashes with the generated pipeline's own.",
           "Rename it: `run`, `run_steps`, `Params` and `METRICS` are the package's API.",

@@ -82,10 +82,12 @@ def test_value_types_only_trust_visible_scalars(code, expected):
 def test_resources_from_kale_spelled_tags():
     r = resources(one_step("", [("limit:cpu", "2"), ("limit:memory", "4Gi"),
                                 ("limit:nvidia.com/gpu", "1"), ("retry", "3"),
-                                ("cache", "disabled"), ("label:team", "ml")]))
+                                ("cache", "disabled"), ("label:team", "ml"),
+                                ("report:x", "y")]))
     assert (r.cpu, r.memory, r.accelerator, r.accelerator_count) == ("2", "4Gi",
                                                                      "nvidia.com/gpu", 1)
-    assert (r.retry, r.cache, r.ignored) == (3, False, ("label:team:ml",))
+    # labels are pod settings now (stepsettings); `report:` still has no KFP equivalent
+    assert (r.retry, r.cache, r.ignored) == (3, False, ("report:x:y",))
     assert resources(one_step("", [("limit:cpu", "500m")])).cpu == "500m"
     assert resources(one_step("", [("image:repo/img", "1.0")])).image == "repo/img:1.0"
 

@@ -57,6 +57,10 @@ def build(
     volume: Annotated[str | None, typer.Option(
         "--volume", metavar="PATH", help="Shared volume for --target kubeflow: steps run "
         "with PATH as working directory, so files they pass between them land on it.")] = None,
+    python: Annotated[Path | None, typer.Option(
+        "--python", metavar="PATH", help="Interpreter whose installed packages pin the "
+        "dependencies [default: the notebook kernel's, if installed here, else this one].")
+    ] = None,
 ) -> None:
     """Generate a package from NOTEBOOK: pipeline module, CLI, tests, Dockerfile, report.
 
@@ -64,7 +68,8 @@ def build(
     """
     options = BuildOptions(notebook, output, name, force, check, strict, templates,
                            wheelhouse, image, quiet, ci=tuple(ci or ()),
-                           targets=tuple(target or ()), volume=volume, verbose=verbose)
+                           targets=tuple(target or ()), volume=volume, verbose=verbose,
+                           python=python)
     raise typer.Exit(run_build(options))
 
 
@@ -102,6 +107,7 @@ class BuildOptions:
     targets: tuple[str, ...] = ()  # --target: names in targets.registry.TARGETS
     volume: str | None = None  # shared volume path for --target kubeflow
     verbose: bool = False
+    python: Path | None = None  # the environment dependencies are pinned from
 
 
 def exit_code(plan: Plan, strict: bool) -> int:
@@ -117,12 +123,14 @@ def run_build(options: BuildOptions) -> int:
     from nb2prod.render.templates import render
     from nb2prod.targets.registry import with_notes
 
-    plan = make_plan(options.notebook, options.name)
+    plan = make_plan(options.notebook, options.name, options.python)
     templates = templates_dir(options.templates, options.notebook)
     targets = _target_options(options, plan)
     plan = with_notes(plan, targets)  # serve: NB621/NB622
-    files = render(plan, templates, options.ci, targets)
     out_dir = options.output or Path(plan.dist_name)
+    hashes = _fill_wheelhouse(options, plan, out_dir) if options.wheelhouse and not \
+        options.check else None
+    files = render(plan, templates, options.ci, targets, hashes)
     verdicts = write.plan_writes(out_dir, files, force=options.force)
     console = _console()
     if options.check:
@@ -145,16 +153,27 @@ def run_build(options: BuildOptions) -> int:
     return exit_code(plan, options.strict)
 
 
+def _fill_wheelhouse(options: BuildOptions, plan: Plan, out_dir: Path) -> dict:
+    """Download the locked versions' wheels; return their sha256 for requirements.lock
+    (normalized name -> digests), or {} when some locked distribution has no wheel."""
+    from nb2prod.plan.dependencies import requirement_name
+    from nb2prod.plan.environment import normalize
+    from nb2prod.targets import container
+    from nb2prod.targets.registry import extra_requirements, target_options
+
+    # A target's extra runs in the image too (kubeflow: the KFP executor).
+    extras = extra_requirements(target_options(options.targets), plan)
+    locked = {normalize(name) for name, _ in plan.lock}
+    requirements = [f"{name}=={version}" for name, version in plan.lock] + [
+        r for r in plan.dependencies if normalize(requirement_name(r)) not in locked]
+    wheels = container.fill_wheelhouse(out_dir, [*requirements, *extras],
+                                       python_version=plan.python_version)
+    return container.lock_hashes(wheels, plan.lock)
+
+
 def _container_extras(options: BuildOptions, plan: Plan, out_dir: Path) -> None:
     from nb2prod.targets import container
 
-    if options.wheelhouse:
-        from nb2prod.targets.registry import extra_requirements, target_options
-
-        # A target's extra runs in the image too (kubeflow: the KFP executor).
-        extras = extra_requirements(target_options(options.targets), plan)
-        container.fill_wheelhouse(out_dir, [*plan.dependencies, *extras],
-                                  python_version=plan.python_version)
     if options.image:
         container.build_image(out_dir, options.image)
 

@@ -28,17 +28,22 @@ CONTEXT: dict[str, str] = {
                          "optional_dependencies",
     "README.md.j2": "plan: params (cli, type_name, default, cell), steps, metrics",
     "package_init.py.j2": "plan: import_name, exports (re-exported public names)",
-    "pipeline.py.j2": "plan: imports, helpers, params, steps (blocks, inputs, outputs), "
-                      "metrics, results; kernel_display (module, option, kernel, terminal, "
-                      "why)",
-    "main.py.j2": "plan: params (argparse options), dist_name, import_name; kernel_display",
+    "pipeline.py.j2": "plan: imports, helpers, params, steps (blocks, inputs, outputs, "
+                      "code_hash), metrics, results; run_specs (retry, cache, secrets); "
+                      "kernel_display (module, option, kernel, terminal, why)",
+    "runtime.py.j2": "plan: import_name, dist_name (logging, step cache, resume, retries)",
+    "store.py.j2": "plan: import_name (the step cache's storage formats)",
+    "requirements.lock.j2": "plan: lock (exact versions), environment; wheel_hashes",
+    "main.py.j2": "plan: params (argparse options), dist_name, import_name, dependencies; "
+                  "kernel_display",
     "conftest.py.j2": "plan: import_name, dist_name (the shared `values` fixture); "
                       "kernel_display",
     "test_pipeline.py.j2": "plan: tests (name, cell, code, reads, setup), golden, "
                            "test_imports",
     "Dockerfile.j2": "plan: python_version (base image), dist_name, import_name",
     "dockerignore.j2": "plan: dist_name (comment only)",
-    "report.md.j2": "plan: steps, skipped, dependencies, problems, count(severity)",
+    "report.md.j2": "plan: steps, skipped, dependencies, resolved, environment, problems, "
+                    "count(severity); run_specs",
     "export_module.py.j2": "plan: export_module, exports, import_name "
                            "(only for nbdev notebooks with `#| default_exp`)",
     "github-ci.yml.j2": "plan: notebook_name, dist_name, python_version, "
@@ -141,8 +146,8 @@ def list_templates(
             source = "  [override]" if (templates / name).is_file() else "  [built-in]"
         print(f"{name:<{width}}  -> {path}{source}")
         print(f"{'':<{width}}     {context}")
-    names = ("optional_dependencies", "kernel_display", *TARGETS)
-    variables = " and ".join(f"`{name}`" for name in names)
+    names = ("optional_dependencies", "kernel_display", "run_specs", "wheel_hashes", *TARGETS)
+    variables = ", ".join(f"`{name}`" for name in names)
     print(f"Every template receives `plan` (plus {variables}); "
           "see docs/templates.md.")
     raise typer.Exit(0)

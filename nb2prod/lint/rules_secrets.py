@@ -153,6 +153,12 @@ def looks_secret(name: str, value: str) -> bool:
     return classes >= 2 and (is_password or entropy(value) >= 3.5)
 
 
+def looks_like_credential(name: str, source: str) -> bool:
+    """A parameter `name = <source>` whose value is a token, or a credential-named secret."""
+    text = f"{name} = {source}"
+    return any(True for _ in _scan(text))
+
+
 def entropy(value: str) -> float:
     counts = Counter(value)
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())

@@ -21,12 +21,16 @@ from nb2prod.problems import Problem, make_problem
 MODULE_ROLES = (IMPORTS, FUNCTIONS, EXPORT)
 
 
-def make_plan(notebook: Path, name: str | None) -> Plan:
-    """Load the notebook at `notebook` and plan it: what every front end starts with."""
+def make_plan(notebook: Path, name: str | None, python: Path | None = None) -> Plan:
+    """Load the notebook at `notebook` and plan it: what every front end starts with.
+    Dependencies are pinned from `python`'s environment (see environment.py)."""
+    from nb2prod.plan.environment import choose_python, read_environment
     from nb2prod.project_config import configured_model  # [tool.nb2prod] model
 
-    return build_plan(load_notebook(notebook),
-                      PlanOptions(name=name, model=configured_model(notebook)))
+    loaded = load_notebook(notebook)
+    env = read_environment(choose_python(python, loaded.kernel_name))
+    return build_plan(loaded, PlanOptions(name=name, model=configured_model(notebook),
+                                          environment=env))
 
 
 def build_plan(notebook: Notebook, options: PlanOptions | None = None) -> Plan:

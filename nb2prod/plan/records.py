@@ -18,6 +18,7 @@ class PlanOptions:
     name: str | None = None  # package name; default from the notebook file name
     python_version: str = "3.11"
     model: str | None = None  # `[tool.nb2prod] model`: the served value (--target serve)
+    environment: object | None = None  # plan.environment.Environment to pin dependencies from
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Step:
     unused: tuple[str, ...] = ()  # names bound but used nowhere: marked `noqa: F841`
     global_names: tuple[str, ...] = ()  # helper-read globals the step binds: `global x`
     bound_globals: tuple[str, ...] = ()  # helper-read globals it receives and binds first
+    code_hash: str = ""  # stephash.step_hash: the step's code and the module code it reaches
 
     @property
     def cells(self) -> tuple[int, ...]:
@@ -126,6 +128,9 @@ class Plan:
     model_notes: tuple[Problem, ...] = ()  # NB621/NB622, reported when serving is asked for
     predict_cell: int | None = None  # the cell tagged `predict` that defines predict()
     helper_globals: tuple[HelperGlobal, ...] = ()  # globals helper functions read
+    resolved: tuple = ()  # dependencies.Resolved per third-party import (with an environment)
+    lock: tuple[tuple[str, str], ...] = ()  # (distribution, exact version): the closure
+    environment: str = ""  # Python version of the environment read, "" when none was
     nb2prod_version: str = __version__
     version: str = "0.1.0"
     extras: dict = field(default_factory=dict, compare=False)

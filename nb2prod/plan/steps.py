@@ -18,13 +18,13 @@ from nb2prod.analysis.analyze import IPYTHON_NAMES, CellAnalysis, unresolved_nam
 from nb2prod.analysis.magics import DEPENDENCY
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
-from nb2prod.plan import codegen, model_choice
+from nb2prod.plan import codegen, model_choice, stephash
 from nb2prod.plan import dependencies as deps
 from nb2prod.plan import helper_globals as helperglobals
 from nb2prod.plan import tests as testplan
 from nb2prod.plan.metrics import metric_location, read_metrics
 from nb2prod.plan.params import read_params
-from nb2prod.plan.records import Block, Plan, PlanOptions, Step, Unit
+from nb2prod.plan.records import Block, Param, Plan, PlanOptions, Step, Unit
 from nb2prod.problems import Problem, make_problem
 
 
@@ -114,8 +114,12 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     snapshots += served.snapshots
     steps = _with_outputs(steps, provider, results, snapshots)
     imports = _mark_unused_imports(list(b.imports), helpers, steps, tests)
+    steps = _with_code_hashes(steps, [*imports, *(h.code for h in helpers)])
     name = options.name or Path(notebook.path).stem
     import_name = naming.import_name(name)
+    requirements, resolved, lock = _dependencies(b, analysis, valid, import_name,
+                                                 options.environment)
+    b.problems.extend(_credential_params(params))
     return Plan(
         notebook_name=Path(notebook.path).name,
         notebook_sha256=notebook.sha256,
@@ -132,7 +136,10 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         results=results,
         golden=golden,
         tests=tests,
-        dependencies=tuple(_dependencies(analysis, valid, import_name)),
+        dependencies=tuple(requirements),
+        resolved=resolved,
+        lock=lock,
+        environment=options.environment.python_version if options.environment else "",
         exports=tuple(_exports(helpers)),
         export_module=_export_module(analysis),
         problems=tuple(sorted(b.problems, key=_problem_order)),
@@ -281,6 +288,13 @@ def _with_outputs(steps: list[Step], provider, results, snapshots) -> tuple[Step
     return tuple(final)
 
 
+def _with_code_hashes(steps: tuple[Step, ...], module_code: list[str]) -> tuple[Step, ...]:
+    bindings = stephash.module_bindings(module_code)
+    return tuple(dataclasses.replace(s, code_hash=stephash.step_hash(
+        "\n".join(b.code for b in s.blocks), (*s.inputs, "->", *s.outputs), bindings))
+        for s in steps)
+
+
 def _mark_unused_imports(imports: list[str], helpers, steps, tests) -> list[str]:
     code = "\n".join([*(h.code for h in helpers), *(b.code for s in steps for b in s.blocks),
                       *(t.code for t in tests)])
@@ -292,12 +306,39 @@ def _mark_unused_imports(imports: list[str], helpers, steps, tests) -> list[str]
     return marked
 
 
-def _dependencies(analysis, units: list[Unit], own: str) -> list[str]:
+def _dependencies(b: _Builder, analysis, units: list[Unit], own: str, env):
+    """(requirements, resolved imports, lock pins); unresolved imports are NB623."""
     cells = [c for u in units for c in u.cells if c.tree is not None]
     modules = deps.top_level_imports(c.tree for c in cells)
     specs = [p for c in analysis.code_cells if c.code for m in c.code.magics
              if m.action == DEPENDENCY for p in m.packages]
-    return deps.distributions(modules, specs, own)
+    resolved = deps.resolve(modules, own, env)
+    if env is None:
+        return deps.distributions(modules, specs, own, resolved), (), ()
+    sites = deps.import_sites(cells)
+    for r in resolved:
+        if r.version is None:
+            cell, line, column, cell_id = sites[r.module]
+            b.problems.append(make_problem(
+                "NB623", f"`{r.module}` is not installed in the environment read (Python "
+                f"{env.python_version}): declared as `{r.distribution}` without a version",
+                cell, line, column, cell_id))
+    from nb2prod.plan.environment import closure
+
+    roots = [r.distribution for r in resolved if r.version] + [deps.requirement_name(s)
+                                                               for s in specs]
+    return (deps.distributions(modules, specs, own, resolved), tuple(resolved),
+            tuple(closure(env, roots)))
+
+
+def _credential_params(params: tuple[Param, ...]) -> list[Problem]:
+    """A parameter default that looks like a credential (lint's NB306 patterns) would be
+    written into the package, its CLI help and the Kubeflow YAML."""
+    from nb2prod.lint.rules_secrets import looks_like_credential
+
+    return [make_problem("NB624", f"parameter `{p.name}` has a default that looks like a "
+                         "credential: it would be written into the package", p.cell, p.line)
+            for p in params if looks_like_credential(p.name, p.default)]
 
 
 def _exports(helpers: list[Block]) -> list[str]:

@@ -14,7 +14,10 @@ from pathlib import Path
 
 from nb2prod.errors import UserError
 from nb2prod.plan import codegen
+from nb2prod.plan.dependencies import requirement_name
+from nb2prod.plan.environment import normalize
 from nb2prod.plan.records import Plan
+from nb2prod.plan.stepsettings import plan_settings
 from nb2prod.render.display import kernel_settings
 from nb2prod.render.imports import import_block, sort_names
 from nb2prod.targets.container import WHEELHOUSE_README
@@ -31,8 +34,11 @@ FILES: tuple[tuple[str, str], ...] = (
     ("package_init.py.j2", "src/{import_name}/__init__.py"),
     ("pipeline.py.j2", "src/{import_name}/pipeline.py"),
     ("main.py.j2", "src/{import_name}/__main__.py"),
+    ("runtime.py.j2", "src/{import_name}/runtime.py"),
+    ("store.py.j2", "src/{import_name}/store.py"),
     ("conftest.py.j2", "tests/conftest.py"),
     ("test_pipeline.py.j2", "tests/test_pipeline.py"),
+    ("requirements.lock.j2", "requirements.lock"),
     ("Dockerfile.j2", "Dockerfile"),
     ("dockerignore.j2", ".dockerignore"),
     ("report.md.j2", "nb2prod-report.md"),
@@ -48,17 +54,20 @@ REPORT_JSON = "nb2prod-report.json"
 
 
 def render(plan: Plan, templates: Path | None = None,
-           ci: tuple[str, ...] = (), targets: TargetOptions | None = None) -> dict[str, str]:
+           ci: tuple[str, ...] = (), targets: TargetOptions | None = None,
+           wheel_hashes: dict[str, list[str]] | None = None) -> dict[str, str]:
     """Every file of the package, as text, keyed by POSIX path relative to the output.
 
-    `targets` add their files and template variables; see targets/registry.py."""
+    `targets` (e.g. kubeflow) add their files and template variables; see targets/registry.py.
+    `wheel_hashes` (normalized name -> sha256s of its wheels) go into requirements.lock."""
     unknown = sorted(set(ci) - set(CI_FILES))
     if unknown:
         raise UserError(f"unknown --ci {unknown[0]!r}: use {', '.join(sorted(CI_FILES))}")
     env = _environment(templates)
     targets = targets or TargetOptions()
     context = {**template_context(plan, targets),
-               "kernel_display": kernel_settings(plan.dependencies)}
+               "kernel_display": kernel_settings(plan.dependencies),
+               "run_specs": plan_settings(plan), "wheel_hashes": wheel_hashes or {}}
     files = {}
     for template_name, pattern in [*FILES, *(CI_FILES[name] for name in sorted(set(ci))),
                                    *target_files(targets, plan)]:
@@ -82,11 +91,15 @@ def report_data(plan: Plan) -> dict:
         "params": [dataclasses.asdict(p) for p in plan.params],
         "steps": [{"name": s.name, "function": s.function, "cells": list(s.cells),
                    "inputs": list(s.inputs), "outputs": list(s.outputs),
-                   "after": list(s.after)} for s in plan.steps],
+                   "after": list(s.after), "code_hash": s.code_hash} for s in plan.steps],
         "metrics": list(plan.metrics),
         "model": dataclasses.asdict(plan.model) if plan.model else None,
         "tests": [{"name": t.name, "cell": t.cell} for t in plan.tests],
         "dependencies": list(plan.dependencies),
+        "environment": {"python": plan.environment,
+                        "imports": [{"import": r.module, "distribution": r.distribution,
+                                     "version": r.version} for r in plan.resolved],
+                        "lock": [f"{name}=={version}" for name, version in plan.lock]},
         "skipped_cells": list(plan.skipped),
         "problems": [dataclasses.asdict(p) for p in plan.problems],
         "counts": {s: plan.count(s) for s in ("error", "warning", "info")},
@@ -107,6 +120,9 @@ def _environment(templates: Path | None):
     )
     env.filters.update(
         py=codegen.python_literal,
+        pytuple=_python_tuple,
+        requirement_name=requirement_name,
+        requirement_key=normalize,
         toml=lambda s: json.dumps(str(s), ensure_ascii=False),
         doc=_docstring_safe,
         comment=lambda s: str(s).replace("\n", " "),
@@ -145,6 +161,11 @@ def _template_location(exc: Exception, name: str) -> tuple[str, int | None]:
             where = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
         tb = tb.tb_next
     return where
+
+
+def _python_tuple(values) -> str:
+    items = [codegen.python_literal(v) for v in values]
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
 def _docstring_safe(text: object) -> str:

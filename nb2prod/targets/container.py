@@ -140,6 +140,22 @@ def fill_wheelhouse(
     return sorted(wheelhouse.glob("*.whl"))
 
 
+def lock_hashes(wheels: Sequence[Path], lock: Sequence[tuple[str, str]]) -> dict:
+    """Normalized name -> sorted sha256 of its locked version's wheels; {} unless every
+    locked distribution has one (pip's hash-checking mode wants them all)."""
+    import hashlib
+
+    from nb2prod.plan.environment import normalize
+
+    found: dict[str, list[str]] = {}
+    for wheel in wheels:
+        name, version = wheel.name.split("-")[:2]
+        found.setdefault(f"{normalize(name)}=={version}", []).append(
+            hashlib.sha256(wheel.read_bytes()).hexdigest())
+    hashes = {normalize(n): sorted(found.get(f"{normalize(n)}=={v}", [])) for n, v in lock}
+    return hashes if all(hashes.values()) else {}
+
+
 def find_container_tool() -> str | None:
     """Path of `podman` or, failing that, `docker` on PATH; None if neither is there."""
     for name in ("podman", "docker"):

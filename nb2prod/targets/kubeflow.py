@@ -17,11 +17,12 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nb2prod.errors import UserError
 from nb2prod.plan.file_flows import find_file_flows
 from nb2prod.plan.records import Plan, Step
+from nb2prod.plan.stepsettings import RunSettings, Secret, run_settings
 from nb2prod.targets.target import Refusal, Target, TargetOptions
 from nb2prod.targets.value_types import ARTIFACT, value_types
 
@@ -33,8 +34,11 @@ FILES: tuple[tuple[str, str], ...] = (
 )
 """Template -> output path, added only when the target is requested."""
 
-EXTRA = ("kubeflow", ("kfp>=2",))
-"""The optional dependency the generated package gets: `pip install PKG[kubeflow]`."""
+EXTRA = ("kubeflow", ("kfp>=2", "kfp-kubernetes>=1.2"))
+"""The optional dependency the generated package gets: `pip install PKG[kubeflow]`
+(kfp-kubernetes: secrets, pod labels and annotations, --pvc)."""
+POD_SETTINGS = ("secret", "label", "annotation")
+"""Setting kinds plan/stepsettings.py reads into Component.settings."""
 
 PARAMETER_TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool",
                    "list": "list", "dict": "dict", "str | None": "Optional[str]"}
@@ -98,6 +102,9 @@ class Component:
     after: tuple[str, ...]  # components to wait for without a data edge
     after_tasks: tuple[str, ...]  # the same, as the pipeline's task variables
     resources: Resources
+    settings: RunSettings = field(default_factory=RunSettings)  # secrets, pod labels, annotations
+    code_hash: str = ""  # passed to the task as an input: part of KFP's cache key
+    int_lists: tuple[str, ...] = ()  # list parameters of ints (KFP turns them to floats)
 
     @property
     def parameter_outputs(self) -> tuple[Value, ...]:
@@ -122,6 +129,9 @@ class Job:
     requests: tuple[tuple[str, str], ...]
     limits: tuple[tuple[str, str], ...]
     backoff_limit: int
+    secrets: tuple[Secret, ...] = ()  # every step's, as env vars from secretKeyRef
+    labels: tuple[tuple[str, str], ...] = ()  # pod labels (all steps run in the pod)
+    annotations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +191,7 @@ def _components(plan: Plan, options: TargetOptions) -> tuple[Component, ...]:
     tasks = {s.function: _unique(f"{names[s.function]}_task", taken) for s in plan.steps}
     needed = _needed_outputs(plan)
     metric_source = _metric_sources(plan)
+    int_lists = _int_lists(plan)
     file_after = _file_after(plan) if options.volume else {}
     components: dict[str, Component] = {}
     for step in plan.steps:
@@ -201,8 +212,20 @@ def _components(plan: Plan, options: TargetOptions) -> tuple[Component, ...]:
             outputs=outputs,
             metrics=tuple(m for m in plan.metrics if metric_source.get(m) == step.function),
             after=tuple(names[f] for f in after), after_tasks=tuple(tasks[f] for f in after),
-            resources=resources(step))
+            resources=resources(step), settings=run_settings(step), code_hash=step.code_hash,
+            int_lists=tuple(v.name for v in inputs if v.name in int_lists and not v.source))
     return tuple(components.values())
+
+
+def _int_lists(plan: Plan) -> set[str]:
+    """List parameters whose notebook default holds only integers."""
+    found = set()
+    for p in plan.params:
+        value = ast.literal_eval(p.default)
+        if isinstance(value, list) and value and all(
+                type(v) is int for v in value):
+            found.add(p.name)
+    return found
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -271,6 +294,8 @@ def resources(step: Step) -> Resources:
     found: dict[str, object] = {}
     ignored = []
     for key, value in step.settings:
+        if key.partition(":")[0] in POD_SETTINGS:
+            continue  # secrets, labels, annotations: Component.settings
         setting = _setting(step, key, value)
         if setting is None:
             ignored.append(f"{key}:{value}")
@@ -323,6 +348,10 @@ def _job(plan: Plan, components: tuple[Component, ...]) -> Job:
         requests=(("cpu", cpu), ("memory", memory)),
         limits=tuple(sorted(limits.items())),
         backoff_limit=max(retries, default=JOB_BACKOFF),
+        secrets=tuple(dict.fromkeys(s for c in components for s in c.settings.secrets)),
+        labels=tuple(sorted(dict(kv for c in components for kv in c.settings.labels).items())),
+        annotations=tuple(sorted(dict(kv for c in components
+                                      for kv in c.settings.annotations).items())),
     )
 
 
@@ -360,8 +389,8 @@ TARGET = Target(
     template_help=(
         ("kubeflow.py.j2", ("plan, kubeflow: components, params, pipeline_name, image, "
                             "volume (only with the kubeflow target)")),
-        ("job.yaml.j2", ("plan, kubeflow: job (name, args, requests, limits), image, volume "
-                         "(only with the kubeflow target)")),
+        ("job.yaml.j2", ("plan, kubeflow: job (name, args, requests, limits, secrets, "
+                         "labels, annotations), image, volume (only with the kubeflow target)")),
     ),
 )
 """`build --target kubeflow`: this module's record in `registry.TARGETS`."""

@@ -309,8 +309,8 @@ exec({capture!r}, capture)
 import {pkg}.pipeline as pipeline
 seen = {{}}
 original = pipeline.run_steps
-def run_steps(params):
-    values = original(params)
+def run_steps(params, runner=None):
+    values = original(params, runner)
     seen.update(values)
     return values
 pipeline.run_steps = run_steps
