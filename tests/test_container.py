@@ -135,11 +135,13 @@ def test_dockerfile_wheelhouse_scheme_is_offline_capable():
     (run,) = [args for kw, args in build if kw == "RUN"]
     assert "--no-index --find-links /wheelhouse" in run
     assert "*.whl" in run
-    assert run.count('"$@"') == 2  # both pip calls get the same index options
+    assert run.count('"$@"') == 3  # every pip call gets the same index options
+    assert '"$@" -r requirements.lock' in run  # exact versions first
     # every COPY source is part of the generated package layout
     for args in copies:
         for src in args.split()[:-1]:
-            assert src in {"wheelhouse/", "pyproject.toml", "README.md", "src/"}
+            assert src in {"wheelhouse/", "requirements.lock", "pyproject.toml", "README.md",
+                           "src/"}
 
 
 def test_wheelhouse_selection_shell_logic(tmp_path):

@@ -113,7 +113,7 @@ def test_render_adds_files_and_extra_only_when_targeted():
     assert "kubeflow" not in plain["pyproject.toml"]
     files = render(plan, targets=KUBEFLOW)
     assert {"deploy/job.yaml", "src/kale_iris/kubeflow.py"} <= set(files)
-    assert 'kubeflow = ["kfp>=2"]' in files["pyproject.toml"]
+    assert 'kubeflow = ["kfp>=2", "kfp-kubernetes>=1.2"]' in files["pyproject.toml"]
     assert files == render(plan, targets=KUBEFLOW)  # deterministic
     assert files["src/kale_iris/pipeline.py"] == plain["src/kale_iris/pipeline.py"]
 
