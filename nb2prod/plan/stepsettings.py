@@ -8,10 +8,12 @@ Job also mount the secrets and set the labels and annotations. Pure.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
 from nb2prod.errors import UserError
+from nb2prod.plan.file_flows import CALLS, PATH_METHODS, READ, WRITE, block_accesses
 from nb2prod.plan.records import Plan, Step
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -38,6 +40,14 @@ class RunSettings:
     secrets: tuple[Secret, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     annotations: tuple[tuple[str, str], ...] = ()
+    writes: tuple[str, ...] = ()  # calls writing files: the step is never cached locally
+    reads: tuple[str, ...] = ()  # literal paths it reads: their content is in its cache key
+
+    @property
+    def local_cache(self) -> bool:
+        """The step cache of a plain run skips steps that write files: a cache hit
+        would not write them again."""
+        return self.cache and not self.writes
 
 
 def run_settings(step: Step) -> RunSettings:
@@ -60,8 +70,33 @@ def run_settings(step: Step) -> RunSettings:
             if kind == "label":
                 _checked(step, tag, text, LABEL_VALUE)
             (labels if kind == "label" else annotations)[name] = text
+    writes = sorted({w for block in step.blocks for w in file_writes(block.code)})
+    reads = sorted({a.path for block in step.blocks for a in block_accesses(block)
+                    if a.mode == READ})
     return RunSettings(retry, cache, tuple(secrets), tuple(sorted(labels.items())),
-                       tuple(sorted(annotations.items())))
+                       tuple(sorted(annotations.items())), tuple(writes), tuple(reads))
+
+
+def file_writes(code: str) -> set[str]:
+    """Calls that write files, whatever their path (`to_csv()`, `open(..., "w")`)."""
+    try:
+        tree = ast.parse(code) if code.strip() else None
+    except SyntaxError:
+        return set()
+    found = set()
+    for node in ast.walk(tree) if tree else ():
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        mode = next((a for a in [*node.args[1:2], *(k.value for k in node.keywords
+                                                   if k.arg == "mode")]), None)
+        if name == "open" and isinstance(mode, ast.Constant) and any(
+                c in str(mode.value) for c in "wax"):
+            found.add("open()")
+        elif WRITE in (CALLS.get(name), PATH_METHODS.get(name)):
+            found.add(f"{name}()")
+    return found
 
 
 def plan_settings(plan: Plan) -> dict[str, RunSettings]:
