@@ -17,6 +17,9 @@ from nb2prod.cli import main
 from tests.conftest import ROOT
 
 CASES = ROOT / "tests" / "data" / "build"
+ENVIRONMENT = CASES / "environment.json"
+"""A recorded environment (the probe's output): dependencies pin the same versions on
+every machine, so the trees stay byte-identical."""
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -37,7 +40,8 @@ def test_build_matches_the_golden_tree(case: Path, tmp_path, request, capsys):
     (notebook,) = case.glob("*.ipynb")
     args = (case / "args").read_text().split() if (case / "args").exists() else []
     out = tmp_path / "out"
-    assert main(["build", str(notebook), "-o", str(out), "--quiet", *args]) in (0, 1)
+    assert main(["build", str(notebook), "-o", str(out), "--quiet", "--python",
+                 str(ENVIRONMENT), *args]) in (0, 1)
     expected = case / "expected"
     if request.config.getoption("--update-golden"):
         shutil.rmtree(expected, ignore_errors=True)
