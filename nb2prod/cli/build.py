@@ -124,6 +124,11 @@ def run_build(options: BuildOptions) -> int:
     from nb2prod.targets.registry import with_notes
 
     plan = make_plan(options.notebook, options.name, options.python)
+    if any(p.code == "NB622" for p in plan.problems):  # writing it would leak it
+        _print_problems(_console(), options.notebook, plan, quiet=True)
+        raise UserError("a parameter default looks like a credential; nothing written",
+                        path=options.notebook, exit_code=1,
+                        hint="read it from the environment in the step instead")
     templates = templates_dir(options.templates, options.notebook)
     targets = _target_options(options, plan)
     plan = with_notes(plan, targets)  # serve: NB621/NB622
