@@ -309,7 +309,7 @@ exec({capture!r}, capture)
 import {pkg}.pipeline as pipeline
 seen = {{}}
 original = pipeline.run_steps
-def run_steps(params, runner=None):
+def run_steps(params, runner=None, names=None):
     values = original(params, runner)
     seen.update(values)
     return values

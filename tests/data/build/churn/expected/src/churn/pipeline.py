@@ -152,8 +152,13 @@ _STEPS: dict[str, _runtime.StepSpec] = {
 that nb2prod computed from the step's cells and the helpers it calls)."""
 
 
-def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
-    """Run every step in notebook order; return the values metrics and tests read."""
+def run_steps(
+    params: Params, runner: _runtime.Runner | None = None, names: tuple[str, ...] | None = None
+) -> dict[str, typing.Any]:
+    """Run every step in notebook order; return the values metrics and tests read.
+
+    With a cache, values of steps loaded from it are read only if a running step needs
+    them or they are among `names` (default: all)."""
     _run_step = (runner or _runtime.Runner(_STEPS)).call
     n_customers = params.n_customers
     test_size = params.test_size
@@ -164,18 +169,17 @@ def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str
     X_train, y_train, X_test, y_test = _run_step("split", split, df, feature_cols, test_size, seed)
     model = _run_step("train", train, n_estimators, seed, X_train, y_train)
     accuracy, roc_auc = _run_step("evaluate", evaluate, model, X_test, y_test)
-    return {
+    return _runtime.resolved({
         "accuracy": accuracy,
         "roc_auc": roc_auc,
         "X_train": X_train,
         "X_test": X_test,
         "n_customers": n_customers,
         "y_train": y_train,
-        "model": model,
-    }
+    }, names)
 
 
 def run(params: Params | None = None, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
     """Run the pipeline with `params` (default: the notebook's); return metrics by name."""
-    values = run_steps(params or Params(), runner)
+    values = run_steps(params or Params(), runner, METRICS)
     return {name: values[name] for name in METRICS}

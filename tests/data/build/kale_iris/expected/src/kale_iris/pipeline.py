@@ -96,8 +96,13 @@ _STEPS: dict[str, _runtime.StepSpec] = {
 that nb2prod computed from the step's cells and the helpers it calls)."""
 
 
-def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
-    """Run every step in notebook order; return the values metrics and tests read."""
+def run_steps(
+    params: Params, runner: _runtime.Runner | None = None, names: tuple[str, ...] | None = None
+) -> dict[str, typing.Any]:
+    """Run every step in notebook order; return the values metrics and tests read.
+
+    With a cache, values of steps loaded from it are read only if a running step needs
+    them or they are among `names` (default: all)."""
     _run_step = (runner or _runtime.Runner(_STEPS)).call
     test_size = params.test_size
     seed = params.seed
@@ -106,15 +111,13 @@ def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str
     X_train, y_train, X_test, y_test = _run_step("load_data", load_data, test_size, seed)
     model = _run_step("train", train, C, max_iter, X_train, y_train)
     accuracy, f1_macro = _run_step("evaluate", evaluate, model, X_test, y_test)
-    return {
+    return _runtime.resolved({
         "accuracy": accuracy,
         "f1_macro": f1_macro,
-        "model": model,
-        "X_train": X_train,
-    }
+    }, names)
 
 
 def run(params: Params | None = None, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
     """Run the pipeline with `params` (default: the notebook's); return metrics by name."""
-    values = run_steps(params or Params(), runner)
+    values = run_steps(params or Params(), runner, METRICS)
     return {name: values[name] for name in METRICS}

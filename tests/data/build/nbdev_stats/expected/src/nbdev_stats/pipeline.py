@@ -53,14 +53,19 @@ _STEPS: dict[str, _runtime.StepSpec] = {
 that nb2prod computed from the step's cells and the helpers it calls)."""
 
 
-def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
-    """Run every step in notebook order; return the values metrics and tests read."""
+def run_steps(
+    params: Params, runner: _runtime.Runner | None = None, names: tuple[str, ...] | None = None
+) -> dict[str, typing.Any]:
+    """Run every step in notebook order; return the values metrics and tests read.
+
+    With a cache, values of steps loaded from it are read only if a running step needs
+    them or they are among `names` (default: all)."""
     _run_step = (runner or _runtime.Runner(_STEPS)).call
-    return {
-    }
+    return _runtime.resolved({
+    }, names)
 
 
 def run(params: Params | None = None, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
     """Run the pipeline with `params` (default: the notebook's); return metrics by name."""
-    values = run_steps(params or Params(), runner)
+    values = run_steps(params or Params(), runner, METRICS)
     return {name: values[name] for name in METRICS}

@@ -109,8 +109,13 @@ _STEPS: dict[str, _runtime.StepSpec] = {
 that nb2prod computed from the step's cells and the helpers it calls)."""
 
 
-def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
-    """Run every step in notebook order; return the values metrics and tests read."""
+def run_steps(
+    params: Params, runner: _runtime.Runner | None = None, names: tuple[str, ...] | None = None
+) -> dict[str, typing.Any]:
+    """Run every step in notebook order; return the values metrics and tests read.
+
+    With a cache, values of steps loaded from it are read only if a running step needs
+    them or they are among `names` (default: all)."""
     _run_step = (runner or _runtime.Runner(_STEPS)).call
     n_points = params.n_points
     noise = params.noise
@@ -118,7 +123,7 @@ def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str
     x, log, scale = _run_step("pre_process", pre_process, x, log)
     model, X, log = _run_step("class_", class_, x, y, log)
     r2, slope, steps_logged, last_log, y_std = _run_step("lambda_", lambda_, scale, y, model, X, log)
-    return {
+    return _runtime.resolved({
         "r2": r2,
         "slope": slope,
         "steps_logged": steps_logged,
@@ -126,12 +131,10 @@ def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str
         "log": log,
         "n_points": n_points,
         "y_std": y_std,
-        "model": model,
-        "X": X,
-    }
+    }, names)
 
 
 def run(params: Params | None = None, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
     """Run the pipeline with `params` (default: the notebook's); return metrics by name."""
-    values = run_steps(params or Params(), runner)
+    values = run_steps(params or Params(), runner, METRICS)
     return {name: values[name] for name in METRICS}

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
-from odd_steps.store import NotCacheable, Store, file_digest, value_digest
+from odd_steps.store import Lazy, NotCacheable, Store, file_digest, value_digest
 
 LOG = logging.getLogger("odd_steps")
 STATE = "state.json"
@@ -133,22 +133,24 @@ class Runner:
         entry = store.load(spec.function, key) if hit else None
         if hit and entry is None:
             LOG.warning("step %s: cache entry %s is damaged; running the step", spec.name, key)
-        if entry is not None:
+        if entry is not None:  # its values are read only when a running step needs them
             sys.stdout.write(entry.printed)
-            values, digests = entry.values, entry.digests
+            values, digests, summaries = entry.values, entry.digests, entry.summaries
             result = tuple(values[n] for n in spec.outputs)
             result = None if not result else result[0] if len(result) == 1 else result
         else:
+            args = tuple(self._read(spec, value) for value in args)
             result, printed = self._run(spec, function, args, keep=key is not None)
             values = dict(zip(spec.outputs, result if len(spec.outputs) > 1 else (result,)))
-            digests = self._save(store, spec, key, values, printed) if key else {}
+            summaries = {n: summary(values[n]) for n in spec.outputs}
+            digests = self._save(store, spec, key, values, printed, summaries) if key else {}
         self.digests.update(digests)
         for name in set(spec.outputs) - set(digests):
             self.digests.pop(name, None)
         self.done += 1
         self._log(logging.INFO, "end", spec, cached=entry is not None,
                   seconds=round(time.perf_counter() - start, 6), stored=bool(digests),
-                  outputs={n: summary(values[n]) for n in spec.outputs})
+                  outputs=summaries)
         if spec.name == self.only_step:
             self._state(spec, "stopped")
             raise StopRun(spec.name)
@@ -191,7 +193,15 @@ class Runner:
         text = json.dumps([spec.code_hash, self.environment, list(spec.inputs), inputs, files])
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
-    def _save(self, store: Store, spec: StepSpec, key: str, values: dict, printed: str):
+    def _read(self, spec: StepSpec, value: Any) -> Any:
+        try:
+            return value.value() if isinstance(value, Lazy) else value
+        except NotCacheable as exc:
+            raise StepFailed(spec, spec.cells[0], f"an input's cache entry is unreadable "
+                             f"({exc}); delete {self.cache} or run without --cache") from None
+
+    def _save(self, store: Store, spec: StepSpec, key: str, values: dict, printed: str,
+              summaries: dict[str, str]):
         secrets = [os.environ[name] for name in self._secret_names() if os.environ.get(name)]
         held = [n for n, v in values.items() if any(_holds(v, s) for s in secrets)]
         if held or any(s in printed for s in secrets):
@@ -199,7 +209,7 @@ class Runner:
                         f"output {held[0]}" if held else "its printed text")
             return {}
         try:
-            return store.save(spec.function, key, values, printed)
+            return store.save(spec.function, key, values, printed, summaries)
         except NotCacheable as exc:
             LOG.warning("step %s: an output cannot be stored (%s); not cached", spec.name, exc)
             return {}
@@ -232,6 +242,12 @@ def _holds(value: Any, secret: str) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_holds(v, secret) for v in value)
     return False
+
+
+def resolved(values: dict[str, Any], names: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """`values` with the cache's not-yet-read values read (all, or only `names`)."""
+    return {k: v.value() if isinstance(v, Lazy) and (names is None or k in names) else v
+            for k, v in values.items()}
 
 
 def read_state(cache: Path) -> dict | None:

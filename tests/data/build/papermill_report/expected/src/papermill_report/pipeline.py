@@ -64,8 +64,13 @@ _STEPS: dict[str, _runtime.StepSpec] = {
 that nb2prod computed from the step's cells and the helpers it calls)."""
 
 
-def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
-    """Run every step in notebook order; return the values metrics and tests read."""
+def run_steps(
+    params: Params, runner: _runtime.Runner | None = None, names: tuple[str, ...] | None = None
+) -> dict[str, typing.Any]:
+    """Run every step in notebook order; return the values metrics and tests read.
+
+    With a cache, values of steps loaded from it are read only if a running step needs
+    them or they are among `names` (default: all)."""
     _run_step = (runner or _runtime.Runner(_STEPS)).call
     alpha = params.alpha
     n_samples = params.n_samples
@@ -73,7 +78,7 @@ def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str
     seed = params.seed
     label = params.label
     rng, X, coef, y, scores, mean_score, summary = _run_step("main", main, seed, n_samples, n_features, alpha, label)
-    return {
+    return _runtime.resolved({
         "rng": rng,
         "X": X,
         "coef": coef,
@@ -81,10 +86,10 @@ def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str
         "scores": scores,
         "mean_score": mean_score,
         "summary": summary,
-    }
+    }, names)
 
 
 def run(params: Params | None = None, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
     """Run the pipeline with `params` (default: the notebook's); return metrics by name."""
-    values = run_steps(params or Params(), runner)
+    values = run_steps(params or Params(), runner, METRICS)
     return {name: values[name] for name in METRICS}

@@ -136,8 +136,13 @@ _STEPS: dict[str, _runtime.StepSpec] = {
 that nb2prod computed from the step's cells and the helpers it calls)."""
 
 
-def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
-    """Run every step in notebook order; return the values metrics and tests read."""
+def run_steps(
+    params: Params, runner: _runtime.Runner | None = None, names: tuple[str, ...] | None = None
+) -> dict[str, typing.Any]:
+    """Run every step in notebook order; return the values metrics and tests read.
+
+    With a cache, values of steps loaded from it are read only if a running step needs
+    them or they are among `names` (default: all)."""
     _run_step = (runner or _runtime.Runner(_STEPS)).call
     n_orders = params.n_orders
     seed = params.seed
@@ -147,7 +152,7 @@ def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str
     orders = _run_step("clean", clean, raw, region, min_revenue)
     monthly, orders = _run_step("aggregate", aggregate, orders)
     total_revenue, n_products, top_product = _run_step("report", report, monthly, region)
-    return {
+    return _runtime.resolved({
         "total_revenue": total_revenue,
         "n_products": n_products,
         "top_product": top_product,
@@ -155,10 +160,10 @@ def run_steps(params: Params, runner: _runtime.Runner | None = None) -> dict[str
         "orders": orders,
         "region": region,
         "min_revenue": min_revenue,
-    }
+    }, names)
 
 
 def run(params: Params | None = None, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
     """Run the pipeline with `params` (default: the notebook's); return metrics by name."""
-    values = run_steps(params or Params(), runner)
+    values = run_steps(params or Params(), runner, METRICS)
     return {name: values[name] for name in METRICS}

@@ -174,10 +174,26 @@ def value_digest(value: Any) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class Lazy:
+    """A stored value (its hash already checked), read only when something needs it: a
+    step that runs, or the caller of run_steps. Each read gives a fresh copy."""
+
+    path: Path
+    format: str
+
+    def value(self) -> Any:
+        try:
+            return BY_NAME[self.format].load(self.path)
+        except (*FAILURES, KeyError) as exc:
+            raise NotCacheable(f"cannot read {self.path}: {exc}") from exc
+
+
+@dataclasses.dataclass(frozen=True)
 class Entry:
-    values: dict[str, Any]
+    values: dict[str, Lazy]
     digests: dict[str, str]
     printed: str
+    summaries: dict[str, str]
 
 
 def _write(value: Any, path_stem: Path) -> tuple[str, str]:
@@ -213,7 +229,8 @@ class Store:
     def has(self, step: str, key: str) -> bool:
         return (self.entry_dir(step, key) / ENTRY).is_file()
 
-    def save(self, step: str, key: str, values: dict[str, Any], printed: str) -> dict[str, str]:
+    def save(self, step: str, key: str, values: dict[str, Any], printed: str,
+             summaries: dict[str, str]) -> dict[str, str]:
         """Write an entry atomically; return output name -> sha256 of its file."""
         parent = self.root / step
         parent.mkdir(parents=True, exist_ok=True)
@@ -223,7 +240,7 @@ class Store:
             for index, (name, value) in enumerate(values.items()):
                 file, fmt = _write(value, work / f"{index}")
                 files[name] = {"file": file, "format": fmt, "sha256": file_digest(work / file)}
-            entry = {"outputs": files, "printed": printed}
+            entry = {"outputs": files, "printed": printed, "summaries": summaries}
             (work / ENTRY).write_text(json.dumps(entry, indent=1), encoding="utf-8")
             target = self.entry_dir(step, key)
             if target.exists():
@@ -234,17 +251,18 @@ class Store:
         return {name: f["sha256"] for name, f in files.items()}
 
     def load(self, step: str, key: str) -> Entry | None:
-        """The entry's values, or None when it is missing or a file's hash does not match."""
+        """The entry (values not read yet), or None when it is missing or a file's hash
+        does not match."""
         where = self.entry_dir(step, key)
         try:
             entry = json.loads((where / ENTRY).read_text(encoding="utf-8"))
             values, digests = {}, {}
             for name, f in entry["outputs"].items():
                 path = where / f["file"]
-                if file_digest(path) != f["sha256"]:
+                if f["format"] not in BY_NAME or file_digest(path) != f["sha256"]:
                     return None
-                values[name] = BY_NAME[f["format"]].load(path)
+                values[name] = Lazy(path, f["format"])
                 digests[name] = f["sha256"]
-        except (*FAILURES, KeyError):  # unreadable, truncated, or a class gone
+            return Entry(values, digests, entry["printed"], entry["summaries"])
+        except (*FAILURES, KeyError):  # unreadable or truncated
             return None
-        return Entry(values, digests, entry.get("printed", ""))
