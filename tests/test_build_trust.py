@@ -3,8 +3,10 @@ names are sanitised, output is deterministic, and user edits are never lost."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import py_compile
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,7 +76,7 @@ pattern = r"\\d+\\s*{{"
 '''
 
 
-def test_hostile_text_is_verbatim_and_compiles(notebook_factory, tmp_path):
+def test_hostile_text_is_verbatim_and_compiles(notebook_factory, tmp_path, monkeypatch):
     path = notebook_factory([(HOSTILE, ["step:load"]), ("print(text, path, greeting)",
                                                         ["step:show"])])
     out = tmp_path / "out"
@@ -84,7 +86,12 @@ def test_hostile_text_is_verbatim_and_compiles(notebook_factory, tmp_path):
         assert line.strip() in pipeline
     py_compile.compile(str(out / "src" / "nb" / "pipeline.py"), doraise=True)
     namespace: dict = {}
+    monkeypatch.syspath_prepend(str(out / "src"))  # pipeline.py imports nb.runtime
+    for module in [m for m in sys.modules if m == "nb" or m.startswith("nb.")]:
+        monkeypatch.delitem(sys.modules, module)
     exec(compile(pipeline, "pipeline.py", "exec"), namespace)
+    for module in [m for m in sys.modules if m == "nb" or m.startswith("nb.")]:
+        del sys.modules[module]  # imported from this test's output: not for the next test
     expected: dict = {}
     exec(HOSTILE, expected)
     values = namespace["load"]()
@@ -214,8 +221,14 @@ def test_parameters_named_like_builtins_or_the_argument(notebook_factory, tmp_pa
                              ("print(total)", ["metrics"])])
     out = tmp_path / "out"
     assert build(path, "-o", out) == 0
-    namespace: dict = {}
-    source = (out / "src" / "nb" / "pipeline.py").read_text()
-    exec(compile(source, "pipeline.py", "exec"), namespace)
-    assert namespace["run"]() == {"total": 7}
-    assert namespace["run"](namespace["Params"](params=5, id=1, list=[])) == {"total": 5}
+    sys.path.insert(0, str(out / "src"))
+    for module in [m for m in sys.modules if m == "nb" or m.startswith("nb.")]:
+        del sys.modules[module]  # another test's package `nb`
+    try:
+        pipeline = importlib.import_module("nb.pipeline")
+        assert pipeline.run() == {"total": 7}
+        assert pipeline.run(pipeline.Params(params=5, id=1, list=[])) == {"total": 5}
+    finally:
+        sys.path.remove(str(out / "src"))
+        for module in [m for m in sys.modules if m == "nb" or m.startswith("nb.")]:
+            del sys.modules[module]

@@ -3,6 +3,9 @@ pipeline computes what running the cells in order computes, and always compiles.
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,11 +83,19 @@ def test_pipeline_computes_what_the_cells_compute(tmp_path_factory, program):
         exec(code, expected)
     notebook_cells = cells + ([("\n".join(f"print({m})" for m in metrics), ["metrics"])]
                               if metrics else [])
-    path = make_notebook(tmp_path_factory.mktemp("fuzz") / "fuzz.ipynb", notebook_cells)
+    work = tmp_path_factory.mktemp("fuzz")
+    path = make_notebook(work / "fuzz.ipynb", notebook_cells)
     plan = build_plan(load_notebook(path))
     assert not [p for p in plan.problems if p.severity == "error"], plan.problems
-    source = render(plan)["src/fuzz/pipeline.py"]
-    namespace: dict = {}
-    exec(compile(source, "pipeline.py", "exec"), namespace)
-    result = namespace["run"]()
+    for name, text in render(plan).items():  # the package: pipeline.py imports its runtime
+        if name.startswith("src/"):
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            (work / name).write_text(text, encoding="utf-8")
+    for module in [m for m in sys.modules if m == "fuzz" or m.startswith("fuzz.")]:
+        del sys.modules[module]
+    sys.path.insert(0, str(work / "src"))
+    try:
+        result = importlib.import_module("fuzz.pipeline").run()
+    finally:
+        sys.path.remove(str(work / "src"))
     assert result == {m: expected[m] for m in metrics}
