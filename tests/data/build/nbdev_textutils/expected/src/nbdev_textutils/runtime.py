@@ -124,12 +124,13 @@ class Runner:
         if missing:
             raise StepFailed(spec, spec.cells[0], f"environment variable {missing[0]} is not "
                              "set (a `secret:` tag of this step)")
+        start = time.perf_counter()
         store = Store(self.cache) if self.cache and spec.cache else None
         key = self._key(spec, args) if store else None
         hit = key is not None and not self.forced and store.has(spec.function, key)
         self._state(spec, "running")
         self._log(logging.DEBUG, "start", spec, cached=hit, seconds=0.0)
-        start = time.perf_counter()
+        running = 0.0  # of which the step's own code
         entry = store.load(spec.function, key) if hit else None
         if hit and entry is None:
             LOG.warning("step %s: cache entry %s is damaged; running the step", spec.name, key)
@@ -140,7 +141,9 @@ class Runner:
             result = None if not result else result[0] if len(result) == 1 else result
         else:
             args = tuple(self._read(spec, value) for value in args)
+            running = time.perf_counter()
             result, printed = self._run(spec, function, args, keep=key is not None)
+            running = time.perf_counter() - running
             values = dict(zip(spec.outputs, result if len(spec.outputs) > 1 else (result,)))
             summaries = {n: summary(values[n]) for n in spec.outputs}
             digests = self._save(store, spec, key, values, printed, summaries) if key else {}
@@ -148,9 +151,10 @@ class Runner:
         for name in set(spec.outputs) - set(digests):
             self.digests.pop(name, None)
         self.done += 1
-        self._log(logging.INFO, "end", spec, cached=entry is not None,
-                  seconds=round(time.perf_counter() - start, 6), stored=bool(digests),
-                  outputs=summaries)
+        seconds = time.perf_counter() - start
+        self._log(logging.INFO, "end", spec, cached=entry is not None, seconds=round(seconds, 6),
+                  cache_seconds=round(seconds - running, 6) if self.cache else 0.0,
+                  stored=bool(digests), outputs=summaries)
         if spec.name == self.only_step:
             self._state(spec, "stopped")
             raise StopRun(spec.name)
