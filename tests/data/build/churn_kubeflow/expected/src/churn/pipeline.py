@@ -179,6 +179,15 @@ def run_steps(
     }, names)
 
 
+def notebook_display() -> None:
+    """Print values as the notebook's Jupyter kernel did (the CLI and tests call this)."""
+    import pandas
+
+    # a kernel shows 20 columns wrapped at 80 characters; a terminal fits its width
+    if pandas.get_option("display.max_columns") == 0:  # not set by the notebook
+        pandas.set_option("display.max_columns", 20)
+
+
 def run(params: Params | None = None, runner: _runtime.Runner | None = None) -> dict[str, typing.Any]:
     """Run the pipeline with `params` (default: the notebook's); return metrics by name."""
     values = run_steps(params or Params(), runner, METRICS)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from sales_etl import runtime
-from sales_etl.pipeline import _STEPS, Params, run
+from sales_etl.pipeline import _STEPS, Params, notebook_display, run
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "pandas")
 """Dependencies whose installed versions are part of every step cache key."""
@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     runtime.configure_logging(args.log_format, args.log_level)
     names = [field.name for field in Params.__dataclass_fields__.values()]
+    notebook_display()
     params = {name: getattr(args, name) for name in names}
     runner = runtime.Runner(
         _STEPS, cache=args.cache, from_step=args.from_step, only_step=args.only_step,
