@@ -122,3 +122,35 @@ def test_unreadable_interpreter_is_a_usage_error(tmp_path):
     with pytest.raises(UserError) as caught:
         read_environment(tmp_path / "no-python")
     assert caught.value.exit_code == 2
+
+
+def test_lock_hashes_only_when_every_locked_wheel_is_there(tmp_path):
+    import hashlib
+
+    from nb2prod.targets.container import lock_hashes
+
+    wheels = []
+    for name in ("scikit_learn-1.9.1-cp311-cp311-manylinux_2_17_x86_64.whl",
+                 "numpy-2.4.6-cp311-cp311-manylinux_2_17_x86_64.whl",
+                 "numpy-2.4.5-cp311-cp311-manylinux_2_17_x86_64.whl"):
+        (tmp_path / name).write_bytes(name.encode())
+        wheels.append(tmp_path / name)
+    lock = [("numpy", "2.4.6"), ("scikit-learn", "1.9.1")]
+    hashes = lock_hashes(wheels, lock)
+    assert hashes == {"numpy": [hashlib.sha256(wheels[1].name.encode()).hexdigest()],
+                      "scikit-learn": [hashlib.sha256(wheels[0].name.encode()).hexdigest()]}
+    assert lock_hashes(wheels, [*lock, ("scipy", "1.17.1")]) == {}  # pip wants all or none
+
+
+def test_requirements_lock_renders_pins_and_hashes():
+    from nb2prod.render.templates import render
+
+    env = read_environment(sys.executable)
+    plan = build_plan(load_notebook(EXAMPLES / "churn.ipynb"), PlanOptions(environment=env))
+    plain = render(plan)["requirements.lock"]
+    assert all(f"{n}=={v}" in plain.splitlines() for n, v in plan.lock)
+    hashes = {n.lower(): ["ab" * 32] for n, _ in plan.lock}
+    hashed = render(plan, wheel_hashes=hashes)["requirements.lock"]
+    assert hashed.count("--hash=sha256:" + "ab" * 32) == len(plan.lock)
+    unpinned = render(build_plan(load_notebook(EXAMPLES / "churn.ipynb")))["requirements.lock"]
+    assert "==" not in unpinned and "--python" in unpinned
