@@ -47,7 +47,7 @@ def unique(name: str, taken: set[str]) -> str:
 
 
 RUN_OPTIONS = frozenset(["--cache", "--resume", "--from-step", "--only-step", "--log-format",
-                         "--log-level", "--debug", "--metrics-out", "--help"])
+                         "--log-level", "--debug", "--metrics-out", "--model-out", "--help"])
 """Options of the generated command line that are not parameters."""
 
 

@@ -75,7 +75,7 @@ def test_credential_looking_parameter_default_is_an_error(tmp_path):
              ("x = n", ["step:a"])]
     plan = build_plan(load_notebook(make_notebook(tmp_path / "nb.ipynb", cells)))
     found = [(p.code, p.cell, p.line, p.severity) for p in plan.problems]
-    assert ("NB622", 1, 1, "error") in found and not any(p[2] == 2 for p in found)
+    assert ("NB624", 1, 1, "error") in found and not any(p[2] == 2 for p in found)
     from nb2prod.cli import main
 
     notebook = tmp_path / "nb.ipynb"

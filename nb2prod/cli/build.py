@@ -124,7 +124,7 @@ def run_build(options: BuildOptions) -> int:
     from nb2prod.targets.registry import with_notes
 
     plan = make_plan(options.notebook, options.name, options.python)
-    if any(p.code == "NB622" for p in plan.problems):  # writing it would leak it
+    if any(p.code == "NB624" for p in plan.problems):  # writing it would leak it
         _print_problems(_console(), options.notebook, plan, quiet=True)
         raise UserError("a parameter default looks like a credential; nothing written",
                         path=options.notebook, exit_code=1,

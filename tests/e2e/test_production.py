@@ -272,7 +272,7 @@ def test_unresolved_import_is_a_located_warning(tmp_path, capsys):
         ("x = numpy.zeros(2)", ["step:a"])])
     assert main(["build", str(notebook), "-o", str(tmp_path / "out"), "-q"]) == 0
     err = capsys.readouterr().out
-    assert "cell 1:2:1: NB621" in err and "not_installed_anywhere" in err
+    assert "cell 1:2:1: NB623" in err and "not_installed_anywhere" in err
     pyproject = (tmp_path / "out" / "pyproject.toml").read_text()
     assert '"not_installed_anywhere",' in pyproject and '"numpy>=' in pyproject
 

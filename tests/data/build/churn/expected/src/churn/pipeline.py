@@ -176,6 +176,7 @@ def run_steps(
         "X_test": X_test,
         "n_customers": n_customers,
         "y_train": y_train,
+        "model": model,
     }, names)
 
 

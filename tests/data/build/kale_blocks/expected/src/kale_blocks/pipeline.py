@@ -99,6 +99,8 @@ def run_steps(
     return _runtime.resolved({
         "inertia": inertia,
         "sizes": sizes,
+        "km": km,
+        "X": X,
     }, names)
 
 

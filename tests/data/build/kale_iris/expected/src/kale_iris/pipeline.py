@@ -114,6 +114,8 @@ def run_steps(
     return _runtime.resolved({
         "accuracy": accuracy,
         "f1_macro": f1_macro,
+        "model": model,
+        "X_train": X_train,
     }, names)
 
 

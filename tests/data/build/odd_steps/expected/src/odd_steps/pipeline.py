@@ -131,6 +131,8 @@ def run_steps(
         "log": log,
         "n_points": n_points,
         "y_std": y_std,
+        "model": model,
+        "X": X,
     }, names)
 
 
