@@ -8,7 +8,12 @@ import sys
 from pathlib import Path
 
 from churn import runtime
-from churn.pipeline import _STEPS, Params, notebook_display, run
+from churn.pipeline import (
+    _STEPS,
+    Params,
+    notebook_display,
+    run,
+)
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "pandas", "scikit-learn")
 """Dependencies whose installed versions are part of every step cache key."""

@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 
 from churn import runtime
-from churn.pipeline import _STEPS, METRICS, Params, notebook_display, run_steps
+from churn.pipeline import (
+    _STEPS,
+    METRICS,
+    Params,
+    notebook_display,
+    run_steps,
+)
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "pandas", "scikit-learn")
 """Dependencies whose installed versions are part of every step cache key."""

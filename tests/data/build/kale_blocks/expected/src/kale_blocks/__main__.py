@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 
 from kale_blocks import runtime
-from kale_blocks.pipeline import _STEPS, Params, run
+from kale_blocks.pipeline import (
+    _STEPS,
+    Params,
+    run,
+)
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "scikit-learn")
 """Dependencies whose installed versions are part of every step cache key."""

@@ -27,7 +27,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
-from kale_blocks.store import Lazy, NotCacheable, Store, file_digest, value_digest
+from kale_blocks.store import (
+    Lazy,
+    NotCacheable,
+    Store,
+    file_digest,
+    value_digest,
+)
 
 LOG = logging.getLogger("kale_blocks")
 STATE = "state.json"

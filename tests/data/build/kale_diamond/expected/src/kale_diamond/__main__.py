@@ -8,7 +8,12 @@ import sys
 from pathlib import Path
 
 from kale_diamond import runtime
-from kale_diamond.pipeline import _STEPS, Params, notebook_display, run
+from kale_diamond.pipeline import (
+    _STEPS,
+    Params,
+    notebook_display,
+    run,
+)
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "pandas")
 """Dependencies whose installed versions are part of every step cache key."""

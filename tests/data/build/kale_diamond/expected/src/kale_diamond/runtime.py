@@ -27,7 +27,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
-from kale_diamond.store import Lazy, NotCacheable, Store, file_digest, value_digest
+from kale_diamond.store import (
+    Lazy,
+    NotCacheable,
+    Store,
+    file_digest,
+    value_digest,
+)
 
 LOG = logging.getLogger("kale_diamond")
 STATE = "state.json"

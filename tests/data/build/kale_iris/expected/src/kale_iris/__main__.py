@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 
 from kale_iris import runtime
-from kale_iris.pipeline import _STEPS, Params, run
+from kale_iris.pipeline import (
+    _STEPS,
+    Params,
+    run,
+)
 
 DISTRIBUTIONS: tuple[str, ...] = ("scikit-learn",)
 """Dependencies whose installed versions are part of every step cache key."""

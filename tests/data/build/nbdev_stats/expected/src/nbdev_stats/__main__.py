@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 
 from nbdev_stats import runtime
-from nbdev_stats.pipeline import _STEPS, Params, run
+from nbdev_stats.pipeline import (
+    _STEPS,
+    Params,
+    run,
+)
 
 DISTRIBUTIONS: tuple[str, ...] = ()
 """Dependencies whose installed versions are part of every step cache key."""

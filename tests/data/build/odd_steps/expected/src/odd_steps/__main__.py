@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 
 from odd_steps import runtime
-from odd_steps.pipeline import _STEPS, Params, run
+from odd_steps.pipeline import (
+    _STEPS,
+    Params,
+    run,
+)
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "scikit-learn")
 """Dependencies whose installed versions are part of every step cache key."""

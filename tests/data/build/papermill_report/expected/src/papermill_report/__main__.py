@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 
 from papermill_report import runtime
-from papermill_report.pipeline import _STEPS, Params, run
+from papermill_report.pipeline import (
+    _STEPS,
+    Params,
+    run,
+)
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "scikit-learn")
 """Dependencies whose installed versions are part of every step cache key."""

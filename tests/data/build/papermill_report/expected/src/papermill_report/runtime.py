@@ -27,7 +27,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
-from papermill_report.store import Lazy, NotCacheable, Store, file_digest, value_digest
+from papermill_report.store import (
+    Lazy,
+    NotCacheable,
+    Store,
+    file_digest,
+    value_digest,
+)
 
 LOG = logging.getLogger("papermill_report")
 STATE = "state.json"

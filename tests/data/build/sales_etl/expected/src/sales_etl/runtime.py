@@ -27,7 +27,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
-from sales_etl.store import Lazy, NotCacheable, Store, file_digest, value_digest
+from sales_etl.store import (
+    Lazy,
+    NotCacheable,
+    Store,
+    file_digest,
+    value_digest,
+)
 
 LOG = logging.getLogger("sales_etl")
 STATE = "state.json"
