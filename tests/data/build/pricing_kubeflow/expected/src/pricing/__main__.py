@@ -7,7 +7,15 @@ import json
 import sys
 from pathlib import Path
 
-from pricing.pipeline import Params, run
+from pricing import runtime
+from pricing.pipeline import (
+    _STEPS,
+    Params,
+    run,
+)
+
+DISTRIBUTIONS: tuple[str, ...] = ("numpy",)
+"""Dependencies whose installed versions are part of every step cache key."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +59,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the metrics as a JSON object keyed by name to FILE",
     )
+    add_run_options(parser)
     return parser
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    names = [spec.name for spec in _STEPS.values()]
+    group = parser.add_argument_group("running")
+    group.add_argument("--cache", type=Path, metavar="DIR",
+                       help="keep each step's outputs in DIR; unchanged steps are loaded")
+    group.add_argument("--resume", action="store_true",
+                       help="with --cache: start at the step the last run failed or stopped "
+                       "at, with its parameters (options given here win)")
+    group.add_argument("--from-step", metavar="STEP", choices=names,
+                       help="re-run STEP and every later step (earlier ones from the cache)")
+    group.add_argument("--only-step", metavar="STEP", choices=names,
+                       help="run up to STEP (earlier ones from the cache) and stop there")
+    group.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="stderr logs: a line per step, or one JSON object per line")
+    group.add_argument("--log-level", choices=("debug", "info", "warning"), default="info")
+    group.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 def to_jsonable(value: object) -> object:
@@ -77,10 +104,45 @@ def print_metrics(metrics: dict[str, object]) -> None:
     print(mean_score)
 
 
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The options; `--resume` takes the parameters of the run it resumes."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.resume or args.from_step or args.only_step) and not args.cache:
+        parser.error("--resume, --from-step and --only-step need --cache DIR")
+    args.resume_at = None
+    if args.resume:
+        state = runtime.read_state(args.cache)
+        if state is None:
+            parser.error(f"--resume: no earlier run in {args.cache}")
+        parser.set_defaults(**state["params"])
+        args = parser.parse_args(argv)
+        args.resume_at = state.get("step") if state["status"] != "completed" else None
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
+    runtime.configure_logging(args.log_format, args.log_level)
     names = [field.name for field in Params.__dataclass_fields__.values()]
-    metrics = run(Params(**{name: getattr(args, name) for name in names}))
+    params = {name: getattr(args, name) for name in names}
+    runner = runtime.Runner(
+        _STEPS, cache=args.cache, from_step=args.from_step, only_step=args.only_step,
+        environment=runtime.environment_digest(DISTRIBUTIONS) if args.cache else "",
+        params=params)
+    if args.resume:
+        where = f"at step {args.resume_at}" if args.resume_at else "(the last run completed)"
+        runtime.LOG.info("resuming %s", where)
+    try:
+        metrics = run(Params(**params), runner)
+    except runtime.StopRun:
+        return 0
+    except runtime.StepFailed as exc:
+        if args.debug:
+            raise
+        print(f"pricing: {exc}", file=sys.stderr)
+        return 1
+    runner.finish()
     print_metrics(metrics)
     if args.metrics_out:
         args.metrics_out.parent.mkdir(parents=True, exist_ok=True)
