@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
+import sys
 
 import pytest
 
@@ -38,10 +40,16 @@ def pipeline(plan, tmp_path):
     run = subprocess.run([*RUFF, "check", "--no-cache", "--isolated", "src"], cwd=tmp_path,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout
-    namespace: dict = {}
-    source = files[f"src/{plan.import_name}/pipeline.py"]
-    exec(compile(source, "pipeline.py", "exec"), namespace)
-    return namespace, source
+    # Imported from the package, not executed alone: pipeline.py imports its runtime.
+    package = plan.import_name
+    for module in [m for m in sys.modules if m == package or m.startswith(f"{package}.")]:
+        del sys.modules[module]
+    sys.path.insert(0, str(tmp_path / "src"))
+    try:
+        module = importlib.import_module(f"{package}.pipeline")
+    finally:
+        sys.path.remove(str(tmp_path / "src"))
+    return vars(module), files[f"src/{package}/pipeline.py"]
 
 
 def notebook(scale: float, n: int) -> float:
