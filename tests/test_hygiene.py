@@ -14,8 +14,10 @@ from tests.tools import extra_tool
 # Paths of one particular machine, and hosts of package indexes and mirrors.
 # Placeholder users in lint's own examples (`/home/alice`) are what NB302 flags.
 MACHINE_PATH = re.compile(r"/work/|/root/|/(home|Users)/(?!alice\b|user\b)[A-Za-z]|/opt/(pypi|wheels)")
+# Spelled so that this file does not contain what it looks for (`file:` + three
+# slashes, an index path ending in "simple"): the same matches, no self-match.
 PACKAGE_HOST = re.compile(r"pypi\.org|pythonhosted\.org|debian\.org|npmjs\.(org|com)|"
-                          r"file:///|/simple/?\b")
+                          r"file:/{3}|[/]simple/?\b")
 
 
 def tracked_files():
@@ -40,8 +42,10 @@ def test_the_patterns_catch_what_they_are_for():
     assert MACHINE_PATH.search("CORPUS = Path('" + "/work" + "/shared/corpus')")
     assert MACHINE_PATH.search("in /ro" + "ot/.pyenv/versions")
     assert not MACHINE_PATH.search("pd.read_csv('/home/alice/sales.csv')")
-    assert PACKAGE_HOST.search("Looking in indexes: https://py" + "pi.org/simple")
+    assert PACKAGE_HOST.search("Looking in indexes: https://py" + "pi.org/sim" + "ple")
     assert PACKAGE_HOST.search("mirror=http://deb.deb" + "ian.org/debian/")
+    assert PACKAGE_HOST.search("file:" + "///opt/index")
+    assert PACKAGE_HOST.search("--index-url http://host/" + "simple/")
 
 
 def test_python_dash_m_is_the_same_cli():
