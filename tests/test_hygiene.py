@@ -16,7 +16,7 @@ from tests.tools import extra_tool
 MACHINE_PATH = re.compile(r"/work/|/root/|/(home|Users)/(?!alice\b|user\b)[A-Za-z]|/opt/(pypi|wheels)")
 # Spelled so that this file does not contain what it looks for (`file:` + three
 # slashes, an index path ending in "simple"): the same matches, no self-match.
-PACKAGE_HOST = re.compile(r"pypi\.org|pythonhosted\.org|debian\.org|npmjs\.(org|com)|"
+PACKAGE_HOST = re.compile(r"py[p]i\.org|python[h]osted\.org|deb[i]an\.org|npm[j]s\.(org|com)|"
                           r"file:/{3}|[/]simple/?\b")
 
 
