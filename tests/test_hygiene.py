@@ -13,7 +13,7 @@ from tests.tools import extra_tool
 
 # Paths of one particular machine, and hosts of package indexes and mirrors.
 # Placeholder users in lint's own examples (`/home/alice`) are what NB302 flags.
-MACHINE_PATH = re.compile(r"/work/|/root/|/(home|Users)/(?!alice\b|user\b)[A-Za-z]|/opt/(pypi|wheels)")
+MACHINE_PATH = re.compile(r"/work/|/root/|/(home|Users)/(?!alice\b|user\b)[A-Za-z]|/opt/(py[p]i|wheels)")
 # Spelled so that this file does not contain what it looks for (`file:` + three
 # slashes, an index path ending in "simple"): the same matches, no self-match.
 PACKAGE_HOST = re.compile(r"py[p]i\.org|python[h]osted\.org|deb[i]an\.org|npm[j]s\.(org|com)|"
