@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -14,7 +16,11 @@ import pytest
 
 # Lint's result cache goes to a throw-away folder (inherited by subprocesses),
 # never into the checkout.
-os.environ.setdefault("NB2PROD_CACHE_DIR", tempfile.mkdtemp(prefix="nb2prod-test-cache-"))
+# The process that makes it (pytest itself, not an xdist worker, which inherits it)
+# removes it at exit.
+if "NB2PROD_CACHE_DIR" not in os.environ:
+    os.environ["NB2PROD_CACHE_DIR"] = tempfile.mkdtemp(prefix="nb2prod-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["NB2PROD_CACHE_DIR"], ignore_errors=True)
 
 # Golden trees hold generated tests and conftest.py files: data, never collected.
 collect_ignore = ["data"]

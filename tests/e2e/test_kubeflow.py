@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 
 import pytest
@@ -43,8 +44,10 @@ def installed(tmp_path_factory, venv_factory):
 
 
 def run(python, *args, cwd):
+    # run-local keeps its outputs in a temporary folder (it prints where): the test's own
+    env = {**os.environ, "TMPDIR": str(cwd)}
     done = subprocess.run([str(python), *args], check=False, capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
+                          cwd=cwd, timeout=600, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
