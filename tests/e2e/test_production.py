@@ -158,6 +158,29 @@ def test_edited_helper_reruns_its_callers_only(venv, steps_pkg, tmp_path):
         assert main(["build", str(notebook), "-o", str(out), "-q"]) == 0
 
 
+def test_hand_edited_generated_helper_reruns_its_callers_only(venv, steps_pkg, tmp_path):
+    """The package is code people edit: an edit to a helper in the generated pipeline.py,
+    not in the notebook, re-runs the steps that reach it, as a notebook edit does."""
+    _, out = steps_pkg
+    pipeline = out / "src" / "steps" / "pipeline.py"
+    original = pipeline.read_text()
+    cache = str(tmp_path / "cache")
+    run(venv, "steps", tmp_path, "--cache", cache)
+    try:
+        assert "    return 2\n" in original
+        pipeline.write_text(original.replace("    return 2\n", "    return 4\n"))
+        done = run(venv, "steps", tmp_path, "--cache", cache)
+        assert ran(done) == ["score", "report"]  # score() calls weight(); report reads total
+        assert done.stdout.splitlines()[-2] == "28"
+        pipeline.write_text(original.replace("def clean(values):\n",
+                                             "def clean(values):  # reviewed\n"))
+        # only `load` calls clean(); its outputs are the same, so later steps load
+        assert ran(run(venv, "steps", tmp_path, "--cache", cache)) == ["load"]
+    finally:
+        pipeline.write_text(original)
+    assert ran(run(venv, "steps", tmp_path, "--cache", cache)) == []  # the first entries stay
+
+
 def test_failing_step_is_one_line_and_resume_starts_there(venv, steps_pkg, tmp_path):
     cache = str(tmp_path / "cache")
     failed = run(venv, "steps", tmp_path, "--cache", cache, "--offset", "2",

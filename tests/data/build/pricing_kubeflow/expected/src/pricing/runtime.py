@@ -5,7 +5,8 @@ Every step logs a `start` and an `end` record through `logging` (logger
 with its wall time, a summary of its outputs (shapes, else types; never values)
 and whether it came from the cache. With a cache directory, a step's outputs are
 stored under a key made of its code hash (computed by nb2prod from the step's
-cells and every helper it reaches), the content hashes of its inputs and the
+cells and every helper it reaches), the source of the step function and the
+helpers it reaches as they are now, the content hashes of its inputs and the
 versions of this package and its dependencies: an unchanged step is loaded,
 not run, and what it printed is printed again.
 """
@@ -79,6 +80,39 @@ def environment_digest(distributions: tuple[str, ...]) -> str:
     return hashlib.sha256("\n".join(versions).encode("utf-8")).hexdigest()
 
 
+def source_digest(function: Callable) -> str:
+    """Digest of the source, as it is now, of a step function and of every function and
+    class of its module that it reaches (transitively, through the global names its code
+    loads). The build-time code hash sees edits to the notebook; this sees edits to the
+    generated code, so a hand-edited helper re-runs exactly the steps that call it."""
+    import inspect
+    import types
+
+    module = sys.modules[function.__module__]
+    sources: dict[str, str] = {}
+    pending: list[Any] = [function]
+    while pending:
+        obj = pending.pop()
+        if obj.__qualname__ in sources:
+            continue
+        try:
+            sources[obj.__qualname__] = inspect.getsource(obj)
+        except (OSError, TypeError):  # no source file (a zipped install): the build's hash
+            sources[obj.__qualname__] = ""
+        codes = [obj.__code__] if inspect.isfunction(obj) else [
+            f.__code__ for f in vars(obj).values() if inspect.isfunction(f)]
+        while codes:
+            code = codes.pop()
+            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+            for name in code.co_names:
+                found = getattr(module, name, None)
+                if (inspect.isfunction(found) or inspect.isclass(found)) \
+                        and found.__module__ == module.__name__:
+                    pending.append(found)
+    text = json.dumps(sorted(sources.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def summary(value: Any) -> str:
     """`DataFrame(800, 6)`, `ndarray(200,)`, else the type's name: never the value."""
     kind = type(value).__name__
@@ -132,7 +166,7 @@ class Runner:
                              "set (a `secret:` tag of this step)")
         start = time.perf_counter()
         store = Store(self.cache) if self.cache and spec.cache else None
-        key = self._key(spec, args) if store else None
+        key = self._key(spec, function, args) if store else None
         hit = key is not None and not self.forced and store.has(spec.function, key)
         self._state(spec, "running")
         self._log(logging.DEBUG, "start", spec, cached=hit, seconds=0.0)
@@ -192,7 +226,7 @@ class Runner:
                 sys.stdout = stdout
         raise AssertionError("unreachable")
 
-    def _key(self, spec: StepSpec, args: tuple) -> str | None:
+    def _key(self, spec: StepSpec, function: Callable, args: tuple) -> str | None:
         try:
             inputs = [self.digests.get(name) or value_digest(value)
                       for name, value in zip(spec.inputs, args)]
@@ -200,7 +234,8 @@ class Runner:
             LOG.warning("step %s: an input cannot be hashed (%s); not cached", spec.name, exc)
             return None
         files = [file_digest(Path(p)) if Path(p).is_file() else "missing" for p in spec.reads]
-        text = json.dumps([spec.code_hash, self.environment, list(spec.inputs), inputs, files])
+        text = json.dumps([spec.code_hash, source_digest(function), self.environment,
+                           list(spec.inputs), inputs, files])
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     def _read(self, spec: StepSpec, value: Any) -> Any:
