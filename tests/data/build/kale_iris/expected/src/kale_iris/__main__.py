@@ -77,7 +77,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                        help="run up to STEP (earlier ones from the cache) and stop there")
     group.add_argument("--log-format", choices=("text", "json"), default="text",
                        help="stderr logs: a line per step, or one JSON object per line")
-    group.add_argument("--log-level", choices=("debug", "info", "warning"), default="info")
+    group.add_argument("--log-level", choices=("debug", "info", "warning"), default="info",
+                       help="text logs: debug adds each step's start, warning keeps only "
+                       "problems (JSON logs carry every event)")
     group.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
