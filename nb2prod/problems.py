@@ -232,6 +232,18 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "read any of them.",
           "api_key = 'sk-live-4f9a8b7c6d5e4f3a2b1c'",
           "# step: api_key = os.environ['SERVICE_API_KEY']"),
+    _rule("NB625", "secret-between-steps", WARNING,
+          "A secret's value, read from the environment, is passed to another step.",
+          "Read the environment variable in the step that uses it (`os.environ['ENV']`, "
+          "and tag that step `secret:SECRET:KEY:ENV`); pass on only what is not secret.",
+          "Step outputs are written down: in Kubeflow each is an artifact in the pipeline "
+          "root, readable by anyone who can read that storage; locally `--cache` would "
+          "store it (the runtime refuses, so the step is never cached). A value read from "
+          "`os.environ[ENV]` of a `secret:` tag, or computed from it (an f-string, a dict, "
+          "a client built with it; `len()` and comparisons are fine), must stay in its step.",
+          "# step fetch (secret:api:token:API_TOKEN)\ntoken = os.environ['API_TOKEN']\n"
+          "# step call\nrows = get(url, token)",
+          "# step call (secret:api:token:API_TOKEN)\nrows = get(url, os.environ['API_TOKEN'])"),
     _rule("NB619", "reserved-name", ERROR,
           "A module-level name of the notebook clashes with the generated pipeline's own.",
           "Rename it: `run`, `run_steps`, `Params` and `METRICS` are the package's API.",

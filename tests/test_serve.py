@@ -196,6 +196,41 @@ def test_serve_yaml_is_a_valid_deployment_service_and_inference_service():
     assert _keys(predictor) <= _keys(api.sanitize_for_serialization(container))
     for raw, model in ((docs[0], deployment), (docs[1], service)):
         assert _keys(raw) <= _keys(api.sanitize_for_serialization(model))
+    assert not any(c.env for c in (*pod.init_containers, server))  # churn has no secrets
+    assert [e.name for e in container.env] == ["STORAGE_URI"]
+
+
+SECRET_CELLS = [
+    ("import os\nfrom sklearn.linear_model import LogisticRegression", ["imports"]),
+    ("X = [[0.0, 1.0], [1.0, 0.0]]\ny = [0, 1]\nrows = len(os.environ['API_TOKEN'])",
+     ["step:data", "secret:api-credentials:token:API_TOKEN"]),
+    ("clf = LogisticRegression(C=len(os.environ['DB_PASSWORD']))\nclf.fit(X, y)",
+     ["step:train", "secret:db-credentials:password:DB_PASSWORD",
+      "secret:api-credentials:token:API_TOKEN"]),
+]
+
+
+def test_serve_yaml_mounts_every_secret_in_every_container(notebook_factory):
+    """The init container trains (every step), the server and the KServe predictor run
+    the notebook's module code: each gets every `secret:` tag as a secretKeyRef, once."""
+    from kubernetes.client import ApiClient
+
+    plan = build_plan(load_notebook(notebook_factory(SECRET_CELLS)))
+    text = render(plan, targets=TargetOptions(("serve",), "reg/s:1"))["deploy/serve.yaml"]
+    deployment, _, isvc = yaml.safe_load_all(text)
+    api = ApiClient()
+    pod = api.deserialize(_Response(deployment), "V1Deployment").spec.template.spec
+    predictor = api.deserialize(_Response(isvc["spec"]["predictor"]["containers"][0]),
+                                "V1Container")
+    expected = [("API_TOKEN", "api-credentials", "token"),
+                ("DB_PASSWORD", "db-credentials", "password")]
+    for container in (*pod.init_containers, *pod.containers, predictor):
+        refs = [e for e in container.env if e.value_from is not None]
+        assert [(e.name, e.value_from.secret_key_ref.name, e.value_from.secret_key_ref.key)
+                for e in refs] == expected, container.name
+        assert all(e.value is None for e in refs)
+    assert predictor.env[0].name == "STORAGE_URI"
+    assert "kubectl create secret generic db-credentials --from-literal=password=..." in text
 
 
 def _keys(data, prefix="") -> set[str]:

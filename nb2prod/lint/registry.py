@@ -15,6 +15,7 @@ from nb2prod.lint import (
     rules_cells,
     rules_execution,
     rules_files,
+    rules_flows,
     rules_names,
     rules_outputs,
     rules_paths,
@@ -26,12 +27,12 @@ from nb2prod.lint.context import Check
 from nb2prod.problems import CONVERSION_RULES, Rule
 
 _MODULES = (rules_files, rules_cells, rules_execution, rules_names, rules_paths,
-            rules_random, rules_secrets, rules_outputs, rules_structure)
+            rules_random, rules_secrets, rules_flows, rules_outputs, rules_structure)
 
 CHECKS: tuple[Check, ...] = tuple(check for m in _MODULES for check in m.CHECKS)
 
 REUSED = ("NB002", "NB201", "NB202", "NB203", "NB601", "NB604", "NB606", "NB607", "NB608",
-          "NB609", "NB613")
+          "NB609", "NB613", "NB625")
 """Conversion codes lint reports with the same meaning as build."""
 
 LINT_RULES: dict[str, Rule] = dict(sorted(

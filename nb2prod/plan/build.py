@@ -1,6 +1,7 @@
 """Notebook -> Plan: which cell goes where (`assign_units`), then `steps.py`
-links the units into steps with inputs and outputs, and `file_flows.py` adds
-the problems of files passed between steps.
+links the units into steps with inputs and outputs, `file_flows.py` adds
+the problems of files passed between steps and `secret_flows.py` those of
+secret values passed between steps.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from nb2prod.notebook import Notebook, load_notebook
 from nb2prod.plan.file_flows import with_file_flow_problems
 from nb2prod.plan.metrics import split_metrics_cell, unnamed_prints
 from nb2prod.plan.records import Plan, PlanOptions, Unit
+from nb2prod.plan.secret_flows import with_secret_flow_problems
 from nb2prod.plan.steps import assemble
 from nb2prod.problems import Problem, make_problem
 
@@ -40,7 +42,8 @@ def build_plan(notebook: Notebook, options: PlanOptions | None = None) -> Plan:
                         path=notebook.path, hint="add code cells; see `nb2prod rules NB616`")
     analysis = analyze(notebook)
     units, problems = assign_units(analysis)
-    return with_file_flow_problems(assemble(notebook, analysis, units, problems, options))
+    plan = with_file_flow_problems(assemble(notebook, analysis, units, problems, options))
+    return with_secret_flow_problems(plan, analysis)
 
 
 def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]:

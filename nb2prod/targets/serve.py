@@ -5,6 +5,9 @@ The served value and the value it was fitted on are decided while planning
 `model_io.py.j2` (save the fitted model and its card, load it back after
 checking both), `serve.py.j2` (FastAPI on uvicorn, the KServe v1 data plane),
 `test_serve.py.j2` and `serve.yaml.j2` (Deployment, Service, InferenceService).
+Every container there gets every `secret:` tag of the notebook as a `secretKeyRef`
+environment variable: the init container runs every step, and the server imports
+the notebook's module-level code and predict cell (and the image may retrain).
 When no model is found the files are not written and NB621 says why
 (`TARGET.active`, `TARGET.notes`). Pure.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nb2prod.plan.records import Plan
+from nb2prod.plan.stepsettings import Secret, all_secrets
 from nb2prod.targets.kubeflow import default_image, k8s_name
 from nb2prod.targets.target import Target, TargetOptions
 
@@ -46,6 +50,7 @@ class Serve:
     predict: bool  # the notebook's `predict` cell routes requests
     app_name: str  # Kubernetes object names
     image: str
+    secrets: tuple[Secret, ...] = ()  # every step's: env vars from secretKeyRef, all containers
     port: int = PORT
     cpu: str = RESOURCES["cpu"]
     memory: str = RESOURCES["memory"]
@@ -58,6 +63,7 @@ def template_context(plan: Plan, options: TargetOptions) -> Serve:
         model=model.name, model_key=model.key, x_key=model.x_key, model_name=plan.dist_name,
         cell=model.cell, origin=model.origin, predict=plan.predict_cell is not None,
         app_name=k8s_name(plan.dist_name), image=options.image or default_image(plan),
+        secrets=all_secrets(plan),
     )
 
 
@@ -74,8 +80,8 @@ TARGET = Target(
                            "(only with the serve target and a model)")),
         ("serve.py.j2", "plan, serve: model_name, port, predict (only with the serve target)"),
         ("test_serve.py.j2", "plan, serve: predict (only with the serve target)"),
-        ("serve.yaml.j2", ("plan, serve: app_name, image, port, cpu, memory, model_name "
-                          "(only with the serve target)")),
+        ("serve.yaml.j2", ("plan, serve: app_name, image, port, cpu, memory, model_name, "
+                          "secrets (only with the serve target)")),
     ),
 )
 """`build --target serve`: this module's record in `registry.TARGETS`."""

@@ -157,6 +157,16 @@ CASES = [
     ok("NB609", code("count = 0\n\ndef bump(count):\n    return count + 1")),
     fail("NB613", code("x = 1\ndisplay(x)"), expect=[(2, 2)]),
     ok("NB613", code("x = 1\nprint(x)")),
+    fail("NB625", code("import os", tags=["imports"]),
+         code("token = os.environ['API_TOKEN']\nheaders = {'Authorization': f'Bearer {token}'}",
+              tags=["step:auth", "secret:api-credentials:token:API_TOKEN"]),
+         code("size = len(headers)", tags=["step:fetch"]),
+         code("print(size)", tags=["metrics"]), expect=[(3, 2)]),
+    ok("NB625", code("import os", tags=["imports"]),
+       code("headers = {'Authorization': 'Bearer ' + os.environ['API_TOKEN']}\n"
+            "size = len(headers)", tags=["step:fetch", "secret:api-credentials:token:API_TOKEN"]),
+       code("report = size * 2", tags=["step:report"]),
+       code("print(report)", tags=["metrics"])),
 ]
 
 
