@@ -72,6 +72,9 @@ def steps(*cells):
     ("t = os.environ['API_TOKEN']\nparts = [c for c in t]", "parts", 2),
     ("if True:\n    token = os.environ['API_TOKEN']", "token", 2),
     ("for token in [os.environ['API_TOKEN']]:\n    pass", "token", 1),
+    ("engine = create_engine(os.environ['API_TOKEN'])", "engine", 1),
+    ("x = 1\nclient = Client(key=getenv('API_TOKEN'))", "client", 2),
+    ("client = Client(key=os.environ['API_TOKEN'])\nrows = client.list_rows()", "rows", 2),
 ])
 def test_a_value_computed_from_the_secret_is_found(notebook_factory, source, name, line):
     notebook = notebook_factory(steps((source, ["step:a", TAG]),
@@ -86,6 +89,9 @@ def test_a_value_computed_from_the_secret_is_found(notebook_factory, source, nam
     "size = os.environ['API_TOKEN'] == 'x'",
     "size = os.environ['HOME']",  # not a secret: no `secret:` tag names it
     "size = os.environ['API_TOKEN']\nsize = 3",  # rebound before it is passed on
+    # the data a credential fetched is not the credential
+    "size = pd.read_sql('select 1', create_engine(os.environ['API_TOKEN']))",
+    "c = Client(key=os.environ['API_TOKEN'])\nsize = c.fetch_rows()\nsize = c.query('q').json()",
 ])
 def test_what_reveals_nothing_of_the_secret_is_quiet(notebook_factory, source):
     notebook = notebook_factory(steps((source, ["step:a", TAG]), ("out = size + 1", ["step:b"])))

@@ -14,8 +14,10 @@ through each step's statements, in order:
   (any import spelling) of an ENV some `secret:` tag names, or a call of a
   function whose body reads one;
 - a value computed from a tainted one is tainted, except through `SAFE_CALLS`
-  and comparisons (`len(token)` reveals nothing of it); a method call with a
-  tainted argument taints its receiver (`headers.update(key=token)`);
+  and comparisons (`len(token)` reveals nothing of it) and through calls named
+  like `READERS` (`pd.read_sql(query, engine)` returns the data the credential
+  fetched, not the credential); a method call with a tainted argument taints
+  its receiver (`headers.update(key=token)`);
 - an input that an earlier step passed on tainted is tainted.
 
 Plain rebinding at a cell's top level clears a name; anything else (a branch,
@@ -34,6 +36,9 @@ from nb2prod.problems import Problem, make_problem
 
 SAFE_CALLS = frozenset(["len", "bool", "isinstance", "hasattr", "type", "id", "hash"])
 """Builtins whose result tells nothing of the value they are given."""
+READERS = ("read", "scan", "fetch", "download", "query", "execute", "json")
+"""Callee name prefixes (`read_sql`, `obj.read()`, `cursor.fetchall()`, `response.json()`):
+what they return is data fetched with the credential, not the credential."""
 
 
 @dataclass(frozen=True)
@@ -244,24 +249,30 @@ def _taint(node: ast.expr | None, env: _Env, tainted: dict[str, Taint]) -> Taint
     """The taint of an expression's value: its first source or tainted name."""
     if node is None or isinstance(node, ast.Compare):
         return None
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-            node.func.id in SAFE_CALLS:
-        return None
     if isinstance(node, ast.Name):
         return tainted.get(node.id) if isinstance(node.ctx, ast.Load) else None
     source = _source(node, env)
     if source is not None:
         return Taint(source, 0, node.lineno, node.col_offset + 1)
+    if isinstance(node, ast.Call) and _reveals_nothing(node.func):
+        return None
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.expr):
             found = _taint(child, env, tainted)
             if found is not None:
                 return found
-        elif isinstance(child, ast.comprehension):
-            found = _taint(child.iter, env, tainted)
+        elif isinstance(child, (ast.comprehension, ast.keyword)):
+            found = _taint(child.iter if isinstance(child, ast.comprehension) else child.value,
+                           env, tainted)
             if found is not None:
                 return found
     return None
+
+
+def _reveals_nothing(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in SAFE_CALLS or func.id.startswith(READERS)
+    return isinstance(func, ast.Attribute) and func.attr.startswith(READERS)
 
 
 def _source(node: ast.AST, env: _Env) -> str | None:
