@@ -1,6 +1,7 @@
 """How much does the generated package's step cache save, and cost?
 
     python benchmarks/step_cache.py [--repeat 3] [--n-customers N] [--keep DIR]
+                                    [--baseline SRC]
 
 Builds examples/churn.ipynb into a temporary directory and runs it as
 `python -m churn --log-format json` (PYTHONPATH=src, this interpreter), each a
@@ -13,8 +14,16 @@ issue's measure: process start-up aside), best of --repeat:
   late       --cache with a changed late parameter (--n-estimators): only `train`
              and `evaluate` should run
 
-The process wall time of the same run is printed too (imports, start-up). The cold run's own cache time (`cache_seconds` of its records: hashing, writing)
-against its step code time is printed too: immune to noise between runs.
+A cold run also counts its final wait for the cache writer (the `stored`
+record: entries are written on a background thread while later steps run).
+The process wall time and CPU time (user + system, both threads) of the same run
+are printed too (imports, start-up). The cold run's own cache time
+(`cache_seconds` of its records: hashing, snapshots, writing) against its step
+code time is printed too: immune to noise between runs.
+
+--baseline SRC also builds the package with the nb2prod source tree at SRC (e.g.
+`git archive main | tar -x -C SRC`) and runs both, case by case in the same
+loop, so that the two are compared under the same load.
 Prints the numbers, the ratios, and how many steps ran (cached: false) per case.
 Targets (issue 15): warm >= 20x less than cold; late re-runs only the steps
 downstream of the parameter; cold within 10% of plain. Not a test: nothing is
@@ -26,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -37,53 +47,87 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "examples" / "churn.ipynb"
 
 
-def build(out: Path) -> None:
+def build(out: Path, source: Path | None = None) -> None:
+    env = {**os.environ, "PYTHONPATH": str(source)} if source else None
     subprocess.run([sys.executable, "-m", "nb2prod", "build", str(NOTEBOOK), "-o", str(out),
-                    "--name", "churn", "-q"], check=True)
+                    "--name", "churn", "-q"], check=True, env=env, cwd=source)
 
 
-WALL: dict[str, float] = {}
+WALL: dict[str, tuple[float, float]] = {}
 
 
 def run(out: Path, *args: str) -> list[dict]:
-    """One run; the `end` records of its JSON log. Its wall time goes to WALL[args]."""
+    """One run; the `end` and `stored` records of its JSON log. Its wall and CPU time go
+    to WALL[args]."""
     env = {**os.environ, "PYTHONPATH": str(out / "src")}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     done = subprocess.run([sys.executable, "-m", "churn", "--log-format", "json", *args],
                           capture_output=True, text=True, env=env, cwd=out, check=True)
-    WALL[" ".join(args)] = time.perf_counter() - start
+    WALL[" ".join(args)] = (time.perf_counter() - start, _cpu() - cpu)
     records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
-    return [r for r in records if r.get("event") == "end"]
+    return [r for r in records if r.get("event") in ("end", "stored")]
 
 
-def wall(*args: str) -> float:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wall(*args: str) -> tuple[float, float]:
     return WALL[" ".join(args)]
 
 
 def seconds(records: list[dict]) -> float:
+    """The steps' `seconds`, and the final wait for the cache writer."""
     return sum(r["seconds"] for r in records)
 
 
 def ran(records: list[dict]) -> list[str]:
-    return [r["step"] for r in records if not r["cached"]]
+    return [r["step"] for r in records if r["event"] == "end" and not r["cached"]]
 
 
-def measure(out: Path, work: Path, repeat: int, size: list[str]) -> dict[str, tuple]:
-    best: dict[str, tuple] = {}
+def steps(records: list[dict]) -> int:
+    return sum(r["event"] == "end" for r in records)
 
-    def keep(case: str, *args: str) -> None:
-        records = run(out, *size, *args)
-        if case not in best or seconds(records) < best[case][0]:
-            best[case] = (seconds(records), ran(records), len(records), wall(*size, *args),
-                          sum(r["cache_seconds"] for r in records))
+
+CASES = ("plain", "cold", "warm", "late")
+
+
+def measure(outs: dict[str, Path], work: Path, repeat: int,
+            size: list[str]) -> dict[str, dict[str, tuple]]:
+    """Per build (`this`, `baseline`), per case: the best run's numbers."""
+    best: dict[str, dict[str, tuple]] = {name: {} for name in outs}
+
+    def keep(name: str, case: str, *args: str) -> None:
+        records = run(outs[name], *size, *args)
+        if case not in best[name] or seconds(records) < best[name][case][0]:
+            best[name][case] = (seconds(records), ran(records), steps(records),
+                                *wall(*size, *args),
+                                sum(r.get("cache_seconds", r["seconds"]) for r in records))
 
     for i in range(repeat):
-        cache = str(work / f"cache-{i}")
-        keep("plain")
-        keep("cold", "--cache", cache)
-        keep("warm", "--cache", cache)
-        keep("late", "--cache", cache, "--n-estimators", str(61 + i))
+        for case in CASES:  # each case for both builds back to back: the same load
+            for name in outs:
+                cache = str(work / f"cache-{name}-{i}")
+                args = {"plain": (), "cold": ("--cache", cache), "warm": ("--cache", cache),
+                        "late": ("--cache", cache, "--n-estimators", str(61 + i))}[case]
+                keep(name, case, *args)
     return best
+
+
+def report(name: str, best: dict[str, tuple]) -> None:
+    print(f"{name}:")
+    for case, (total, names, count, process, cpu, _) in best.items():
+        print(f"  {case:6} {total:8.4f} s in steps, {process:6.2f} s process "
+              f"({cpu:5.2f} s CPU)   ran {len(names)}/{count}: {', '.join(names) or '-'}")
+    plain, cold, warm = best["plain"][0], best["cold"][0], best["warm"][0]
+    print(f"  warm speed-up      {cold / warm:8.1f}x  (target >= 20x)")
+    share = best["cold"][5]
+    print(f"  cold overhead      {100 * (cold - plain) / plain:+8.1f}%  (target < 10%; "
+          "cold vs plain runs, noisy on a shared machine)")
+    print(f"  cache share        {100 * share / (cold - share):8.1f}%  (of the cold run's step "
+          "time: hashing and storing, `cache_seconds` in the same run)")
+    print(f"  late re-ran        {len(best['late'][1])} steps (target: train, evaluate)")
 
 
 def main() -> int:
@@ -91,28 +135,25 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--n-customers", type=int, help="default: the notebook's")
     parser.add_argument("--keep", type=Path, help="build and cache here instead of a temp dir")
+    parser.add_argument("--baseline", type=Path, metavar="SRC",
+                        help="also measure the package nb2prod at SRC builds, in the same loop")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="step-cache-bench-"))
     size = ["--n-customers", str(args.n_customers)] if args.n_customers else []
+    outs = {"this": work / "churn"}
     try:
-        build(work / "churn")
-        best = measure(work / "churn", work, args.repeat, size)
+        build(outs["this"])
+        if args.baseline:
+            outs["baseline"] = work / "baseline" / "churn"
+            build(outs["baseline"], args.baseline.resolve())
+        best = measure(outs, work, args.repeat, size)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(f"churn example{' ' + ' '.join(size) if size else ''}, best of {args.repeat}; "
-          "seconds = sum of the steps' `seconds` in the JSON log")
-    for case, (total, steps, count, process, _) in best.items():
-        print(f"  {case:6} {total:8.4f} s in steps, {process:6.2f} s process   "
-              f"ran {len(steps)}/{count}: {', '.join(steps) or '-'}")
-    plain, cold, warm = best["plain"][0], best["cold"][0], best["warm"][0]
-    print(f"  warm speed-up      {cold / warm:8.1f}x  (target >= 20x)")
-    share = best["cold"][4]
-    print(f"  cold overhead      {100 * (cold - plain) / plain:+8.1f}%  (target < 10%; "
-          "cold vs plain runs, noisy on a shared machine)")
-    print(f"  cache share        {100 * share / (cold - share):8.1f}%  (of the cold run's step "
-          "time: hashing and storing, `cache_seconds` in the same run)")
-    print(f"  late re-ran        {len(best['late'][1])} steps (target: train, evaluate)")
+          "seconds = sum of the steps' `seconds` in the JSON log (+ the cache writer's wait)")
+    for name, cases in best.items():
+        report(name, cases)
     return 0
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from nb2prod.errors import UserError
 from nb2prod.plan.file_flows import CALLS, PATH_METHODS, READ, WRITE, block_accesses
+from nb2prod.plan.read_paths import NO_PATHS, ReadPaths, read_paths
 from nb2prod.plan.records import Plan, Step
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -42,6 +43,7 @@ class RunSettings:
     annotations: tuple[tuple[str, str], ...] = ()
     writes: tuple[str, ...] = ()  # calls writing files: the step is never cached locally
     reads: tuple[str, ...] = ()  # literal paths it reads: their content is in its cache key
+    paths: ReadPaths = NO_PATHS  # paths made of parameters it reads (or why not known)
 
     @property
     def local_cache(self) -> bool:
@@ -50,7 +52,8 @@ class RunSettings:
         return self.cache and not self.writes
 
 
-def run_settings(step: Step) -> RunSettings:
+def run_settings(step: Step, params: frozenset[str] = frozenset()) -> RunSettings:
+    """The step's settings; `params`, the plan's parameter names, for its read paths."""
     retry, cache = 0, True
     secrets: list[Secret] = []
     labels: dict[str, str] = {}
@@ -74,7 +77,8 @@ def run_settings(step: Step) -> RunSettings:
     reads = sorted({a.path for block in step.blocks for a in block_accesses(block)
                     if a.mode == READ})
     return RunSettings(retry, cache, tuple(secrets), tuple(sorted(labels.items())),
-                       tuple(sorted(annotations.items())), tuple(writes), tuple(reads))
+                       tuple(sorted(annotations.items())), tuple(writes), tuple(reads),
+                       read_paths(step, params))
 
 
 def file_writes(code: str) -> set[str]:
@@ -101,7 +105,8 @@ def file_writes(code: str) -> set[str]:
 
 def plan_settings(plan: Plan) -> dict[str, RunSettings]:
     """Step function -> its settings (checked: a bad tag stops the build)."""
-    return {step.function: run_settings(step) for step in plan.steps}
+    params = frozenset(p.name for p in plan.params)
+    return {step.function: run_settings(step, params) for step in plan.steps}
 
 
 def all_secrets(plan: Plan) -> tuple[Secret, ...]:

@@ -26,18 +26,23 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
+from typing import IO, Any, Callable  # noqa: UP035 - Python 3.10 too
 
 from churn.store import (
+    Job,
     Lazy,
     NotCacheable,
     Store,
-    file_digest,
+    Writer,
+    encode,
+    path_digest,
+    source_digest,
     value_digest,
 )
 
 LOG = logging.getLogger("churn")
-STATE = "state.json"
+CACHE_VERSION = 2  # part of every key: entries of an older layout are never read
+STATE = "state.jsonl"  # a line per step start, failure, stop, completion: the last is the state
 CELL_COMMENT = re.compile(r"^\s*# cell (\d+)\s*$")
 
 
@@ -55,6 +60,9 @@ class StepSpec:
     cache: bool = True  # `cache:disabled` turns the step cache off for this step
     secrets: tuple[str, ...] = ()  # environment variables the step needs (`secret:` tags)
     reads: tuple[str, ...] = ()  # files it reads by literal path: their content is in its key
+    # files it reads through paths made of its parameters: inputs by name -> those paths
+    paths: Callable[..., tuple] | None = None
+    uncached: str = ""  # why its cache is off: a path it reads is known only once it runs
 
 
 class StepFailed(Exception):
@@ -78,39 +86,6 @@ def environment_digest(distributions: tuple[str, ...]) -> str:
         except importlib.metadata.PackageNotFoundError:
             versions.append(f"{name} missing")
     return hashlib.sha256("\n".join(versions).encode("utf-8")).hexdigest()
-
-
-def source_digest(function: Callable) -> str:
-    """Digest of the source, as it is now, of a step function and of every function and
-    class of its module that it reaches (transitively, through the global names its code
-    loads). The build-time code hash sees edits to the notebook; this sees edits to the
-    generated code, so a hand-edited helper re-runs exactly the steps that call it."""
-    import inspect
-    import types
-
-    module = sys.modules[function.__module__]
-    sources: dict[str, str] = {}
-    pending: list[Any] = [function]
-    while pending:
-        obj = pending.pop()
-        if obj.__qualname__ in sources:
-            continue
-        try:
-            sources[obj.__qualname__] = inspect.getsource(obj)
-        except (OSError, TypeError):  # no source file (a zipped install): the build's hash
-            sources[obj.__qualname__] = ""
-        codes = [obj.__code__] if inspect.isfunction(obj) else [
-            f.__code__ for f in vars(obj).values() if inspect.isfunction(f)]
-        while codes:
-            code = codes.pop()
-            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-            for name in code.co_names:
-                found = getattr(module, name, None)
-                if (inspect.isfunction(found) or inspect.isclass(found)) \
-                        and found.__module__ == module.__name__:
-                    pending.append(found)
-    text = json.dumps(sorted(sources.items()))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def summary(value: Any) -> str:
@@ -152,10 +127,13 @@ class Runner:
     digests: dict[str, str] = dataclasses.field(default_factory=dict)
     forced: bool = False
     done: int = 0
+    journal: IO[str] | None = dataclasses.field(default=None, repr=False)  # DIR/STATE
+    writer: Writer | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.cache:
             Store(self.cache).warm_up()
+            self.writer = Writer(Store(self.cache), self._not_written)
 
     def call(self, function_name: str, function: Callable, *args: Any) -> Any:
         spec = self.steps[function_name]
@@ -165,7 +143,9 @@ class Runner:
             raise StepFailed(spec, spec.cells[0], f"environment variable {missing[0]} is not "
                              "set (a `secret:` tag of this step)")
         start = time.perf_counter()
-        store = Store(self.cache) if self.cache and spec.cache else None
+        store = Store(self.cache) if self.cache and spec.cache and not spec.uncached else None
+        if self.cache and spec.cache and spec.uncached:
+            LOG.warning("step %s: not cached: %s", spec.name, spec.uncached)
         key = self._key(spec, function, args) if store else None
         hit = key is not None and not self.forced and store.has(spec.function, key)
         self._state(spec, "running")
@@ -186,7 +166,7 @@ class Runner:
             running = time.perf_counter() - running
             values = dict(zip(spec.outputs, result if len(spec.outputs) > 1 else (result,)))
             summaries = {n: summary(values[n]) for n in spec.outputs}
-            digests = self._save(store, spec, key, values, printed, summaries) if key else {}
+            digests = self._save(spec, key, values, printed, summaries) if key else {}
         self.digests.update(digests)
         for name in set(spec.outputs) - set(digests):
             self.digests.pop(name, None)
@@ -200,9 +180,22 @@ class Runner:
             raise StopRun(spec.name)
         return result
 
+    def close(self) -> None:
+        """Wait for the entries still being written (however the run ends): a `stored`
+        record says how long."""
+        if self.writer is not None and self.writer.running:
+            start = time.perf_counter()
+            self.writer.join()
+            record = {"event": "stored", "seconds": round(time.perf_counter() - start, 6)}
+            LOG.debug("cache written", extra={"nb2prod": record})
+
     def finish(self) -> None:
+        """The run completed: its entries written, then its state."""
         if self.cache:
+            self.close()
             self._write_state({"status": "completed", "params": self.params})
+            self.journal.close()
+            self.journal = None
 
     def _run(self, spec: StepSpec, function: Callable, args: tuple, keep: bool):
         for attempt in range(spec.retry + 1):
@@ -233,10 +226,24 @@ class Runner:
         except NotCacheable as exc:
             LOG.warning("step %s: an input cannot be hashed (%s); not cached", spec.name, exc)
             return None
-        files = [file_digest(Path(p)) if Path(p).is_file() else "missing" for p in spec.reads]
-        text = json.dumps([spec.code_hash, source_digest(function), self.environment,
-                           list(spec.inputs), inputs, files])
+        try:
+            files = [[p, path_digest(p)] for p in (*spec.reads, *self._paths(spec, args))]
+        except (NotCacheable, OSError) as exc:
+            LOG.warning("step %s: a file it reads cannot be hashed (%s); not cached",
+                        spec.name, exc)
+            return None
+        text = json.dumps([CACHE_VERSION, spec.code_hash, source_digest(function),
+                           self.environment, list(spec.inputs), inputs, files])
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+    def _paths(self, spec: StepSpec, args: tuple) -> list[str]:
+        """The files the step reads through paths made of its parameters, as it will."""
+        if spec.paths is None:
+            return []
+        try:
+            return [os.fspath(p) for p in spec.paths(**dict(zip(spec.inputs, args)))]
+        except Exception as exc:  # noqa: BLE001 - the step itself says what is wrong with it
+            raise NotCacheable(f"its path: {type(exc).__name__}: {exc}") from None
 
     def _read(self, spec: StepSpec, value: Any) -> Any:
         try:
@@ -245,8 +252,9 @@ class Runner:
             raise StepFailed(spec, spec.cells[0], f"an input's cache entry is unreadable "
                              f"({exc}); delete {self.cache} or run without --cache") from None
 
-    def _save(self, store: Store, spec: StepSpec, key: str, values: dict, printed: str,
-              summaries: dict[str, str]):
+    def _save(self, spec: StepSpec, key: str, values: dict, printed: str,
+              summaries: dict[str, str]) -> dict[str, str]:
+        """Encode the outputs now and hand them to the writer; the sha256 of each file."""
         secrets = [os.environ[name] for name in self._secret_names() if os.environ.get(name)]
         held = [n for n, v in values.items() if any(_holds(v, s) for s in secrets)]
         if held or any(s in printed for s in secrets):
@@ -254,10 +262,16 @@ class Runner:
                         f"output {held[0]}" if held else "its printed text")
             return {}
         try:
-            return store.save(spec.function, key, values, printed, summaries)
+            encoded = {name: encode(value) for name, value in values.items()}
         except NotCacheable as exc:
             LOG.warning("step %s: an output cannot be stored (%s); not cached", spec.name, exc)
             return {}
+        self.writer.submit(Job(spec.function, key, encoded, printed, summaries, spec.name))
+        return {name: value.sha256 for name, value in encoded.items()}
+
+    def _not_written(self, job: Job, exc: Exception) -> None:
+        LOG.warning("step %s: its outputs could not be stored (%s: %s); not cached", job.name,
+                    type(exc).__name__, exc)
 
     def _secret_names(self) -> set[str]:
         return {name for spec in self.steps.values() for name in spec.secrets}
@@ -272,10 +286,13 @@ class Runner:
             self._write_state({"status": status, "step": spec.name, "params": self.params})
 
     def _write_state(self, state: dict) -> None:
-        self.cache.mkdir(parents=True, exist_ok=True)
-        path = self.cache / STATE
-        path.with_suffix(".tmp").write_text(json.dumps(state, indent=1), encoding="utf-8")
-        os.replace(path.with_suffix(".tmp"), path)
+        """Append a line (no rename, no new file: a step start costs one write); flushed, so
+        a run killed with SIGKILL leaves it behind."""
+        if self.journal is None:  # the run's first state: the last run's is replaced
+            self.cache.mkdir(parents=True, exist_ok=True)
+            self.journal = open(self.cache / STATE, "w", encoding="utf-8")  # noqa: SIM115
+        self.journal.write(json.dumps(state) + "\n")
+        self.journal.flush()
 
 
 def _holds(value: Any, secret: str) -> bool:
@@ -296,10 +313,18 @@ def resolved(values: dict[str, Any], names: tuple[str, ...] | None = None) -> di
 
 
 def read_state(cache: Path) -> dict | None:
+    """The last run's state: the last whole line of DIR/STATE (a killed run may leave half
+    a line)."""
     try:
-        return json.loads((cache / STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        lines = (cache / STATE).read_text(encoding="utf-8").splitlines()
+    except OSError:
         return None
+    for line in reversed(lines):
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue
+    return None
 
 
 def failing_cell(exc: BaseException, spec: StepSpec) -> int:
@@ -326,6 +351,8 @@ class TextFormatter(logging.Formatter):
         data = getattr(record, "nb2prod", None)
         if data is None:
             return f"{record.name}: {record.getMessage()}"
+        if data["event"] == "stored":
+            return f"{record.name}: cache written (waited {data['seconds']:.2f}s)"
         head = f"{record.name}: [{data['index']}/{data['total']}] {data['step']}"
         if data["event"] == "start":
             return f"{head} started"

@@ -3,11 +3,15 @@
 Layout: DIR/<step function>/<key>/ holds one file per output and entry.json
 (per output: file, format, sha256; and the text the step printed). A value is
 written in the first format that fits it: parquet for pandas DataFrames (when
-pyarrow is importable), .npy for numpy arrays without Python objects, joblib
-for scikit-learn estimators, JSON for plain values, pickle last. A value none of
-them can write (a lambda inside an estimator, an open file) is not cached: the
-step runs every time, and says so in the log.
+pyarrow is importable), .npy for numpy arrays without Python objects, JSON for
+plain values, pickle (scikit-learn estimators among others) last. A value none
+of them can write (a lambda inside an estimator, an open file) is not cached:
+the step runs every time, and says so in the log.
 A file whose sha256 is not the one in entry.json is never loaded.
+
+A step's outputs are encoded (`encode`: the file's bytes and their sha256, the
+content hash later steps' keys use) when the step returns; a `Writer` thread
+writes them to disk while the next steps run.
 """
 
 from __future__ import annotations
@@ -15,16 +19,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.util
+import io
 import json
-import os
 import pickle
+import queue
+import re
 import shutil
 import sys
-import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
 ENTRY = "entry.json"
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")  # after normalisation: `s3:/bucket/x`
 FAILURES = (ValueError, TypeError, AttributeError, OSError, ImportError, EOFError,
             NotImplementedError, RecursionError, pickle.PickleError)
 """What writing or reading a value can raise (pyarrow's errors subclass these)."""
@@ -47,7 +54,7 @@ def _is_dataframe(value: Any) -> bool:
         return False
     import pandas
 
-    if type(value) is not pandas.DataFrame or not value.columns.is_unique:
+    if type(value) is not pandas.DataFrame or not value.columns.is_unique or value.attrs:
         return False
     if not all(isinstance(c, str) for c in value.columns):
         return False
@@ -63,11 +70,6 @@ def _is_array(value: Any) -> bool:
     return numpy is not None and type(value) is numpy.ndarray and not value.dtype.hasobject
 
 
-def _is_estimator(value: Any) -> bool:
-    base = sys.modules.get("sklearn.base")
-    return base is not None and isinstance(value, base.BaseEstimator)
-
-
 def _is_plain(value: Any) -> bool:
     """JSON gives the same value back: no tuples, no non-string keys, no subclasses."""
     if value is None or type(value) in (bool, int, float, str):
@@ -79,8 +81,16 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
-def _dump_parquet(value: Any, path: Path) -> None:
-    value.to_parquet(path)
+def _dump_parquet(value: Any) -> Any:
+    import pyarrow
+    import pyarrow.parquet
+
+    # what DataFrame.to_parquet writes; without dictionary pages and statistics (the same
+    # values come back; a small frame is written in half the time)
+    sink = pyarrow.BufferOutputStream()
+    pyarrow.parquet.write_table(pyarrow.Table.from_pandas(value), sink, use_dictionary=False,
+                                write_statistics=False)
+    return memoryview(sink.getvalue())
 
 
 def _load_parquet(path: Path) -> Any:
@@ -90,10 +100,12 @@ def _load_parquet(path: Path) -> Any:
     return pyarrow.parquet.ParquetFile(path).read(use_threads=False).to_pandas()
 
 
-def _dump_npy(value: Any, path: Path) -> None:
+def _dump_npy(value: Any) -> Any:
     import numpy
 
-    numpy.save(path, value, allow_pickle=False)
+    buffer = io.BytesIO()
+    numpy.save(buffer, value, allow_pickle=False)
+    return buffer.getbuffer()
 
 
 def _load_npy(path: Path) -> Any:
@@ -102,29 +114,16 @@ def _load_npy(path: Path) -> Any:
     return numpy.load(path, allow_pickle=False)
 
 
-def _dump_estimator(value: Any, path: Path) -> None:
-    import joblib
-
-    joblib.dump(value, path)
-
-
-def _load_estimator(path: Path) -> Any:
-    import joblib
-
-    return joblib.load(path)  # our own file, its sha256 checked
-
-
-def _dump_json(value: Any, path: Path) -> None:
-    path.write_text(json.dumps(value), encoding="utf-8")
+def _dump_json(value: Any) -> bytes:
+    return json.dumps(value).encode("utf-8")
 
 
 def _load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _dump_pickle(value: Any, path: Path) -> None:
-    with open(path, "wb") as file:
-        pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+def _dump_pickle(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=5)  # numpy buffers as raw bytes (PEP 574)
 
 
 def _load_pickle(path: Path) -> Any:
@@ -137,19 +136,19 @@ class Format:
     name: str
     suffix: str
     fits: Callable[[Any], bool]
-    dump: Callable[[Any, Path], None]
+    dump: Callable[[Any], Any]  # the value -> the file's bytes (bytes-like)
     load: Callable[[Path], Any]
 
 
 FORMATS: tuple[Format, ...] = (
     Format("parquet", ".parquet", _is_dataframe, _dump_parquet, _load_parquet),
     Format("npy", ".npy", _is_array, _dump_npy, _load_npy),
-    Format("joblib", ".joblib", lambda value: _is_estimator(value) and _has("joblib"),
-           _dump_estimator, _load_estimator),
     Format("json", ".json", _is_plain, _dump_json, _load_json),
     Format("pickle", ".pkl", lambda value: True, _dump_pickle, _load_pickle),
 )
-"""Tried in order: the first format that fits and writes the value wins."""
+"""Tried in order: the first format that fits and writes the value wins. Estimators are
+pickled (protocol 5): joblib.dump walks them with Python's pure-Python pickler, 10x
+slower on a random forest, and joblib.load reads these files too."""
 BY_NAME = {f.name: f for f in FORMATS}
 
 
@@ -159,6 +158,51 @@ def file_digest(path: Path) -> str:
         for chunk in iter(lambda: file.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def path_digest(path: str) -> str:
+    """What a step reads at `path`: a file's sha256, a folder's files', or `missing`."""
+    if URL.match(path):
+        raise NotCacheable(f"{path} is not a local file")
+    where = Path(path)
+    if where.is_dir():
+        files = sorted(p for p in where.rglob("*") if p.is_file())
+        listing = [[p.relative_to(where).as_posix(), file_digest(p)] for p in files]
+        return hashlib.sha256(json.dumps(listing).encode("utf-8")).hexdigest()
+    return file_digest(where) if where.is_file() else "missing"
+
+
+def source_digest(function: Callable) -> str:
+    """Digest of the source, as it is now, of a step function and of every function and
+    class of its module that it reaches (transitively, through the global names its code
+    loads). The build-time code hash sees edits to the notebook; this sees edits to the
+    generated code, so a hand-edited helper re-runs exactly the steps that call it."""
+    import inspect
+    import types
+
+    module = sys.modules[function.__module__]
+    sources: dict[str, str] = {}
+    pending: list[Any] = [function]
+    while pending:
+        obj = pending.pop()
+        if obj.__qualname__ in sources:
+            continue
+        try:
+            sources[obj.__qualname__] = inspect.getsource(obj)
+        except (OSError, TypeError):  # no source file (a zipped install): the build's hash
+            sources[obj.__qualname__] = ""
+        codes = [obj.__code__] if inspect.isfunction(obj) else [
+            f.__code__ for f in vars(obj).values() if inspect.isfunction(f)]
+        while codes:
+            code = codes.pop()
+            codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+            for name in code.co_names:
+                found = getattr(module, name, None)
+                if (inspect.isfunction(found) or inspect.isclass(found)) \
+                        and found.__module__ == module.__name__:
+                    pending.append(found)
+    text = json.dumps(sorted(sources.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def value_digest(value: Any) -> str:
@@ -196,20 +240,28 @@ class Entry:
     summaries: dict[str, str]
 
 
-def _write(value: Any, path_stem: Path) -> tuple[str, str]:
-    """Write one value; return (file name, format name)."""
+@dataclasses.dataclass(frozen=True)
+class Encoded:
+    """A value in its format's bytes, made when its step returned (a later step may change
+    the object in place): what its file will hold, and their sha256."""
+
+    format: str
+    data: Any  # bytes-like
+    sha256: str
+
+
+def encode(value: Any) -> Encoded:
+    """The value in the first format that fits and writes it."""
     errors = []
     for fmt in FORMATS:
         if not fmt.fits(value):
             continue
-        path = path_stem.with_suffix(fmt.suffix)
         try:
-            fmt.dump(value, path)
+            data = fmt.dump(value)
         except FAILURES as exc:  # e.g. pyarrow refusing a column: try the next format
             errors.append(f"{fmt.name}: {exc}")
-            path.unlink(missing_ok=True)
             continue
-        return path.name, fmt.name
+        return Encoded(fmt.name, data, hashlib.sha256(data).hexdigest())
     raise NotCacheable("; ".join(errors) or type(value).__qualname__)
 
 
@@ -219,9 +271,8 @@ class Store:
 
     def warm_up(self) -> None:
         """Import the formats' libraries now, at start-up, rather than inside a step."""
-        for module in ("pyarrow.parquet", "joblib"):
-            if _has(module.partition(".")[0]):
-                importlib.import_module(module)
+        if _has("pyarrow"):
+            importlib.import_module("pyarrow.parquet")
 
     def entry_dir(self, step: str, key: str) -> Path:
         return self.root / step / key
@@ -229,26 +280,25 @@ class Store:
     def has(self, step: str, key: str) -> bool:
         return (self.entry_dir(step, key) / ENTRY).is_file()
 
-    def save(self, step: str, key: str, values: dict[str, Any], printed: str,
-             summaries: dict[str, str]) -> dict[str, str]:
-        """Write an entry atomically; return output name -> sha256 of its file."""
-        parent = self.root / step
-        parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".tmp-", dir=parent))
+    def save(self, step: str, key: str, values: dict[str, Encoded], printed: str,
+             summaries: dict[str, str]) -> None:
+        """Write an entry, entry.json last: an entry without it does not exist, one with a
+        file of another sha256 is damaged."""
+        target = self.entry_dir(step, key)
+        if target.exists():  # a forced or damaged step's entry, or a half-written one
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
         try:
             files = {}
             for index, (name, value) in enumerate(values.items()):
-                file, fmt = _write(value, work / f"{index}")
-                files[name] = {"file": file, "format": fmt, "sha256": file_digest(work / file)}
+                file = f"{index}{BY_NAME[value.format].suffix}"
+                (target / file).write_bytes(value.data)
+                files[name] = {"file": file, "format": value.format, "sha256": value.sha256}
             entry = {"outputs": files, "printed": printed, "summaries": summaries}
-            (work / ENTRY).write_text(json.dumps(entry, indent=1), encoding="utf-8")
-            target = self.entry_dir(step, key)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(work, target)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        return {name: f["sha256"] for name, f in files.items()}
+            (target / ENTRY).write_text(json.dumps(entry, indent=1), encoding="utf-8")
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
 
     def load(self, step: str, key: str) -> Entry | None:
         """The entry (values not read yet), or None when it is missing or a file's hash
@@ -266,3 +316,52 @@ class Store:
             return Entry(values, digests, entry["printed"], entry["summaries"])
         except (*FAILURES, KeyError):  # unreadable or truncated
             return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One entry to write: a step's encoded outputs under its key."""
+
+    step: str  # the step's function, its folder
+    key: str
+    values: dict[str, Encoded]
+    printed: str
+    summaries: dict[str, str]
+    name: str  # the step's name as the log shows it
+
+
+class Writer:
+    """Writes entries on one background thread while the next steps run: file system
+    calls only (the values are encoded already), which release the GIL. `join()` waits
+    for every entry submitted. An entry that cannot be written is a warning (its step
+    runs again next time), never a failed run. Not a daemon thread: the interpreter
+    waits for it before exiting."""
+
+    def __init__(self, store: Store, warn: Callable[[Job, Exception], None]) -> None:
+        self.store, self.warn = store, warn
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None
+
+    def submit(self, job: Job) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._work, name="step-cache-writer")
+            self.thread.start()
+        self.queue.put(job)
+
+    def join(self) -> None:
+        """Wait until every entry submitted is written, or has failed."""
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
+
+    def _work(self) -> None:
+        for job in iter(self.queue.get, None):
+            try:
+                self.store.save(job.step, job.key, job.values, job.printed, job.summaries)
+            except Exception as exc:  # noqa: BLE001 - any failure: not cached, the run goes on
+                self.warn(job, exc)
