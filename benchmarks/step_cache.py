@@ -14,12 +14,10 @@ issue's measure: process start-up aside), best of --repeat:
   late       --cache with a changed late parameter (--n-estimators): only `train`
              and `evaluate` should run
 
-A cold run also counts its final wait for the cache writer (the `stored`
-record: entries are written on a background thread while later steps run).
-The process wall time and CPU time (user + system, both threads) of the same run
-are printed too (imports, start-up). The cold run's own cache time
-(`cache_seconds` of its records: hashing, snapshots, writing) against its step
-code time is printed too: immune to noise between runs.
+The process wall time and CPU time (user + system) of the same run are printed
+too (imports, start-up). The cold run's own cache time (`cache_seconds` of its
+records: hashing, encoding, writing) against its step code time is printed too:
+immune to noise between runs.
 
 --baseline SRC also builds the package with the nb2prod source tree at SRC (e.g.
 `git archive main | tar -x -C SRC`) and runs both, case by case in the same
@@ -57,15 +55,15 @@ WALL: dict[str, tuple[float, float]] = {}
 
 
 def run(out: Path, *args: str) -> list[dict]:
-    """One run; the `end` and `stored` records of its JSON log. Its wall and CPU time go
-    to WALL[args]."""
+    """One run; the `end` records of its JSON log. Its wall and CPU time (user + system)
+    go to WALL[args]."""
     env = {**os.environ, "PYTHONPATH": str(out / "src")}
     start, cpu = time.perf_counter(), _cpu()
     done = subprocess.run([sys.executable, "-m", "churn", "--log-format", "json", *args],
                           capture_output=True, text=True, env=env, cwd=out, check=True)
     WALL[" ".join(args)] = (time.perf_counter() - start, _cpu() - cpu)
     records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
-    return [r for r in records if r.get("event") in ("end", "stored")]
+    return [r for r in records if r.get("event") == "end"]
 
 
 def _cpu() -> float:
@@ -78,16 +76,11 @@ def wall(*args: str) -> tuple[float, float]:
 
 
 def seconds(records: list[dict]) -> float:
-    """The steps' `seconds`, and the final wait for the cache writer."""
     return sum(r["seconds"] for r in records)
 
 
 def ran(records: list[dict]) -> list[str]:
-    return [r["step"] for r in records if r["event"] == "end" and not r["cached"]]
-
-
-def steps(records: list[dict]) -> int:
-    return sum(r["event"] == "end" for r in records)
+    return [r["step"] for r in records if not r["cached"]]
 
 
 CASES = ("plain", "cold", "warm", "late")
@@ -101,9 +94,8 @@ def measure(outs: dict[str, Path], work: Path, repeat: int,
     def keep(name: str, case: str, *args: str) -> None:
         records = run(outs[name], *size, *args)
         if case not in best[name] or seconds(records) < best[name][case][0]:
-            best[name][case] = (seconds(records), ran(records), steps(records),
-                                *wall(*size, *args),
-                                sum(r.get("cache_seconds", r["seconds"]) for r in records))
+            best[name][case] = (seconds(records), ran(records), len(records),
+                                *wall(*size, *args), sum(r["cache_seconds"] for r in records))
 
     for i in range(repeat):
         for case in CASES:  # each case for both builds back to back: the same load
@@ -151,7 +143,7 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(f"churn example{' ' + ' '.join(size) if size else ''}, best of {args.repeat}; "
-          "seconds = sum of the steps' `seconds` in the JSON log (+ the cache writer's wait)")
+          "seconds = sum of the steps' `seconds` in the JSON log")
     for name, cases in best.items():
         report(name, cases)
     return 0

@@ -201,7 +201,7 @@ def test_killed_run_reruns_from_the_killed_step(project, python, tmp_path, rerun
         process.send_signal(signal.SIGKILL)
         process.wait()
     assert process.returncode == -signal.SIGKILL
-    state = json.loads((tmp_path / "cache" / "state.json").read_text())
+    state = json.loads((tmp_path / "cache" / "state.jsonl").read_text().splitlines()[-1])
     assert (state["status"], state["step"]) == ("running", "total")
     done = run(python, work, "--cache", cache, *rerun)
     assert [(r["step"], r["cached"]) for r in ends(done)] == [

@@ -160,8 +160,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"churn: {exc}", file=sys.stderr)
         return 1
-    finally:
-        runner.close()  # the entries of the steps that ran are kept, for --resume
     runner.finish()
     print_metrics(metrics)
     if args.metrics_out:

@@ -106,8 +106,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"nbdev_stats: {exc}", file=sys.stderr)
         return 1
-    finally:
-        runner.close()  # the entries of the steps that ran are kept, for --resume
     runner.finish()
     if args.metrics_out:
         args.metrics_out.parent.mkdir(parents=True, exist_ok=True)

@@ -134,8 +134,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"odd_steps: {exc}", file=sys.stderr)
         return 1
-    finally:
-        runner.close()  # the entries of the steps that ran are kept, for --resume
     runner.finish()
     print_metrics(metrics)
     if args.metrics_out:

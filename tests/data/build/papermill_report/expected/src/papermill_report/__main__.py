@@ -142,8 +142,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"papermill_report: {exc}", file=sys.stderr)
         return 1
-    finally:
-        runner.close()  # the entries of the steps that ran are kept, for --resume
     runner.finish()
     if args.metrics_out:
         args.metrics_out.parent.mkdir(parents=True, exist_ok=True)

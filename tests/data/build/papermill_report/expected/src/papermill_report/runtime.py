@@ -29,11 +29,9 @@ from pathlib import Path
 from typing import IO, Any, Callable  # noqa: UP035 - Python 3.10 too
 
 from papermill_report.store import (
-    Job,
     Lazy,
     NotCacheable,
     Store,
-    Writer,
     encode,
     path_digest,
     source_digest,
@@ -128,12 +126,10 @@ class Runner:
     forced: bool = False
     done: int = 0
     journal: IO[str] | None = dataclasses.field(default=None, repr=False)  # DIR/STATE
-    writer: Writer | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.cache:
             Store(self.cache).warm_up()
-            self.writer = Writer(Store(self.cache), self._not_written)
 
     def call(self, function_name: str, function: Callable, *args: Any) -> Any:
         spec = self.steps[function_name]
@@ -157,6 +153,7 @@ class Runner:
         if entry is not None:  # its values are read only when a running step needs them
             sys.stdout.write(entry.printed)
             values, digests, summaries = entry.values, entry.digests, entry.summaries
+            stored = True
             result = tuple(values[n] for n in spec.outputs)
             result = None if not result else result[0] if len(result) == 1 else result
         else:
@@ -166,7 +163,8 @@ class Runner:
             running = time.perf_counter() - running
             values = dict(zip(spec.outputs, result if len(spec.outputs) > 1 else (result,)))
             summaries = {n: summary(values[n]) for n in spec.outputs}
-            digests = self._save(spec, key, values, printed, summaries) if key else {}
+            digests, stored = self._save(spec, key, values, printed, summaries) if key else (
+                {}, False)
         self.digests.update(digests)
         for name in set(spec.outputs) - set(digests):
             self.digests.pop(name, None)
@@ -174,25 +172,14 @@ class Runner:
         seconds = time.perf_counter() - start
         self._log(logging.INFO, "end", spec, cached=entry is not None, seconds=round(seconds, 6),
                   cache_seconds=round(seconds - running, 6) if self.cache else 0.0,
-                  stored=bool(digests), outputs=summaries)
+                  stored=stored, outputs=summaries)
         if spec.name == self.only_step:
             self._state(spec, "stopped")
             raise StopRun(spec.name)
         return result
 
-    def close(self) -> None:
-        """Wait for the entries still being written (however the run ends): a `stored`
-        record says how long."""
-        if self.writer is not None and self.writer.running:
-            start = time.perf_counter()
-            self.writer.join()
-            record = {"event": "stored", "seconds": round(time.perf_counter() - start, 6)}
-            LOG.debug("cache written", extra={"nb2prod": record})
-
     def finish(self) -> None:
-        """The run completed: its entries written, then its state."""
         if self.cache:
-            self.close()
             self._write_state({"status": "completed", "params": self.params})
             self.journal.close()
             self.journal = None
@@ -253,25 +240,29 @@ class Runner:
                              f"({exc}); delete {self.cache} or run without --cache") from None
 
     def _save(self, spec: StepSpec, key: str, values: dict, printed: str,
-              summaries: dict[str, str]) -> dict[str, str]:
-        """Encode the outputs now and hand them to the writer; the sha256 of each file."""
+              summaries: dict[str, str]) -> tuple[dict[str, str], bool]:
+        """Encode the outputs (their files' bytes) and write the entry; (the sha256 of each
+        file, whether the entry was written). A failed write still gives the hashes: they
+        are the values' content hashes, whether a file holds them or not."""
         secrets = [os.environ[name] for name in self._secret_names() if os.environ.get(name)]
         held = [n for n, v in values.items() if any(_holds(v, s) for s in secrets)]
         if held or any(s in printed for s in secrets):
             LOG.warning("step %s: %s holds a secret's value; not cached", spec.name,
                         f"output {held[0]}" if held else "its printed text")
-            return {}
+            return {}, False
         try:
             encoded = {name: encode(value) for name, value in values.items()}
         except NotCacheable as exc:
             LOG.warning("step %s: an output cannot be stored (%s); not cached", spec.name, exc)
-            return {}
-        self.writer.submit(Job(spec.function, key, encoded, printed, summaries, spec.name))
-        return {name: value.sha256 for name, value in encoded.items()}
-
-    def _not_written(self, job: Job, exc: Exception) -> None:
-        LOG.warning("step %s: its outputs could not be stored (%s: %s); not cached", job.name,
-                    type(exc).__name__, exc)
+            return {}, False
+        digests = {name: value.sha256 for name, value in encoded.items()}
+        try:
+            Store(self.cache).save(spec.function, key, encoded, printed, summaries)
+        except OSError as exc:  # a full disk, a file in the way: the run goes on
+            LOG.warning("step %s: its outputs could not be stored (%s: %s); not cached",
+                        spec.name, type(exc).__name__, exc)
+            return digests, False
+        return digests, True
 
     def _secret_names(self) -> set[str]:
         return {name for spec in self.steps.values() for name in spec.secrets}
@@ -351,8 +342,6 @@ class TextFormatter(logging.Formatter):
         data = getattr(record, "nb2prod", None)
         if data is None:
             return f"{record.name}: {record.getMessage()}"
-        if data["event"] == "stored":
-            return f"{record.name}: cache written (waited {data['seconds']:.2f}s)"
         head = f"{record.name}: [{data['index']}/{data['total']}] {data['step']}"
         if data["event"] == "start":
             return f"{head} started"
