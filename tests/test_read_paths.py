@@ -4,10 +4,15 @@ cached), and which are no path at all."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
+from nb2prod.cli import main
 from nb2prod.plan.read_paths import ReadPaths, read_paths
 from nb2prod.plan.records import Block, Step
+from tests.conftest import make_notebook
+from tests.tools import RUFF
 
 PARAMS = frozenset(["data_path", "data_dir", "name", "unused"])
 
@@ -74,3 +79,26 @@ def test_other_paths_are_known_only_at_run_time(code, shown):
 def test_a_local_is_used_only_after_its_assignment():
     found = paths("df = pd.read_csv(p)\np = data_path")
     assert found.unknown and not found.paths
+
+
+def test_a_built_package_carries_the_paths_ruff_clean_and_the_same_each_time(tmp_path):
+    notebook = make_notebook(tmp_path / "reads.ipynb", [
+        ("import os\nfrom pathlib import Path\n\nimport pandas as pd", ["imports"]),
+        ("data_dir = 'inputs'\nname = 'x'", ["parameters"]),
+        ("df = pd.read_csv(os.path.join(data_dir, f'{name}.csv'))", ["step:load"]),
+        ("rows = len(df)\nextra = (Path(data_dir) / str(rows)).read_text()", ["step:more"]),
+        ("print(len(extra))", ["metrics"]),
+    ])
+    built = []
+    for out in (tmp_path / "a", tmp_path / "b"):
+        assert main(["build", str(notebook), "-o", str(out), "-q"]) == 0
+        built.append((out / "src" / "reads" / "pipeline.py").read_text())
+    assert built[0] == built[1]
+    assert ("        paths=lambda data_dir, name, **_: (os.path.join(data_dir, f'{name}.csv'),),"
+            in built[0].splitlines())
+    assert ("        uncached=\"it reads a file through a path known only when it runs "
+            "(`(Path(data_dir) / str(rows)).read_text()`, notebook cell 4)\","
+            in built[0].splitlines())
+    lint = subprocess.run([*RUFF, "check", "--no-cache", "."], cwd=tmp_path / "a",
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
