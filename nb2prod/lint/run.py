@@ -1,11 +1,11 @@
-"""Lint many notebooks: in this process, or in a process pool when it pays.
+"""Lint many notebooks: in this process, or in several when it pays.
 
-A pool costs a fork per worker and pickling of the findings, so it is used
-only for `jobs > 1` and at least `PARALLEL_MIN` notebooks. Measured on the
-benchmark corpus (benchmarks/lint_speed.py, 2 cores): a notebook costs ~4 ms
-of CPU, a forked worker ~10-25 ms of CPU on top of its share (copy-on-write
-faults, pickling); results are plain `Finding` records, pickling them all
-costs ~10 ms. With a cache, only the notebooks it cannot answer are linted
+Several processes (`forked`: the parent and one forked child per extra job;
+a process pool where `os.fork` is missing) are used only for `jobs > 1` and
+at least `PARALLEL_MIN` notebooks. Measured on the benchmark corpus
+(benchmarks/lint_speed.py, 2 cores): a notebook costs ~3 ms of CPU, a forked
+child a few ms on top of its share (copy-on-write faults, one pickle of its
+findings). With a cache, only the notebooks it cannot answer are linted
 (and counted for these thresholds); workers also hash what they lint, for
 the cache. So a pool pays from roughly 10 notebooks on idle cores, and
 not at all on cores busy with other work; the thresholds below leave margin. The progress bar
@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nb2prod.lint import forked
 from nb2prod.lint.engine import LintPlan, lint_file_probed
 from nb2prod.lint.findings import Finding
+from nb2prod.lint.forked import Linted
 
 if TYPE_CHECKING:
     from nb2prod.lint.cache import LintCache
@@ -50,10 +52,6 @@ def workers(jobs: int, files: int) -> int:
     if jobs == 0:
         jobs = cores if files >= AUTO_PARALLEL_MIN else 1
     return max(1, min(jobs, files)) if files >= PARALLEL_MIN else 1
-
-
-Linted = tuple[Path, list[Finding], dict[str, bool], tuple | None]
-"""One notebook's result: path, findings, existence checks, cache stamp (or None)."""
 
 
 def lint_many(files: list[Path], plan: LintPlan, jobs: int = 1,
@@ -129,23 +127,26 @@ def _lint_chunk(files: list[Path], plan: LintPlan, stamped: bool = False) -> lis
 
 def _lint_parallel(files: list[Path], plan: LintPlan, count: int,
                    stamped: bool) -> Iterator[list[Linted]]:
-    size = max(1, min(CHUNK_MAX, len(files) // (count * 8)))  # small chunks keep cores busy
-    chunks = [files[i:i + size] for i in range(0, len(files), size)]
-    # Imported here: a serial run (most runs) does not pay ~10 ms for them.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    # What linting a notebook imports, imported once here: forked workers inherit it
+    # What linting a notebook imports, imported once here: forked processes inherit it
     # instead of each importing it on its first notebook.
     import nb2prod.analysis.analyze
     import nb2prod.notebook  # noqa: F401
 
-    # fork: workers inherit the imported modules instead of importing them again.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    context = multiprocessing.get_context(method)
-    # Forked after lint_many's gc.freeze(): workers' collections skip (and so do not
-    # copy) the inherited objects.
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+    if forked.available():
+        return forked.lint_forked(files, count, lambda path: _lint_one(path, plan, stamped))
+    return _lint_pool(files, plan, count, stamped)
+
+
+def _lint_pool(files: list[Path], plan: LintPlan, count: int,
+               stamped: bool) -> Iterator[list[Linted]]:
+    """Where `os.fork` is missing (Windows): a process pool, each worker importing
+    the analysis again."""
+    size = max(1, min(CHUNK_MAX, len(files) // (count * 8)))  # small chunks keep cores busy
+    chunks = [files[i:i + size] for i in range(0, len(files), size)]
+    # Imported here: a serial run (most runs) does not pay ~10 ms for them.
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(max_workers=count) as pool:
         futures = [pool.submit(_lint_chunk, chunk, plan, stamped) for chunk in chunks]
         for future in as_completed(futures):
             yield future.result()
