@@ -56,6 +56,10 @@ _MARKERS = re.compile(r"AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|AIza|sk-|k
 """What every secret contains: a cell's source is scanned with the real patterns only
 when it has one (`has_marker`, the fast equivalent of `_MARKERS.search`); outputs go
 straight to the token patterns, each behind its own literals."""
+_TOKEN_LITERALS = re.compile("|".join(re.escape(literal) for _, literals, _ in TOKEN_PATTERNS
+                                     for literal in literals))
+"""Any token pattern's literal: one scan of an output text in C, instead of one `in` per
+literal (13 scans); texts with none (nearly all) skip `_first_token`."""
 _KEY_MARKERS = re.compile(r"api.?key|access.?key|auth.?key")
 _GH = re.compile(r"gh[pousr]_")
 _XOX = re.compile(r"xox[abposr]-")
@@ -113,6 +117,8 @@ def check_secrets(ctx: LintContext) -> Iterator[Problem]:
 
 def _first_token(text: str) -> str | None:
     """The label of the first token pattern (in table order) that matches `text`."""
+    if _TOKEN_LITERALS.search(text) is None:
+        return None
     for label, literals, pattern in TOKEN_PATTERNS:
         for literal in literals:
             if literal in text:

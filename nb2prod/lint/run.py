@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nb2prod.lint import forked
 from nb2prod.lint.engine import LintPlan, lint_file_probed
 from nb2prod.lint.findings import Finding
-from nb2prod.lint.forked import Linted
 
 if TYPE_CHECKING:
     from nb2prod.lint.cache import LintCache
+    from nb2prod.lint.forked import Linted  # imported only to run several processes
 
 PARALLEL_MIN = 24
 """Below this many notebooks, starting workers costs more than it saves."""
@@ -131,6 +130,7 @@ def _lint_parallel(files: list[Path], plan: LintPlan, count: int,
     # instead of each importing it on its first notebook.
     import nb2prod.analysis.analyze
     import nb2prod.notebook  # noqa: F401
+    from nb2prod.lint import forked  # and pickle: a serial run does not need them
 
     if forked.available():
         return forked.lint_forked(files, count, lambda path: _lint_one(path, plan, stamped))
