@@ -109,3 +109,45 @@ def test_every_token_match_is_a_marker_match():
         matches = [m.group() for text in samples for m in pattern.finditer(text)]
         assert matches, label
         assert all(_MARKERS.search(m) for m in matches), label
+
+
+# --- NB303/NB304: a notebook lacking the words of every flagged call is skipped --------
+
+def _lint_both_ways(path: Path, monkeypatch) -> tuple[list, list]:
+    """NB303 and NB304 findings with the word filter (`LintContext.may_call`) and without."""
+    from nb2prod.lint.api import LintOptions, run_lint
+    from nb2prod.lint.context import LintContext
+
+    options = LintOptions(paths=(path,), select=("NB303", "NB304"), jobs=1)
+    fast = run_lint(options).result.findings
+    monkeypatch.setattr(LintContext, "may_call", lambda self, names: True)
+    slow = run_lint(options).result.findings
+    monkeypatch.undo()
+    return list(fast), list(slow)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared notebooks not available")
+def test_call_word_filters_change_no_finding_on_real_notebooks(monkeypatch):
+    fast, slow = _lint_both_ways(SHARED, monkeypatch)
+    assert fast == slow
+    assert {f.code for f in slow} == {"NB303", "NB304"}
+
+
+@pytest.mark.parametrize("source", [
+    "from ipywidgets import interact as ask\nask(f, x=1)",
+    "from IPython.html import widgets as w\nw.IntSlider()",
+    "import webbrowser as wb\nwb.open('x')",
+    "from pdb import set_trace as st\nst()",
+    "import numpy.random as npr\nnpr.rand()",
+    "from numpy import random as r\nr.randint(3)",
+    "from torch import randn as rn\nrn(3)",
+    "from sklearn.model_selection import train_test_split as tts\ntts([1], [2])",
+    "df.sample(3)",
+    "ｉｎｐｕｔ()",  # fullwidth letters: the parser reads `input`
+])
+def test_call_word_filters_keep_aliased_calls(tmp_path, monkeypatch, source):
+    from tests.test_lint_engine import write_nb
+
+    nb = write_nb(tmp_path / "n.ipynb", source)
+    fast, slow = _lint_both_ways(nb, monkeypatch)
+    assert fast == slow and len(slow) == 1

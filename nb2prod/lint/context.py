@@ -67,6 +67,24 @@ class LintContext:
                 _add_aliases(node, table)
         return table
 
+    @cached_property
+    def python(self) -> str:
+        """The Python of every parsed cell, one text: rules look for words in it first."""
+        return "\n".join([c.code.python for c in self.parsed])
+
+    def may_call(self, names: Iterable[tuple[str, ...]]) -> bool:
+        """Can `qualified` give one of `names` (each split at its dots) in this notebook?
+
+        Every part of a qualified name is an identifier of the Python (an attribute, a
+        name, or a module or name in an import), so a name with a part missing from
+        the text cannot occur: a rule about a few calls skips a notebook that lacks
+        them without walking its calls (NB304 in most notebooks). Non-ASCII text: True,
+        since the parser normalises identifiers (NFKC) and the text may spell them
+        otherwise."""
+        text = self.python
+        return not text.isascii() or any(all(part in text for part in parts)
+                                         for parts in names)
+
     def qualified(self, func: ast.expr) -> str | None:
         """`np.random.rand` -> `numpy.random.rand` (via the import aliases)."""
         parts: list[str] = []

@@ -63,6 +63,9 @@ _INTERACTIVE = {
     "IPython.embed": "IPython.embed()",
 }
 _INTERACTIVE_MODULES = ("ipywidgets.", "IPython.html.widgets.")
+_INTERACTIVE_PARTS = tuple(tuple(name.strip(".").split("."))
+                           for name in (*_INTERACTIVE, *_INTERACTIVE_MODULES))
+"""What a notebook must mention for NB304 to find anything (`LintContext.may_call`)."""
 _READERS = frozenset([
     "read_csv", "read_table", "read_excel", "read_parquet", "read_json", "read_feather",
     "read_pickle", "read_hdf", "read_orc", "read_stata", "read_sas", "read_spss", "read_fwf",
@@ -92,6 +95,8 @@ def check_paths(ctx: LintContext) -> Iterator[Problem]:
 
 
 def check_interactive(ctx: LintContext) -> Iterator[Problem]:
+    if not ctx.may_call(_INTERACTIVE_PARTS):
+        return
     for cell in ctx.parsed:
         facts = ctx.facts[cell.cell.index]
         for node in (*(c.func for c in facts.calls), *facts.decorators):

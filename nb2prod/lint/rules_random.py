@@ -60,9 +60,15 @@ _ESTIMATORS = frozenset([
     "XGBClassifier", "XGBRegressor", "LGBMClassifier", "LGBMRegressor", "resample", "shuffle"])
 _SHUFFLE_ONLY = frozenset(["KFold", "StratifiedKFold", "GroupKFold", "StratifiedGroupKFold"])
 _ESTIMATOR_LIBS = ("sklearn.", "xgboost.", "lightgbm.", "imblearn.")
+_DRAWING_PARTS = (("random",), ("torch",), ("sample",),
+                  *((lib.strip("."),) for lib in _ESTIMATOR_LIBS))
+"""A part every call `_unseeded` can flag has (numpy.random, random, tensorflow.random,
+torch, the estimator libraries, `.sample`): without one, NB303 finds nothing."""
 
 
 def check_randomness(ctx: LintContext) -> Iterator[Problem]:
+    if not ctx.may_call(_DRAWING_PARTS):
+        return
     seeded: set[str] = set()
     for cell in ctx.parsed:
         calls = sorted(ctx.facts[cell.cell.index].calls, key=lambda c: (c.lineno, c.col_offset))
