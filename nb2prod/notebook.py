@@ -46,6 +46,8 @@ class Cell:
 
 @dataclass(frozen=True)
 class Notebook:
+    """A notebook as read: its cells, language, kernel and format version."""
+
     path: Path
     cells: tuple[Cell, ...]
     language: str

@@ -17,6 +17,8 @@ SEVERITIES = (ERROR, WARNING, INFO)
 
 @dataclass(frozen=True)
 class Rule:
+    """One code's entry in the catalog: severity, summary, fix and explanation."""
+
     code: str
     name: str  # kebab-case
     severity: str
@@ -29,6 +31,8 @@ class Rule:
 
 @dataclass(frozen=True, order=True)
 class Problem:
+    """One diagnostic, located in a notebook (cell, line, column) or not."""
+
     cell: int | None  # 1-based over all cells; None for the whole notebook
     line: int | None
     column: int | None

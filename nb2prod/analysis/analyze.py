@@ -30,6 +30,8 @@ MAGIC_CODES = {REFUSE: "NB601", DROP: "NB602", UNWRAP: "NB603", DEPENDENCY: "NB6
 
 @dataclass(frozen=True)
 class CellAnalysis:
+    """One cell as analysed: tags, Python, syntax tree, dataflow, its own problems."""
+
     cell: Cell
     tags: CellTags
     code: CellCode | None = None  # None for markdown and raw cells
@@ -45,6 +47,8 @@ class CellAnalysis:
 
 @dataclass(frozen=True)
 class NotebookAnalysis:
+    """Every cell of a notebook, analysed once, in notebook order."""
+
     notebook: Notebook
     cells: tuple[CellAnalysis, ...]
 

@@ -27,12 +27,16 @@ DROP, UNWRAP, DEPENDENCY, REFUSE = "drop", "unwrap", "dependency", "refuse"
 
 @dataclass(frozen=True)
 class Decision:
+    """What becomes of one IPython construct, and why."""
+
     action: str
     reason: str
 
 
 @dataclass(frozen=True)
 class Magic:
+    """One IPython construct found in a cell, with its decision."""
+
     line: int  # 1-based, within the cell
     text: str
     action: str
@@ -42,6 +46,8 @@ class Magic:
 
 @dataclass(frozen=True)
 class CellCode:
+    """A cell as plain Python (same line count) and the IPython taken out of it."""
+
     python: str
     magics: tuple[Magic, ...]
 

@@ -55,6 +55,8 @@ NBDEV_ROLES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class CellTags:
+    """What a cell's tags and directives say: its role, step, settings, lint ignores."""
+
     role: str | None = None  # one of ROLE_PRIORITY, or None for "continues the step above"
     step: str | None = None
     after: tuple[str, ...] = ()

@@ -25,6 +25,8 @@ SEVERITIES = ("error", "warning", "info")
 
 @dataclass(frozen=True)
 class Flag:
+    """One command-line flag of `nb2prod lint` and how its value is read."""
+
     name: str  # the parameter of `nb2prod.cli.lint.lint`
     kind: str  # "choice", "list", "int", "path" or "flag"
     choices: tuple[str, ...] = ()

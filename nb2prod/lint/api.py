@@ -21,6 +21,8 @@ from nb2prod.lint.run import LintResult, lint_many
 
 @dataclass(frozen=True)
 class LintOptions:
+    """One lint run as asked for: the command line's flags, or an API caller's."""
+
     paths: tuple[Path, ...] = (Path("."),)
     format: str = "text"
     select: tuple[str, ...] | None = None  # replaces the config's select
@@ -35,6 +37,8 @@ class LintOptions:
 
 @dataclass(frozen=True)
 class LintOutcome:
+    """What a lint run gives back: the findings, the report text and the exit code."""
+
     result: LintResult
     report: str
     exit_code: int

@@ -32,6 +32,8 @@ from nb2prod.project_config import nearest_pyproject
 
 @dataclass(frozen=True)
 class Limits:
+    """Size limits of the NB4xx and NB307-NB308 rules (`[tool.nb2prod.lint.limits]`)."""
+
     max_cell_lines: int = 50
     max_code_cells: int = 80
     max_output_kb: int = 100
@@ -40,6 +42,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class LintConfig:
+    """`[tool.nb2prod.lint]` of the nearest `pyproject.toml` (defaults for what it leaves out)."""
+
     select: tuple[str, ...] | None = None  # None: every lint rule
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()

@@ -33,6 +33,8 @@ class Check:
 
 @dataclass(frozen=True)
 class LintContext:
+    """One notebook's analysis and what its rules share, for `Check.run`."""
+
     path: Path
     analysis: NotebookAnalysis
     config: LintConfig

@@ -15,6 +15,8 @@ SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
 
 @dataclass(frozen=True)
 class Finding:
+    """One finding: a `Problem` and the notebook it is in."""
+
     path: str
     cell: int | None  # 1-based over all cells; None for the whole notebook
     line: int | None  # 1-based within the cell

@@ -40,6 +40,8 @@ CHUNK_MAX = 8
 
 @dataclass(frozen=True)
 class LintResult:
+    """Every finding of a run (sorted), and how many notebooks it covered."""
+
     findings: tuple[Finding, ...]
     files: int
     cached: int = 0  # notebooks answered from the cache
