@@ -151,3 +151,12 @@ def test_call_word_filters_keep_aliased_calls(tmp_path, monkeypatch, source):
     nb = write_nb(tmp_path / "n.ipynb", source)
     fast, slow = _lint_both_ways(nb, monkeypatch)
     assert fast == slow and len(slow) == 1
+
+
+@pytest.mark.parametrize("lines", [["a\n", "bc"], [], ["a", 3, None, "b"], [{"x": 1}, "yz"]])
+def test_output_text_joins_keep_what_the_generators_gave(lines):
+    from nb2prod.lint.rules_outputs import _length
+    from nb2prod.lint.rules_secrets import _joined
+
+    assert _joined(lines) == "".join(str(p) for p in lines)
+    assert _length(lines) == sum(len(v) for v in lines if isinstance(v, str))

@@ -62,7 +62,10 @@ def _length(value) -> int:
     if isinstance(value, str):
         return len(value)
     if isinstance(value, list):
-        return sum(len(v) for v in value if isinstance(v, str))
+        try:  # the usual list of str: one join (a copy in C) beats a generator per line
+            return len("".join(value))
+        except TypeError:
+            return sum(len(v) for v in value if isinstance(v, str))
     return 0
 
 

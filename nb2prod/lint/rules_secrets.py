@@ -178,11 +178,18 @@ def _output_texts(outputs) -> Iterator[tuple[int, str]]:
             parts += [v for k, v in data.items() if k.startswith(("text/", "application/json"))]
         for part in parts:
             if isinstance(part, list):
-                yield index, "".join(str(p) for p in part)
+                yield index, _joined(part)
             elif isinstance(part, str):
                 yield index, part
             elif part is not None:
                 yield index, str(part)
+
+
+def _joined(lines: list) -> str:
+    try:
+        return "".join(lines)  # the usual list of str: no generator, no str() per line
+    except TypeError:
+        return "".join(str(p) for p in lines)
 
 
 CHECKS = (Check(("NB306",), check_secrets),)
