@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from nb2prod.lint import formats, registry
 from nb2prod.lint.config import LintConfig, check_severity, load_config
@@ -35,9 +36,11 @@ class LintOptions:
     cache: bool = False  # the command line turns it on; see nb2prod.lint.cache
 
 
-@dataclass(frozen=True)
-class LintOutcome:
-    """What a lint run gives back: the findings, the report text and the exit code."""
+class LintOutcome(NamedTuple):
+    """What a lint run gives back: the findings, the report text and the exit code.
+
+    NamedTuple, not a frozen dataclass: made at every start-up of `nb2prod lint`, where
+    `dataclass()` costs ~0.6 ms a class (it compiles each method) and NamedTuple ~0.1 ms."""
 
     result: LintResult
     report: str

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nb2prod.lint.config import LintConfig
 from nb2prod.problems import Problem, Rule
@@ -23,9 +23,11 @@ if TYPE_CHECKING:  # imported when a notebook is linted: a run answered from the
     from nb2prod.analysis.facts import CellFacts
 
 
-@dataclass(frozen=True)
-class Check:
-    """A rule function and the codes it can emit (skipped when none is enabled)."""
+class Check(NamedTuple):
+    """A rule function and the codes it can emit (skipped when none is enabled).
+
+    NamedTuple, not a frozen dataclass: made at every start-up of `nb2prod lint`, where
+    `dataclass()` costs ~0.6 ms a class (it compiles each method) and NamedTuple ~0.1 ms."""
 
     codes: tuple[str, ...]
     run: Callable[[LintContext], Iterable[Problem]]

@@ -6,16 +6,18 @@ without importing the analysis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nb2prod.problems import ERROR, INFO, WARNING, Problem
 
 SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One finding: a `Problem` and the notebook it is in."""
+class Finding(NamedTuple):
+    """One finding: a `Problem` and the notebook it is in.
+
+    NamedTuple, not a frozen dataclass: made at every start-up of `nb2prod lint`, where
+    `dataclass()` costs ~0.6 ms a class (it compiles each method) and NamedTuple ~0.1 ms."""
 
     path: str
     cell: int | None  # 1-based over all cells; None for the whole notebook

@@ -19,9 +19,8 @@ import gc
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nb2prod.lint.engine import LintPlan, lint_file_probed
 from nb2prod.lint.findings import Finding
@@ -38,9 +37,11 @@ PROGRESS_MIN = 50
 CHUNK_MAX = 8
 
 
-@dataclass(frozen=True)
-class LintResult:
-    """Every finding of a run (sorted), and how many notebooks it covered."""
+class LintResult(NamedTuple):
+    """Every finding of a run (sorted), and how many notebooks it covered.
+
+    NamedTuple, not a frozen dataclass: made at every start-up of `nb2prod lint`, where
+    `dataclass()` costs ~0.6 ms a class (it compiles each method) and NamedTuple ~0.1 ms."""
 
     findings: tuple[Finding, ...]
     files: int
