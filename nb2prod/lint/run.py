@@ -3,15 +3,15 @@
 Several processes (`forked`: the parent and one forked child per extra job;
 a process pool where `os.fork` is missing) are used only for `jobs > 1` and
 at least `PARALLEL_MIN` notebooks. Measured on the benchmark corpus
-(benchmarks/lint_speed.py, 2 cores): a notebook costs ~3 ms of CPU, a forked
-child a few ms on top of its share (copy-on-write faults, one pickle of its
-findings). With a cache, only the notebooks it cannot answer are linted
+(benchmarks/lint_speed.py, 2 cores): a notebook costs ~2-3 ms of CPU; with
+`--jobs 2` on 600 notebooks the two processes spend 5-10% more CPU than one
+(copy-on-write faults, one pickle of the child's findings; the pool spent
+13-27% more). With a cache, only the notebooks it cannot answer are linted
 (and counted for these thresholds); workers also hash what they lint, for
-the cache. So a pool pays from roughly 10 notebooks on idle cores, and
-not at all on cores busy with other work; the thresholds below leave margin. The progress bar
-(rich, imported only then) is shown only when the caller asks for it: text
-format on a terminal, for long runs.
-"""
+the cache. So several processes pay from a few dozen notebooks on idle cores,
+and not at all on cores busy with other work; the thresholds below leave
+margin. The progress bar (rich, imported only then) is shown only when the
+caller asks for it: text format on a terminal, for long runs."""
 
 from __future__ import annotations
 
