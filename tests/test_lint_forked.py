@@ -19,7 +19,7 @@ from tests.test_lint_engine import write_nb
 pytestmark = pytest.mark.skipif(not forked.available(), reason="needs os.fork")
 
 
-def test_shares_deal_every_file_once_largest_first(tmp_path):
+def test_shares_deal_every_file_once_largest_first_back_and_forth(tmp_path):
     files = []
     for i, size in enumerate([10, 500, 30, 400, 20, 300, 0]):
         path = tmp_path / f"f{i}.ipynb"
@@ -28,8 +28,8 @@ def test_shares_deal_every_file_once_largest_first(tmp_path):
     files.append(tmp_path / "missing.ipynb")  # size 0: still dealt
     parts = forked.shares(files, 3)
     assert sorted(i for part in parts for i in part) == list(range(len(files)))
-    # by size: 500, 400, 300 | 30, 20, 10 | 0, 0 -> one of each size rank per share
-    assert parts == [[1, 2, 6], [3, 4, 7], [0, 5]]
+    # by size: 500, 400, 300 | 30, 20, 10 | 0, 0: dealt 0 1 2 | 2 1 0 | 0 1
+    assert parts == [[0, 1, 6], [3, 4, 7], [2, 5]]
 
 
 def _corpus(tmp_path: Path, count: int = 40) -> list[Path]:

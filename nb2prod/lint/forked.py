@@ -5,10 +5,10 @@ starts its processes, a queue-feeding thread and a result thread, pickles
 every chunk of paths out and every result back, and the parent only waits;
 on the benchmark corpus (docs/lint.md) that cost ~0.15 s of CPU and made
 `--jobs 2` slower in wall time than `--jobs 1`. Here the split is static and
-decided before any work: files are dealt out by size (largest first, in turn,
-so the shares take about as long), each child is forked after start-up (it
-inherits every imported module and `lint_many`'s frozen heap, copy-on-write),
-lints its share, and sends one pickle back through a pipe: per notebook its
+decided before any work: files are dealt out by size (largest first, in turns
+back and forth, so the shares take about as long), each child is forked after
+start-up (it inherits every imported module and `lint_many`'s frozen heap,
+copy-on-write), lints its share, and sends one pickle back through a pipe: per notebook its
 index in `files`, the findings as plain tuples, the existence probes and the
 cache stamp. The parent rebuilds the same `Linted` records a serial run makes,
 so findings (sorted by the caller) and cache entries do not depend on `--jobs`.
@@ -34,7 +34,8 @@ def available() -> bool:
 
 
 def shares(files: list[Path], count: int) -> list[list[int]]:
-    """Indexes of `files` for each of `count` processes: dealt in turn, largest first."""
+    """Indexes of `files` for each of `count` processes: dealt largest first, in turns
+    that go back and forth, so each share gets as many files and about as many bytes."""
     sizes = []
     for path in files:
         try:
@@ -42,7 +43,13 @@ def shares(files: list[Path], count: int) -> list[list[int]]:
         except OSError:  # linted as NB001 wherever it lands
             sizes.append(0)
     order = sorted(range(len(files)), key=lambda i: (-sizes[i], i))
-    return [sorted(order[k::count]) for k in range(count)]
+    parts: list[list[int]] = [[] for _ in range(count)]
+    for rank, index in enumerate(order):
+        turn, seat = divmod(rank, count)
+        # Back and forth (0, 1, 1, 0, 0, 1...): dealing always from 0 would give the
+        # first share the largest file of every turn.
+        parts[seat if turn % 2 == 0 else count - 1 - seat].append(index)
+    return [sorted(part) for part in parts]
 
 
 def lint_forked(files: list[Path], count: int, lint_one: LintOne) -> Iterator[list[Linted]]:
