@@ -116,3 +116,12 @@ def test_a_child_that_dies_is_an_error(tmp_path):
 
     with pytest.raises(RuntimeError, match="died"):
         list(forked.lint_forked(files, 2, lint_one))
+
+
+def test_the_pool_where_fork_is_missing_is_the_serial_run_too(tmp_path, monkeypatch):
+    files = _corpus(tmp_path, count=30)
+    plan = LintPlan(LintConfig(), resolve(None, ()), tmp_path)
+    serial = lint_many(files, plan, jobs=1)
+    monkeypatch.setattr(forked, "available", lambda: False)
+    monkeypatch.setattr(forked, "lint_forked", lambda *a: pytest.fail("fork was used"))
+    assert lint_many(files, plan, jobs=2) == serial
