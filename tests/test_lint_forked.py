@@ -125,3 +125,25 @@ def test_the_pool_where_fork_is_missing_is_the_serial_run_too(tmp_path, monkeypa
     monkeypatch.setattr(forked, "available", lambda: False)
     monkeypatch.setattr(forked, "lint_forked", lambda *a: pytest.fail("fork was used"))
     assert lint_many(files, plan, jobs=2) == serial
+
+
+def test_a_fork_that_fails_leaves_no_child_behind(tmp_path, monkeypatch):
+    files = [tmp_path / f"n{i}.ipynb" for i in range(6)]
+    children: list[int] = []
+    real_fork = os.fork
+
+    def fork():
+        if children:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    lint_one, _ = _lint_in(set(), fail="")
+    with pytest.raises(BlockingIOError):
+        forked.lint_forked(files, 3, lint_one)
+    assert len(children) == 1
+    with pytest.raises(ChildProcessError):  # killed and reaped
+        os.waitpid(children[0], os.WNOHANG)

@@ -57,7 +57,13 @@ def lint_forked(files: list[Path], count: int, lint_one: LintOne) -> Iterator[li
     one batch per child. The children are forked now, before the caller starts
     anything else (e.g. a progress bar's thread, which a fork would not carry over)."""
     parts = shares(files, count)
-    children = [_fork(files, part, lint_one) for part in parts[1:]]
+    children: list[tuple[int, int]] = []
+    try:
+        for part in parts[1:]:
+            children.append(_fork(files, part, lint_one))
+    except BaseException:  # e.g. no process left to fork: leave no child behind
+        _abandon(children)
+        raise
     return _results(files, parts[0], children, lint_one)
 
 
@@ -71,15 +77,24 @@ def _results(files: list[Path], mine: list[int], children: list[tuple[int, int]]
             pid, fd = waiting.pop(0)
             yield _collect(files, pid, fd)
     finally:  # the parent failed or stopped early: leave no child behind
-        for pid, fd in waiting:
-            os.close(fd)
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+        _abandon(waiting)
+
+
+def _abandon(children: list[tuple[int, int]]) -> None:
+    for pid, fd in children:
+        os.close(fd)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
 
 
 def _fork(files: list[Path], part: list[int], lint_one: LintOne) -> tuple[int, int]:
     read, write = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except BaseException:
+        os.close(read)
+        os.close(write)
+        raise
     if pid == 0:  # the child: never returns
         os.close(read)
         _child(files, part, lint_one, write)
