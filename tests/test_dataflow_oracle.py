@@ -76,7 +76,7 @@ def assert_same(tree: ast.Module, source: str) -> None:
     assert analyze_cell(tree) == oracle.analyze_cell(tree), source
     flow, facts = analyze_cell_with_facts(tree, source)
     old_flow, old_facts = oracle.analyze_cell_with_facts(tree, source)
-    assert flow == old_flow, source
+    assert flow == old_flow and repr(flow) == repr(old_flow), source
     for field in ("calls", "strings", "decorators", "imports"):  # the same nodes, in order
         assert getattr(facts, field) == getattr(old_facts, field), (field, source)
 

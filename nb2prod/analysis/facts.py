@@ -20,9 +20,10 @@ only its top-level imports, in source order.
 from __future__ import annotations
 
 import ast
+import operator
 from dataclasses import dataclass
 
-from nb2prod.analysis.dataflow import CellFlow, flow_of
+from nb2prod.analysis.dataflow import CellFlow, flow_of, frozen_record
 from nb2prod.analysis.walk import CellWalk
 
 
@@ -39,13 +40,18 @@ def analyze_cell_with_facts(tree: ast.Module, source: str) -> tuple[CellFlow, Ce
     walk = CellWalk(tree).run()
     if "(" not in source and "'" not in source and '"' not in source:
         # No call and no string literal can be in there.
-        return flow_of(walk), CellFacts(imports=tuple(
-            n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))))
-    return flow_of(walk), CellFacts(
-        tuple(sorted(walk.calls, key=_position)), tuple(sorted(walk.strings, key=_position)),
-        tuple(sorted(walk.decorators, key=_position)),
-        tuple(sorted(walk.import_nodes, key=_position, reverse=True)))
+        imports = tuple([n for n in tree.body if n.__class__ in _IMPORTS])
+        return flow_of(walk), frozen_record(CellFacts, {
+            "calls": (), "strings": (), "decorators": (), "imports": imports})
+    return flow_of(walk), frozen_record(CellFacts, {
+        "calls": _sorted(walk.calls), "strings": _sorted(walk.strings),
+        "decorators": _sorted(walk.decorators),
+        "imports": tuple(sorted(walk.import_nodes, key=_POSITION, reverse=True))})
 
 
-def _position(node: ast.AST) -> tuple[int, int]:
-    return node.lineno, node.col_offset
+_IMPORTS = (ast.Import, ast.ImportFrom)
+_POSITION = operator.attrgetter("lineno", "col_offset")  # a C key: no Python call per node
+
+
+def _sorted(nodes: list[ast.AST]) -> tuple[ast.AST, ...]:
+    return tuple(sorted(nodes, key=_POSITION)) if len(nodes) > 1 else tuple(nodes)

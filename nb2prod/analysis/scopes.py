@@ -192,7 +192,7 @@ class Binder(FastVisitor):
         self.generic_visit(node)
 
 
-@dataclass
+@dataclass(slots=True)  # one per cell, function, class body and comprehension
 class Scope:
     kind: str  # "module" | "class" | "function" | "comprehension"
     parent: Scope | None
