@@ -27,7 +27,7 @@ import ast
 from nb2prod.analysis.scopes import Binder, Scope, child_fields, import_binding, param_names
 
 _Name, _Constant, _Call, _Load, _Store = ast.Name, ast.Constant, ast.Call, ast.Load, ast.Store
-_Attribute, _Subscript = ast.Attribute, ast.Subscript
+_Attribute = ast.Attribute
 _NONE: frozenset[int] = frozenset()
 _EMPTY: dict[str, ast.AST] = {}
 
@@ -48,6 +48,13 @@ def _root_name(node: ast.expr) -> str | None:
 
 
 class CellWalk:
+    # Slots: one walk per cell, and ~20 attributes set up for each (a third of
+    # the cost of an empty cell without them).
+    __slots__ = ("_module_bound", "_pending", "calls", "collector", "decorators", "defines",
+                 "deleted", "funcs", "functions", "global_writes", "import_nodes", "imports",
+                 "late", "module", "mutates", "reads", "scope", "star_imports", "strings",
+                 "tree", "writers")
+
     def __init__(self, tree: ast.Module) -> None:
         self.tree = tree
         self.module = Scope("module", None, set())
@@ -82,7 +89,8 @@ class CellWalk:
         for name, node, func in self.late:
             if not self.writers.get(name, _NONE) - {func}:  # no other function writes it
                 self._add_read(name, node)
-        self._sync_global_writes()
+        if self.global_writes:
+            self._sync_global_writes()
         return self
 
     # ---- the walk ----------------------------------------------------------
@@ -93,49 +101,59 @@ class CellWalk:
     def _walk_all(self, nodes: list[ast.AST]) -> None:
         """Visit `nodes` and their subtrees, in order, in the current scope.
 
-        The hot loop (see the module docstring). The scope is read once: a
-        handler that enters another scope restores this one before it returns.
+        The hot loop (see the module docstring): the four commonest node
+        classes are handled inline, in order of frequency. The scope and the
+        containers are read once: a handler that enters another scope restores
+        this one before it returns, and the containers are only changed in place.
         """
         stack = nodes[::-1]
         pop, push, extend = stack.pop, stack.append, stack.extend
         scope, handlers, fields_of = self.scope, _HANDLERS, _FIELDS
-        top_level = scope is self.module
+        top_level, local, reads, funcs = scope is self.module, scope.local, self.reads, self.funcs
         while stack:
             node = pop()
             kind = node.__class__
             if kind is _Name:
-                ctx = node.ctx.__class__
-                if ctx is not _Load:
-                    (self._bind if ctx is _Store else self._delete)(node.id, node)
-                elif top_level:  # `_load` at the top level, inlined: most loads are
-                    if node.id not in scope.local:
-                        self._add_read(node.id, node)
-                    if node.id in self.funcs:
-                        self._expand_call(node.id, {node.id})
-                else:
-                    self._load(node.id, node)
-                continue
-            if kind is _Constant:
+                ctx, name = node.ctx.__class__, node.id
+                if ctx is _Store:
+                    self._bind(name, node)
+                elif ctx is not _Load:
+                    self._delete(name, node)
+                elif not top_level:
+                    self._load(name, node)
+                else:  # `_load` and `_add_read` at the top level, inlined
+                    if name not in local:
+                        old = reads.get(name)
+                        if old is None or (node.lineno, node.col_offset) < (
+                                old.lineno, old.col_offset):
+                            reads[name] = node
+                    if name in funcs:
+                        self._expand_call(name, {name})
+            elif kind is _Constant:
                 if type(node.value) is str:
                     self.strings.append(node)
-                continue
-            handler = handlers.get(kind)
-            if handler is not None:
-                handler(self, node)
-                continue
-            if kind is _Call:
+            elif kind is _Call:
                 self.calls.append(node)  # before its parts: `f(a)(b)` lists the outer call first
-            elif (kind is _Attribute or kind is _Subscript) and node.ctx.__class__ is not _Load:
-                self._mutate(node)  # df["x"] = .., obj.a = .., del df["x"]
-            fields = fields_of.get(kind)
-            if fields is None:
-                fields = _reversed_fields(kind)
-            for field in fields:
-                value = getattr(node, field)
-                if value.__class__ is list:
-                    extend(value[::-1])
-                elif value is not None:
-                    push(value)
+                for keyword in reversed(node.keywords):
+                    push(keyword.value)  # a keyword node holds nothing else to visit
+                extend(node.args[::-1])
+                push(node.func)
+            elif kind is _Attribute:
+                if node.ctx.__class__ is not _Load:
+                    self._mutate(node)  # obj.a = .., del obj.a
+                push(node.value)
+            elif kind in handlers:
+                following = handlers[kind](self, node)
+                if following:  # walked next, here: no nested loop for them
+                    extend(following[::-1])
+            else:
+                fields = fields_of.get(kind)
+                for field in _reversed_fields(kind) if fields is None else fields:
+                    value = getattr(node, field)
+                    if value.__class__ is list:
+                        extend(value[::-1])
+                    elif value is not None:
+                        push(value)
 
     # ---- resolution ------------------------------------------------------
 
@@ -185,17 +203,20 @@ class CellWalk:
 
     def _bind(self, name: str, node: ast.AST, scope: Scope | None = None) -> None:
         scope = scope or self.scope
+        if scope is self.module:  # the common case first
+            scope.local.add(name)
+            self.defines.setdefault(name)
+            self.deleted.pop(name, None)
+            self.funcs.pop(name, None)
+            if self.global_writes:
+                self._sync_global_writes()
+            return
         if scope.kind == "function" and name in scope.globals:
             # Joins `defines` after the enclosing def's own name (_sync).
             self.global_writes.setdefault(name, node)
         if scope.kind not in ("module", "class"):
             return  # function/comprehension locals are static
         scope.local.add(name)
-        if scope is self.module:
-            self.defines.setdefault(name)
-            self.deleted.pop(name, None)
-            self.funcs.pop(name, None)
-            self._sync_global_writes()
 
     def _sync_global_writes(self) -> None:
         for name in self.global_writes:
@@ -218,9 +239,12 @@ class CellWalk:
             self.mutates.setdefault(root)
 
     # ---- statements and expressions with rules of their own ----------------
-    # `_HANDLERS` maps each `visit_<Class>` below to its node class.
+    # `_HANDLERS` maps each `visit_<Class>` below to its node class. A handler
+    # walks what it must walk at a given moment itself (before a binding, in
+    # another scope) and may return the nodes to walk after that, in order, in
+    # the current scope: `_walk_all` pushes those on its own stack.
 
-    def visit_Assign(self, node: ast.Assign) -> None:
+    def visit_Assign(self, node: ast.Assign) -> list[ast.AST] | None:
         target = node.targets[0]
         named = isinstance(target, ast.Name) and len(node.targets) == 1
         if named and isinstance(node.value, ast.Lambda):  # `f = lambda: ..` is a def
@@ -228,8 +252,8 @@ class CellWalk:
             self._visit_function(node.value, target.id)
             self._bind(target.id, target)
             self._register(target.id)
-            return
-        self._walk_all([node.value, *node.targets])  # the value is evaluated first
+            return None
+        return [node.value, *node.targets]  # the value is evaluated first
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         if isinstance(node.target, ast.Name):
@@ -241,15 +265,17 @@ class CellWalk:
         else:
             self._walk_all([node.target, node.value])
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> list[ast.AST]:
+        following = []
         if self.scope.kind != "function":  # local annotations are not evaluated
-            self._walk(node.annotation)
+            following.append(node.annotation)
         else:
             self._facts_only(node.annotation)
         if node.value is not None:
-            self._walk_all([node.value, node.target])
+            following += [node.value, node.target]
         elif not isinstance(node.target, ast.Name):
-            self._walk_all(_child_nodes(node.target))  # `df["a"]: int` evaluates df only
+            following += _child_nodes(node.target)  # `df["a"]: int` evaluates df only
+        return following
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self._walk(node.value)
@@ -258,28 +284,33 @@ class CellWalk:
             scope = scope.parent
         self._bind(node.target.id, node.target, scope)
 
-    def visit_Expr(self, node: ast.Expr) -> None:
+    def visit_Expr(self, node: ast.Expr) -> list[ast.AST] | None:
         value = node.value
         if value.__class__ is _Constant:  # a docstring (or `...`): no name, not a string
-            return
+            return None
         # A statement-level method call is usually called for its effect on
         # the receiver: `model.fit(X, y)`, `lst.append(1)`.
         call = value.value if isinstance(value, ast.Await) else value
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
             self._mutate(call.func.value)
-        self._walk(value)
+        return [value]
 
-    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+    def visit_Subscript(self, node: ast.Subscript) -> list[ast.AST]:
+        if node.ctx.__class__ is not _Load:
+            self._mutate(node)  # df["x"] = .., del df["x"]
+        return [node.value, node.slice]
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> list[ast.AST]:
         # The literal parts of an f-string are not string literals for lint.
-        self._walk_all([v for v in node.values if v.__class__ is not _Constant])
+        return [v for v in node.values if v.__class__ is not _Constant]
 
-    def visit_Dict(self, node: ast.Dict) -> None:
+    def visit_Dict(self, node: ast.Dict) -> list[ast.AST]:
         # A `**mapping` entry has no key (None): the one list field that holds a non-node.
-        self._walk_all([*(k for k in node.keys if k is not None), *node.values])
+        return [*(k for k in node.keys if k is not None), *node.values]
 
-    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> list[ast.AST]:
         # The iterable is evaluated before the target.
-        self._walk_all([node.iter, node.target, *node.body, *node.orelse])
+        return [node.iter, node.target, *node.body, *node.orelse]
 
     visit_AsyncFor = visit_For
 
