@@ -44,14 +44,11 @@ def analyze_cell_with_facts(tree: ast.Module, source: str) -> tuple[CellFlow, Ce
         return flow_of(walk), frozen_record(CellFacts, {
             "calls": (), "strings": (), "decorators": (), "imports": imports})
     return flow_of(walk), frozen_record(CellFacts, {
-        "calls": _sorted(walk.calls), "strings": _sorted(walk.strings),
-        "decorators": _sorted(walk.decorators),
+        "calls": tuple(sorted(walk.calls, key=_POSITION)),
+        "strings": tuple(sorted(walk.strings, key=_POSITION)),
+        "decorators": tuple(sorted(walk.decorators, key=_POSITION)),
         "imports": tuple(sorted(walk.import_nodes, key=_POSITION, reverse=True))})
 
 
 _IMPORTS = (ast.Import, ast.ImportFrom)
 _POSITION = operator.attrgetter("lineno", "col_offset")  # a C key: no Python call per node
-
-
-def _sorted(nodes: list[ast.AST]) -> tuple[ast.AST, ...]:
-    return tuple(sorted(nodes, key=_POSITION)) if len(nodes) > 1 else tuple(nodes)

@@ -1,23 +1,17 @@
-"""Building blocks of the dataflow analysis (nb2prod.analysis.dataflow): a fast AST
-visitor, the static binder of one scope, and the scope record.
+"""Building blocks of the dataflow analysis (nb2prod.analysis.walk): the table of
+the fields that can hold child nodes, the static binder of one scope, and the
+scope record.
 
-`FastVisitor` is `ast.NodeVisitor` with the same `visit_<Class>` convention,
-minus its per-node costs: the method for a node class is looked up once per
-visitor class (not with `getattr` on every node), children are read from
-`_fields` without a generator, and expression contexts and operators
-(`Load`, `Store`, `Add`, ...), which carry nothing, are never visited. The
-visitors here define no `visit_Load`/`visit_Add`-style methods, so skipping
-those nodes changes nothing.
+Child-field tables leave out expression contexts and operators (`Load`,
+`Store`, `Add`, ...) and fields that hold identifiers or numbers: they carry
+nothing a walk looks for, so they are never visited.
 """
 
 from __future__ import annotations
 
 import ast
-import typing
-from collections import deque
 from dataclasses import dataclass
 
-_AST = ast.AST
 _LEAF_FIELDS = frozenset([
     "ctx", "op", "ops", "type_ignores",  # contexts, operators, type-ignore comments
     # identifiers, numbers and flags (never nodes in any node class):
@@ -45,53 +39,6 @@ def child_fields(node_class: type) -> tuple[str, ...]:
     return fields
 
 
-def _leaf(self, node: ast.AST) -> None:
-    """Stands for `generic_visit` of a node without children: nothing to do."""
-
-
-class FastVisitor:
-    """`ast.NodeVisitor` semantics (`visit_<Class>` else `generic_visit`), faster."""
-
-    _methods: typing.ClassVar[dict[type, object]] = {}
-
-    def __init_subclass__(cls, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._methods = {}  # node class -> function, filled on first sight
-
-    def visit(self, node: ast.AST) -> None:
-        method = self._methods.get(node.__class__)
-        if method is None:
-            method = self._method_for(node.__class__)
-        method(self, node)
-
-    @classmethod
-    def _method_for(cls, node_class: type):
-        method = getattr(cls, "visit_" + node_class.__name__, None)
-        if method is None:
-            method = cls.generic_visit if child_fields(node_class) else _leaf
-        cls._methods[node_class] = method
-        return method
-
-    def generic_visit(self, node: ast.AST) -> None:
-        # `visit` inlined: one Python call per child instead of two.
-        methods = self._methods
-        fields = CHILD_FIELDS.get(node.__class__)
-        if fields is None:
-            fields = child_fields(node.__class__)
-        for name in fields:
-            value = getattr(node, name, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, _AST):
-                        method = methods.get(item.__class__) or self._method_for(item.__class__)
-                        if method is not _leaf:
-                            method(self, item)
-            elif isinstance(value, _AST):
-                method = methods.get(value.__class__) or self._method_for(value.__class__)
-                if method is not _leaf:
-                    method(self, value)
-
-
 def import_binding(alias: ast.alias) -> str:
     # `import a.b` binds `a`; any `as` name is bound as is.
     return alias.asname or alias.name.split(".")[0]
@@ -102,12 +49,13 @@ def param_names(args: ast.arguments) -> set[str]:
     return {a.arg for a in params if a is not None}
 
 
-class Binder(FastVisitor):
+class Binder:
     """Names one scope binds, without entering nested function/class bodies.
 
     `in_function` selects function rules: there a bare annotation `x: int` and
     an `except ... as e` name make the name local; at module level neither
-    leaves a binding behind.
+    leaves a binding behind. Only the sets of names matter (never their
+    order), so `scan` walks in whatever order its stack gives.
     """
 
     def __init__(self, in_function: bool) -> None:
@@ -117,79 +65,96 @@ class Binder(FastVisitor):
         self.nonlocals: set[str] = set()
 
     def scan(self, nodes: list[ast.AST]) -> Binder:
-        for node in nodes:
-            self.visit(node)
+        # An explicit stack (as in walk.py): this runs over every function body.
+        stack = list(nodes)
+        pop, push, extend, rules = stack.pop, stack.append, stack.extend, _BINDER_RULES
+        while stack:
+            node = pop()
+            kind = node.__class__
+            if kind is _Name:
+                if node.ctx.__class__ is not _Load:
+                    self.names[node.id] = None
+            elif kind in rules:
+                rules[kind](self, node, stack)
+            elif kind is not _Constant:
+                for field in CHILD_FIELDS.get(kind) or child_fields(kind):
+                    value = getattr(node, field)
+                    if value.__class__ is list:
+                        extend(value)
+                    elif value is not None:
+                        push(value)
         return self
 
-    def visit_Name(self, node: ast.Name) -> None:
-        if node.ctx.__class__ is not ast.Load:
-            self.names[node.id] = None
+    # Rules: (self, node, stack); a rule pushes what is still to be scanned.
 
-    def _visit_def(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+    def _definition(self, node: ast.AST, stack: list[ast.AST]) -> None:
         self.names[node.name] = None
-        # Decorators, defaults and bases run here; only a walrus could bind.
-        for expr in node.decorator_list:
-            self.visit(expr)
-        for expr in getattr(node, "bases", []):
-            self.visit(expr)
+        # Decorators and bases run here; only a walrus could bind.
+        stack += node.decorator_list
+        stack += getattr(node, "bases", ())
 
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _visit_def
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
+    def _lambda(self, node: ast.Lambda, stack: list[ast.AST]) -> None:
         pass  # its body is its own scope
 
-    def _visit_comprehension(self, node: ast.expr) -> None:
+    def _comprehension(self, node: ast.expr, stack: list[ast.AST]) -> None:
         # Loop targets stay inside; a walrus escapes to this scope (PEP 572).
-        # (`ast.walk` order, without its generator and with leaves skipped.)
-        todo = deque([node])
-        pop, extend = todo.popleft, todo.extend
-        while todo:
-            sub = pop()
-            if sub.__class__ is ast.NamedExpr and isinstance(sub.target, ast.Name):
+        for sub in ast.walk(node):
+            if sub.__class__ is ast.NamedExpr and sub.target.__class__ is _Name:
                 self.names[sub.target.id] = None
-            for name in CHILD_FIELDS.get(sub.__class__) or child_fields(sub.__class__):
-                value = getattr(sub, name, None)
-                if type(value) is list:
-                    extend([v for v in value if isinstance(v, _AST)])
-                elif isinstance(value, _AST):
-                    todo.append(value)
 
-    visit_ListComp = visit_SetComp = visit_DictComp = _visit_comprehension
-    visit_GeneratorExp = _visit_comprehension
-
-    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+    def _import(self, node: ast.Import | ast.ImportFrom, stack: list[ast.AST]) -> None:
         for alias in node.names:
             if alias.name != "*":
                 self.names[import_binding(alias)] = None
 
-    visit_ImportFrom = visit_Import
-
-    def visit_Global(self, node: ast.Global) -> None:
+    def _global(self, node: ast.Global, stack: list[ast.AST]) -> None:
         self.globals.update(node.names)
 
-    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+    def _nonlocal(self, node: ast.Nonlocal, stack: list[ast.AST]) -> None:
         self.nonlocals.update(node.names)
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+    def _annotated(self, node: ast.AnnAssign, stack: list[ast.AST]) -> None:
         if node.value is not None or self.in_function:
-            self.generic_visit(node)
+            stack += [node.target, node.annotation, *([node.value] if node.value else [])]
 
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+    def _handler(self, node: ast.ExceptHandler, stack: list[ast.AST]) -> None:
         if node.name and self.in_function:
             self.names[node.name] = None
-        self.generic_visit(node)
+        stack += [*([node.type] if node.type else []), *node.body]
 
-    def _visit_capture(self, node: ast.MatchAs | ast.MatchStar) -> None:
-        if node.name:
-            self.names[node.name] = None
-        self.generic_visit(node)
+    def _dict(self, node: ast.Dict, stack: list[ast.AST]) -> None:
+        # A `**mapping` entry has no key (None): the one list field that holds a non-node.
+        stack += [key for key in node.keys if key is not None]
+        stack += node.values
 
-    visit_MatchAs = visit_MatchStar = _visit_capture
+    def _capture(self, node: ast.MatchAs | ast.MatchStar | ast.MatchMapping,
+                 stack: list[ast.AST]) -> None:
+        name = node.rest if node.__class__ is ast.MatchMapping else node.name
+        if name:
+            self.names[name] = None
+        stack += [child for field in child_fields(node.__class__)
+                  for child in _as_list(getattr(node, field))]
 
-    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
-        if node.rest:
-            self.names[node.rest] = None
-        self.generic_visit(node)
+
+def _as_list(value: object) -> list:
+    if value.__class__ is list:
+        return value
+    return [] if value is None else [value]
+
+
+_Name, _Load, _Constant = ast.Name, ast.Load, ast.Constant
+_BINDER_RULES = {
+    ast.FunctionDef: Binder._definition, ast.AsyncFunctionDef: Binder._definition,
+    ast.ClassDef: Binder._definition, ast.Lambda: Binder._lambda,
+    ast.ListComp: Binder._comprehension, ast.SetComp: Binder._comprehension,
+    ast.DictComp: Binder._comprehension, ast.GeneratorExp: Binder._comprehension,
+    ast.Import: Binder._import, ast.ImportFrom: Binder._import,
+    ast.Global: Binder._global, ast.Nonlocal: Binder._nonlocal,
+    ast.AnnAssign: Binder._annotated, ast.ExceptHandler: Binder._handler,
+    ast.MatchAs: Binder._capture, ast.MatchStar: Binder._capture,
+    ast.MatchMapping: Binder._capture, ast.Dict: Binder._dict,
+}
+"""Node class -> the Binder rule for it; other nodes have their children scanned."""
 
 
 @dataclass(slots=True)  # one per cell, function, class body and comprehension
