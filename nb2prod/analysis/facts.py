@@ -43,11 +43,16 @@ def analyze_cell_with_facts(tree: ast.Module, source: str) -> tuple[CellFlow, Ce
         imports = tuple([n for n in tree.body if n.__class__ in _IMPORTS])
         return flow_of(walk), frozen_record(CellFacts, {
             "calls": (), "strings": (), "decorators": (), "imports": imports})
+    found = walk.calls, walk.strings, walk.decorators
+    for nodes in found:
+        if len(nodes) > 1:
+            nodes.sort(key=_POSITION)  # stable, in place: the walk's lists are not kept
+    imports = walk.import_nodes
+    if len(imports) > 1:
+        imports = sorted(imports, key=_POSITION, reverse=True)
     return flow_of(walk), frozen_record(CellFacts, {
-        "calls": tuple(sorted(walk.calls, key=_POSITION)),
-        "strings": tuple(sorted(walk.strings, key=_POSITION)),
-        "decorators": tuple(sorted(walk.decorators, key=_POSITION)),
-        "imports": tuple(sorted(walk.import_nodes, key=_POSITION, reverse=True))})
+        "calls": tuple(found[0]), "strings": tuple(found[1]), "decorators": tuple(found[2]),
+        "imports": tuple(imports)})
 
 
 _IMPORTS = (ast.Import, ast.ImportFrom)

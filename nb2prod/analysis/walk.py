@@ -26,8 +26,9 @@ import ast
 
 from nb2prod.analysis.scopes import Binder, Scope, child_fields, import_binding, param_names
 
-_Name, _Constant, _Call, _Load, _Store = ast.Name, ast.Constant, ast.Call, ast.Load, ast.Store
-_Attribute = ast.Attribute
+_Name, _Constant, _Load = ast.Name, ast.Constant, ast.Load
+_INLINE = (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.Subscript, ast.Load, ast.Store)
+"""The node classes `_walk_all` handles itself, as it unpacks them into locals."""
 _NONE: frozenset[int] = frozenset()
 _EMPTY: dict[str, ast.AST] = {}
 
@@ -101,23 +102,26 @@ class CellWalk:
     def _walk_all(self, nodes: list[ast.AST]) -> None:
         """Visit `nodes` and their subtrees, in order, in the current scope.
 
-        The hot loop (see the module docstring): the four commonest node
-        classes are handled inline, in order of frequency. The scope and the
-        containers are read once: a handler that enters another scope restores
-        this one before it returns, and the containers are only changed in place.
+        The hot loop (see the module docstring): the commonest node classes
+        are handled inline, in order of frequency, and everything it touches
+        per node is a local. The scope and the containers are read once: a
+        handler that enters another scope restores this one before it
+        returns, and the containers are only ever changed in place.
         """
         stack = nodes[::-1]
         pop, push, extend = stack.pop, stack.append, stack.extend
+        Name, Constant, Call, Attribute, Subscript, Load, Store = _INLINE
         scope, handlers, fields_of = self.scope, _HANDLERS, _FIELDS
         top_level, local, reads, funcs = scope is self.module, scope.local, self.reads, self.funcs
+        string, call = self.strings.append, self.calls.append
         while stack:
             node = pop()
             kind = node.__class__
-            if kind is _Name:
+            if kind is Name:
                 ctx, name = node.ctx.__class__, node.id
-                if ctx is _Store:
+                if ctx is Store:
                     self._bind(name, node)
-                elif ctx is not _Load:
+                elif ctx is not Load:
                     self._delete(name, node)
                 elif not top_level:
                     self._load(name, node)
@@ -129,18 +133,21 @@ class CellWalk:
                             reads[name] = node
                     if name in funcs:
                         self._expand_call(name, {name})
-            elif kind is _Constant:
-                if type(node.value) is str:
-                    self.strings.append(node)
-            elif kind is _Call:
-                self.calls.append(node)  # before its parts: `f(a)(b)` lists the outer call first
-                for keyword in reversed(node.keywords):
-                    push(keyword.value)  # a keyword node holds nothing else to visit
+            elif kind is Constant:
+                if node.value.__class__ is str:
+                    string(node)
+            elif kind is Call:
+                call(node)  # before its parts: `f(a)(b)` lists the outer call first
+                if node.keywords:
+                    for keyword in reversed(node.keywords):
+                        push(keyword.value)  # a keyword node holds nothing else to visit
                 extend(node.args[::-1])
                 push(node.func)
-            elif kind is _Attribute:
-                if node.ctx.__class__ is not _Load:
-                    self._mutate(node)  # obj.a = .., del obj.a
+            elif kind is Attribute or kind is Subscript:
+                if node.ctx.__class__ is not Load:
+                    self._mutate(node)  # df["x"] = .., obj.a = .., del df["x"]
+                if kind is Subscript:
+                    push(node.slice)
                 push(node.value)
             elif kind in handlers:
                 following = handlers[kind](self, node)
@@ -294,11 +301,6 @@ class CellWalk:
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
             self._mutate(call.func.value)
         return [value]
-
-    def visit_Subscript(self, node: ast.Subscript) -> list[ast.AST]:
-        if node.ctx.__class__ is not _Load:
-            self._mutate(node)  # df["x"] = .., del df["x"]
-        return [node.value, node.slice]
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> list[ast.AST]:
         # The literal parts of an f-string are not string literals for lint.
@@ -485,7 +487,7 @@ class CellWalk:
         while todo:
             sub = todo.pop()
             kind = sub.__class__
-            if kind is _Call:
+            if kind is ast.Call:
                 self.calls.append(sub)
             elif kind is _Constant:
                 if type(sub.value) is str:
