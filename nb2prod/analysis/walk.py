@@ -27,6 +27,7 @@ import ast
 from nb2prod.analysis.scopes import Binder, Scope, child_fields, import_binding, param_names
 
 _Name, _Constant, _Load = ast.Name, ast.Constant, ast.Load
+_Assign, _Lambda = ast.Assign, ast.Lambda
 _INLINE = (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.Subscript, ast.Load, ast.Store)
 """The node classes `_walk_all` handles itself, as it unpacks them into locals."""
 _NONE: frozenset[int] = frozenset()
@@ -148,6 +149,9 @@ class CellWalk:
                     self._mutate(node)  # df["x"] = .., obj.a = .., del df["x"]
                 if kind is Subscript:
                     push(node.slice)
+                push(node.value)
+            elif kind is _Assign and node.value.__class__ is not _Lambda:
+                extend(node.targets[::-1])  # `visit_Assign`'s order, without the call
                 push(node.value)
             elif kind in handlers:
                 following = handlers[kind](self, node)
