@@ -16,7 +16,8 @@ _LEAF_FIELDS = frozenset([
     "ctx", "op", "ops", "type_ignores",  # contexts, operators, type-ignore comments
     # identifiers, numbers and flags (never nodes in any node class):
     "id", "attr", "arg", "name", "asname", "module", "level", "kind", "rest",
-    "type_comment", "simple", "is_async", "conversion", "kwd_attrs", "tag"])
+    "type_comment", "simple", "is_async", "conversion", "kwd_attrs", "tag",
+    "str"])  # Python 3.14 `Interpolation.str`: the walk pushes any other non-list value
 """Fields that never hold a node worth visiting."""
 _NO_CHILDREN = (ast.Constant, ast.MatchSingleton)  # their `value` is a Python constant
 
