@@ -53,8 +53,8 @@ def _root_name(node: ast.expr) -> str | None:
 
 
 class CellWalk(WalkRules):
-    # Slots: one walk per cell, and ~20 attributes set up for each (a third of
-    # the cost of an empty cell without them).
+    # Slots: one walker per cell, ~20 attributes set up for each and read in
+    # every handler (a few percent cheaper than an instance dict).
     __slots__ = ("_module_bound", "_pending", "calls", "collector", "decorators", "defines",
                  "deleted", "funcs", "functions", "global_writes", "import_nodes", "imports",
                  "late", "module", "mutates", "reads", "scope", "star_imports", "strings",

@@ -20,6 +20,8 @@ _Constant = ast.Constant
 
 
 class WalkRules:
+    __slots__ = ()  # CellWalk's slots stay its only storage
+
     # ---- statements and expressions ----------------------------------------
 
     def visit_Assign(self, node: ast.Assign) -> list[ast.AST] | None:
