@@ -10,7 +10,6 @@ nothing a walk looks for, so they are never visited.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 
 _LEAF_FIELDS = frozenset([
     "ctx", "op", "ops", "type_ignores",  # contexts, operators, type-ignore comments
@@ -158,13 +157,20 @@ _BINDER_RULES = {
 """Node class -> the Binder rule for it; other nodes have their children scanned."""
 
 
-@dataclass(slots=True)  # one per cell, function, class body and comprehension
 class Scope:
-    kind: str  # "module" | "class" | "function" | "comprehension"
-    parent: Scope | None
-    local: set[str]  # static for function/comprehension, "bound so far" otherwise
-    globals: frozenset[str] = frozenset()
-    node: ast.AST | None = None
+    """One scope of the walk: a mutable record, one per cell, function, class
+    body and comprehension. A plain slotted class, not a dataclass: nothing
+    compares or prints it, and `nb2prod lint` imports this module at start-up."""
+
+    __slots__ = ("globals", "kind", "local", "node", "parent")
+
+    def __init__(self, kind: str, parent: Scope | None, local: set[str],
+                 globals: frozenset[str] = frozenset(), node: ast.AST | None = None) -> None:
+        self.kind = kind  # "module" | "class" | "function" | "comprehension"
+        self.parent = parent
+        self.local = local  # static for function/comprehension, "bound so far" otherwise
+        self.globals = globals
+        self.node = node
 
     def enclosing(self) -> Scope:
         # Names bound in a class body are invisible to nested scopes.
