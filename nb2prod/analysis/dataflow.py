@@ -20,6 +20,9 @@ from nb2prod.analysis.walk import CellWalk
 
 @dataclass(frozen=True)
 class NameUse:
+    """One use of a name in a cell. (A docstring: without one, `dataclass()`
+    computes `inspect.signature` at import, at every start-up of lint.)"""
+
     name: str
     line: int  # 1-based, within the cell
     column: int  # 1-based
@@ -27,6 +30,8 @@ class NameUse:
 
 @dataclass(frozen=True)
 class CellFlow:
+    """What one cell binds, reads, changes and deletes at its top level."""
+
     defines: tuple[str, ...]
     """Names bound at the cell's top level, in order of first binding (assign,
     annotated assign with value, augmented assign, walrus (also inside

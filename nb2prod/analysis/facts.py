@@ -29,6 +29,8 @@ from nb2prod.analysis.walk import CellWalk
 
 @dataclass(frozen=True)
 class CellFacts:
+    """The nodes of one cell lint's rules look up, in source order (see above)."""
+
     calls: tuple[ast.Call, ...] = ()
     strings: tuple[ast.Constant, ...] = ()  # str literals outside f-strings and docstrings
     decorators: tuple[ast.expr, ...] = ()
