@@ -2,19 +2,21 @@
 
 `analyze_cell_with_facts(tree, source)` is `dataflow.analyze_cell` plus a
 `CellFacts`: the calls, string literals, decorators and import statements
-of the cell, at any depth. The dataflow visitor already visits (nearly)
-every node, so collecting them there replaces a second walk of every tree
-(which cost lint ~15% of a cold run: docs/lint.md). The few subtrees the
-dataflow walk skips (annotations inside functions, type parameters) are
-walked here. `build` uses plain `analyze_cell` and pays nothing for this.
+of the cell, at any depth. The walk (walk.py) visits every node anyway, so it
+records them as it goes (a list append each; `build` ignores them), which
+replaces a second walk of every tree (that cost lint ~15% of a cold run:
+docs/lint.md); it also walks, for the facts only, the few subtrees the
+dataflow skips (annotations inside functions, type parameters). Here they
+are sorted and put in the record.
 
 The facts are exactly what lint's former separate walk gave, order
 included (tests/test_lint_facts.py compares them on every corpus cell):
-calls, strings and decorators sorted by position (an enclosing call before the
-one it starts with; decorators were in walk order, which no rule depends on), strings outside f-string parts and expression statements
-(docstrings), imports in reverse source order (so the first import of an
-alias wins in `LintContext.aliases`), and for a cell with no `(` and no quote,
-only its top-level imports, in source order.
+calls, strings and decorators sorted by position (an enclosing call before
+the one it starts with; decorators were in walk order, which no rule depends
+on), strings outside f-string parts and expression statements (docstrings),
+imports in reverse source order (so the first import of an alias wins in
+`LintContext.aliases`), and for a cell with no `(` and no quote, only its
+top-level imports, in source order.
 """
 
 from __future__ import annotations
