@@ -177,7 +177,9 @@ def _validate_schema(path: Path, raw: dict[str, Any]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            nbformat.validate(raw, version=4)
+            # on a copy: nbformat.validate fills missing cell ids in place with random
+            # ones, and a random id in the report would make two builds differ
+            nbformat.validate(json.loads(json.dumps(raw)), version=4)
         except nbformat.ValidationError as exc:
             where = "/".join(str(p) for p in exc.absolute_path) or "top level"
             first_line = str(exc.message).splitlines()[0][:200]

@@ -130,6 +130,17 @@ def test_output_is_deterministic(tmp_path):
         assert tree(tmp_path / "a" / name) == tree(tmp_path / "b" / name)
 
 
+@pytest.mark.parametrize("name", ["v4_5_no_cell_id.ipynb", "invalid_unique_cell_id.ipynb"])
+def test_output_is_deterministic_when_cell_ids_are_missing_or_repeated(name, tmp_path):
+    """nbformat's validator fills missing ids with random ones: never in the report."""
+    from tests.conftest import CORPUS
+
+    notebook = CORPUS / "nbformat" / name
+    assert build(notebook, "-o", tmp_path / "a") == 0
+    assert build(notebook, "-o", tmp_path / "b") == 0
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+
+
 @pytest.fixture
 def built(notebook_factory, tmp_path):
     path = notebook_factory([("n = 3", ["parameters"]), ("x = list(range(n))", ["step:a"]),
