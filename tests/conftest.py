@@ -93,3 +93,13 @@ def venv_factory(tmp_path_factory):
     def factory(name: str) -> Path:
         return fresh_venv(tmp_path_factory.mktemp(name) / "venv")
     return factory
+
+
+def edit_source(path: Path, text: str) -> None:
+    """Write a module's new text as an editor would, seconds later: Python reuses a
+    cached .pyc while the file's size and whole-second mtime are unchanged, so an edit
+    of the same size within the second of the last import would run the old code."""
+    before = path.stat().st_mtime_ns
+    path.write_text(text)
+    later = max(before, path.stat().st_mtime_ns) + 2_000_000_000
+    os.utime(path, ns=(later, later))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from nb2prod.cli import main
-from tests.conftest import EXAMPLES, ROOT, make_notebook, pip_install
+from tests.conftest import EXAMPLES, ROOT, edit_source, make_notebook, pip_install
 
 pytestmark = pytest.mark.e2e
 
@@ -168,16 +168,16 @@ def test_hand_edited_generated_helper_reruns_its_callers_only(venv, steps_pkg, t
     run(venv, "steps", tmp_path, "--cache", cache)
     try:
         assert "    return 2\n" in original
-        pipeline.write_text(original.replace("    return 2\n", "    return 4\n"))
+        edit_source(pipeline, original.replace("    return 2\n", "    return 4\n"))
         done = run(venv, "steps", tmp_path, "--cache", cache)
         assert ran(done) == ["score", "report"]  # score() calls weight(); report reads total
         assert done.stdout.splitlines()[-2] == "28"
-        pipeline.write_text(original.replace("def clean(values):\n",
+        edit_source(pipeline, original.replace("def clean(values):\n",
                                              "def clean(values):  # reviewed\n"))
         # only `load` calls clean(); its outputs are the same, so later steps load
         assert ran(run(venv, "steps", tmp_path, "--cache", cache)) == ["load"]
     finally:
-        pipeline.write_text(original)
+        edit_source(pipeline, original)
     assert ran(run(venv, "steps", tmp_path, "--cache", cache)) == []  # the first entries stay
 
 

@@ -32,7 +32,7 @@ import pytest
 from nbclient import NotebookClient
 
 from nb2prod.cli import main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, edit_source
 
 pytestmark = pytest.mark.e2e
 
@@ -175,11 +175,11 @@ def test_edited_helper_reruns_exactly_its_callers(project, python, tmp_path):
     original = pipeline.read_text()
     assert "    return round(total * (1 - rate), 2)\n" in original
     try:  # by hand, in the generated package: discounted() is `total`'s only
-        pipeline.write_text(original.replace("round(total * (1 - rate), 2)",
-                                             "round(total * (1 - rate), 1)"))
+        edit_source(pipeline, original.replace("round(total * (1 - rate), 2)",
+                                               "round(total * (1 - rate), 1)"))
         assert ran(run(python, work, "--cache", cache)) == ["total"]
     finally:
-        pipeline.write_text(original)
+        edit_source(pipeline, original)
 
 
 @pytest.mark.parametrize("rerun", [(), ("--resume",)], ids=["cache", "resume"])

@@ -195,12 +195,16 @@ def source_digest(function: Callable) -> str:
     """Digest of the source, as it is now, of a step function and of every function and
     class of its module that it reaches (transitively, through the global names its code
     loads). The build-time code hash sees edits to the notebook; this sees edits to the
-    generated code, so a hand-edited helper re-runs exactly the steps that call it."""
+    generated code, so a hand-edited helper re-runs exactly the steps that call it. The
+    bytecode and constants that run are in it too: Python keeps using a cached .pyc when
+    an edit keeps the file's size within the second, and an entry stored then must not be
+    found under the edited source's key."""
     import inspect
     import types
 
     module = sys.modules[function.__module__]
     sources: dict[str, str] = {}
+    compiled: list[str] = []  # what runs: Python reuses bytecode when an edit keeps the size
     pending: list[Any] = [function]
     while pending:
         obj = pending.pop()
@@ -216,13 +220,28 @@ def source_digest(function: Callable) -> str:
         while codes:
             code = codes.pop()
             codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+            compiled.append(code.co_code.hex() + _constants_text(code.co_consts))
             for name in code.co_names:
                 found = getattr(module, name, None)
                 if (inspect.isfunction(found) or inspect.isclass(found)) \
                         and found.__module__ == module.__name__:
                     pending.append(found)
-    text = json.dumps(sorted(sources.items()))
+    text = json.dumps([sorted(sources.items()), sorted(compiled)])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _constants_text(constants: tuple) -> str:
+    """The constants of a code object as text that does not vary between processes
+    (a frozenset's order does, with string hashing); nested code objects aside."""
+    import types
+
+    parts = []
+    for constant in constants:
+        if isinstance(constant, frozenset):
+            parts.append(repr(sorted(map(repr, constant))))
+        elif not isinstance(constant, types.CodeType):
+            parts.append(repr(constant))
+    return "|".join(parts)
 
 
 def value_digest(value: Any) -> str:
