@@ -141,6 +141,25 @@ def test_output_is_deterministic_when_cell_ids_are_missing_or_repeated(name, tmp
     assert tree(tmp_path / "a") == tree(tmp_path / "b")
 
 
+def test_rebuild_drops_the_bytecode_of_the_modules_it_rewrites(notebook_factory, tmp_path):
+    """A one-digit edit rebuilt within the second keeps pipeline.py's size and mtime
+    second: Python would run the old .pyc."""
+    import compileall
+
+    path = notebook_factory([("n = 2", ["parameters"]), ("x = n * 3", ["step:a"])])
+    out = tmp_path / "out"
+    assert build(path, "-o", out) == 0
+    package = out / "src" / "nb"
+    assert compileall.compile_dir(package, quiet=1)
+    cached = {p.name.partition(".")[0] for p in (package / "__pycache__").iterdir()}
+    assert {"pipeline", "__init__"} <= cached
+    notebook_factory([("n = 2", ["parameters"]), ("x = n * 4", ["step:a"])])
+    assert build(path, "-o", out) == 0
+    left = {p.name.partition(".")[0] for p in (package / "__pycache__").iterdir()}
+    assert "pipeline" not in left
+    assert "__init__" in left  # a module the rebuild did not rewrite keeps its own
+
+
 @pytest.fixture
 def built(notebook_factory, tmp_path):
     path = notebook_factory([("n = 3", ["parameters"]), ("x = list(range(n))", ["step:a"]),

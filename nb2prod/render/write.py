@@ -115,8 +115,18 @@ def _apply(tree: Path, verdict: Verdict, files: Mapping[str, str]) -> None:
         raise UserError(f"refusing to write through a link outside the output: {verdict.path}")
     if verdict.action in (CREATE, UPDATE):
         _write_text(target, files[verdict.path])
+        _drop_bytecode(target)
     elif verdict.action == REMOVE:
         target.unlink()
+        _drop_bytecode(target)
+
+
+def _drop_bytecode(target: Path) -> None:
+    """Python reuses a cached .pyc while a module keeps its size and whole-second mtime:
+    a rebuild within the second of the last run (a one-digit edit) would run old code."""
+    if target.suffix == ".py":
+        for cached in (target.parent / "__pycache__").glob(f"{target.stem}.*.pyc"):
+            cached.unlink()
 
 
 def _write_text(target: Path, text: str) -> None:
