@@ -112,9 +112,10 @@ def _call_access(call: ast.Call) -> tuple[str, str] | None:
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
     if name == "open":
         if isinstance(func, ast.Attribute):  # Path("x").open("w")
-            path, mode_arg = _path_value(func.value), _arg(call, 0, "mode")
+            path, mode_arg = _path_value(func.value), call_argument(call, 0, "mode")
         else:
-            path, mode_arg = _literal_path(_arg(call, 0, "file"), True), _arg(call, 1, "mode")
+            path = _literal_path(call_argument(call, 0, "file"), True)
+            mode_arg = call_argument(call, 1, "mode")
         return (path, _open_mode(mode_arg)) if path else None
     if name in PATH_METHODS and isinstance(func, ast.Attribute):
         path = _path_value(func.value)
@@ -125,7 +126,8 @@ def _call_access(call: ast.Call) -> tuple[str, str] | None:
     return None
 
 
-def _arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+def call_argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+    """The call's argument at `position`, or passed as `keyword`, else None."""
     if len(call.args) > position:
         return call.args[position]
     return next((k.value for k in call.keywords if k.arg == keyword), None)

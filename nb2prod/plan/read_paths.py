@@ -15,7 +15,7 @@ import ast
 import copy
 from dataclasses import dataclass
 
-from nb2prod.plan.file_flows import CALLS, PATH_KEYWORDS, PATH_METHODS, READ
+from nb2prod.plan.file_flows import CALLS, PATH_KEYWORDS, PATH_METHODS, READ, call_argument
 from nb2prod.plan.records import Step
 
 PATH_FUNCTIONS = frozenset([
@@ -75,22 +75,16 @@ def _path_argument(call: ast.Call) -> ast.expr | None:
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
     if name == "open" and isinstance(func, ast.Name):
-        mode = _arg(call, 1, "mode")
+        mode = call_argument(call, 1, "mode")
         if isinstance(mode, ast.Constant) and any(c in str(mode.value) for c in "wax+"):
             return None
-        return _arg(call, 0, "file")
+        return call_argument(call, 0, "file")
     if isinstance(func, ast.Attribute) and PATH_METHODS.get(name) == READ:
         return func.value
     if CALLS.get(name) == READ:
         return call.args[0] if call.args else next(
             (k.value for k in call.keywords if k.arg in PATH_KEYWORDS), None)
     return None
-
-
-def _arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
-    if len(call.args) > position:
-        return call.args[position]
-    return next((k.value for k in call.keywords if k.arg == keyword), None)
 
 
 def _not_a_path(node: ast.expr, trees) -> bool:
