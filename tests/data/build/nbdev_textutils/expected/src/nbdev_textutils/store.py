@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import hashlib
 import importlib.util
+import inspect
 import io
 import json
 import linecache
@@ -27,6 +28,7 @@ import pickle
 import re
 import shutil
 import sys
+import types
 from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
@@ -177,8 +179,6 @@ def path_digest(path: str) -> str:
 def _function_source(function: Callable) -> str:
     """A function's lines in its file, from its first decorator to its last line of code:
     what inspect.getsource gives, without tokenizing the file (0.6 ms a step)."""
-    import types
-
     code = function.__code__
     lines = linecache.getlines(code.co_filename)
     if not lines:
@@ -199,9 +199,6 @@ def source_digest(function: Callable) -> str:
     bytecode and constants that run are in it too: Python keeps using a cached .pyc when
     an edit keeps the file's size within the second, and an entry stored then must not be
     found under the edited source's key."""
-    import inspect
-    import types
-
     module = sys.modules[function.__module__]
     sources: dict[str, str] = {}
     compiled: list[str] = []  # what runs: Python reuses bytecode when an edit keeps the size
@@ -233,8 +230,6 @@ def source_digest(function: Callable) -> str:
 def _constants_text(constants: tuple) -> str:
     """The constants of a code object as text that does not vary between processes
     (a frozenset's order does, with string hashing); nested code objects aside."""
-    import types
-
     parts = []
     for constant in constants:
         if isinstance(constant, frozenset):
