@@ -16,6 +16,9 @@ all cases alike):
 
   floor      one process: json.load each file and ast.parse each code cell
              (%/! lines commented out; v3 worksheets read too)
+  floor + ast.walk  the same, visiting every node of every tree once (doing
+             nothing): with nb2prod lint's start-up, the lower bound of any
+             linter written in Python, printed before the targets
   cold       `nb2prod lint DIR --no-cache` (text report, as the issue times it)
              with --jobs 1 (both corpora) and --jobs 2 (large)
   warm       `nb2prod lint DIR --jobs 1` after one untimed run filled the cache
@@ -83,6 +86,12 @@ for top in sys.argv[1:]:
                     pass
 """
 
+FLOOR_WALK = FLOOR.replace('ast.parse("\\n".join(lines))',
+                           'for _ in ast.walk(ast.parse("\\n".join(lines))): pass')
+"""The floor, plus one visit of every syntax node in Python (ast.walk, doing nothing):
+the least a linter written in Python does on top of the floor, before any rule."""
+assert FLOOR_WALK != FLOOR
+
 SMALL = {"cells": [
     {"cell_type": "markdown", "metadata": {}, "source": "# Small"},
     {"cell_type": "code", "execution_count": 1, "metadata": {"tags": ["parameters"]},
@@ -131,6 +140,8 @@ def cases(corpora: dict[str, Path], work: Path, baseline: Path | None) -> list[C
     """Every timed case, floors first (the ratios' denominators)."""
     found = [Case(f"floor {name}", [sys.executable, "-c", FLOOR, str(path)], name)
              for name, path in corpora.items()]
+    found += [Case(f"floor + ast.walk {name}", [sys.executable, "-c", FLOOR_WALK, str(path)],
+                   name) for name, path in corpora.items()]
     for label, env in (("", {}), (" [baseline]", {"PYTHONPATH": str(baseline)})):
         if label and baseline is None:
             continue
@@ -214,7 +225,7 @@ def imported_modules(small: Path, env: dict[str, str]) -> list[str]:
 
 
 def report(all_cases: list[Case], runs: dict[str, list], counts: dict[str, int]) -> None:
-    floors = {c.corpus: runs[c.name] for c in all_cases if c.name.startswith("floor")}
+    floors = {c.corpus: runs[c.name] for c in all_cases if c.name == f"floor {c.corpus}"}
     print(f"{'case':<34} {'wall s':>7} {'median':>7} {'cpu s':>7} {'cpu ms/nb':>9} "
           f"{'wall x':>7} {'cpu x':>6}")
     for case in all_cases:
@@ -230,6 +241,13 @@ def report(all_cases: list[Case], runs: dict[str, list], counts: dict[str, int])
 
 
 def targets(runs: dict[str, list]) -> None:
+    start_up = _best(runs["lint 1 small notebook, cold"])[1] - _best(runs["python -c pass"])[1]
+    print("lower bound of a linter in Python (the floor, one ast.walk of every tree, and "
+          "nb2prod lint's start-up beyond `python -c pass`; no rule at all):")
+    for corpus in ("shared", "large"):
+        floor, walk = (_best(runs[f"{case} {corpus}"])[1] for case in ("floor", "floor + ast.walk"))
+        print(f"  {corpus}: walk {walk / floor:.2f}x the floor's CPU, with start-up "
+              f"{(walk + start_up) / floor:.2f}x")
     print("targets (issue 16):")
     for label in ("", " [baseline]"):
         one = runs.get(f"cold --jobs 1 shared{label}")
