@@ -145,9 +145,9 @@ class Runner:
         key = self._key(spec, function, args) if store else None
         hit = key is not None and not self.forced and store.has(spec.function, key)
         self._state(spec, "running")
-        self._log(logging.DEBUG, "start", spec, cached=hit, seconds=0.0)
-        running = 0.0  # of which the step's own code
         entry = store.load(spec.function, key) if hit else None
+        cache_seconds = time.perf_counter() - start  # the cache's own time: key, entry, files
+        self._log(logging.DEBUG, "start", spec, cached=entry is not None, seconds=0.0)
         if hit and entry is None:
             LOG.warning("step %s: cache entry %s is damaged; running the step", spec.name, key)
         if entry is not None:  # its values are read only when a running step needs them
@@ -157,26 +157,35 @@ class Runner:
             result = tuple(values[n] for n in spec.outputs)
             result = None if not result else result[0] if len(result) == 1 else result
         else:
-            args = tuple(self._read(spec, value) for value in args)
-            running = time.perf_counter()
-            result, printed = self._run(spec, function, args, keep=key is not None)
-            running = time.perf_counter() - running
-            values = dict(zip(spec.outputs, result if len(spec.outputs) > 1 else (result,)))
-            summaries = {n: summary(values[n]) for n in spec.outputs}
-            digests, stored = self._save(spec, key, values, printed, summaries) if key else (
-                {}, False)
+            result, summaries, digests, stored, spent = self._compute(spec, function, args, key)
+            cache_seconds += spent
         self.digests.update(digests)
         for name in set(spec.outputs) - set(digests):
             self.digests.pop(name, None)
         self.done += 1
         seconds = time.perf_counter() - start
         self._log(logging.INFO, "end", spec, cached=entry is not None, seconds=round(seconds, 6),
-                  cache_seconds=round(seconds - running, 6) if self.cache else 0.0,
+                  cache_seconds=round(cache_seconds, 6) if self.cache else 0.0,
                   stored=stored, outputs=summaries)
         if spec.name == self.only_step:
             self._state(spec, "stopped")
             raise StopRun(spec.name)
         return result
+
+    def _compute(self, spec: StepSpec, function: Callable, args: tuple, key: str | None):
+        """Run the step on its inputs (read from the cache first when they come from it) and
+        store its outputs under `key`; (its result, the outputs' summaries, their digests,
+        whether they were stored, the seconds the cache took)."""
+        begin = time.perf_counter()
+        args = tuple(self._read(spec, value) for value in args)
+        spent = time.perf_counter() - begin
+        result, printed = self._run(spec, function, args, keep=key is not None)
+        values = dict(zip(spec.outputs, result if len(spec.outputs) > 1 else (result,)))
+        summaries = {n: summary(values[n]) for n in spec.outputs}
+        begin = time.perf_counter()
+        digests, stored = self._save(spec, key, values, printed, summaries) if key else (
+            {}, False)
+        return result, summaries, digests, stored, spent + time.perf_counter() - begin
 
     def finish(self) -> None:
         if self.cache:
