@@ -122,8 +122,12 @@ def test_second_cached_run_loads_every_step(venv, churn, tmp_path):
 def test_changed_parameter_reruns_exactly_the_downstream_steps(venv, churn, tmp_path):
     cache = str(tmp_path / "cache")
     run(venv, "churn", tmp_path, "--cache", cache)
-    assert ran(run(venv, "churn", tmp_path, "--cache", cache, "--n-estimators", "20")) == [
-        "train", "evaluate"]
+    cached, plain = tmp_path / "cached.json", tmp_path / "plain.json"
+    assert ran(run(venv, "churn", tmp_path, "--cache", cache, "--n-estimators", "20",
+                   "--metrics-out", str(cached))) == ["train", "evaluate"]
+    # the frames and series read back from the cache feed the steps that run exactly
+    run(venv, "churn", tmp_path, "--n-estimators", "20", "--metrics-out", str(plain))
+    assert json.loads(cached.read_text()) == json.loads(plain.read_text())
     assert ran(run(venv, "churn", tmp_path, "--cache", cache, "--test-size", "0.3")) == [
         "split", "train", "evaluate"]
     assert ran(run(venv, "churn", tmp_path, "--cache", cache)) == []  # the first entries stay
