@@ -3,7 +3,7 @@ went in, whichever format wrote it; damaged entries are never loaded.
 
 The module under test is the generated `store.py` of the churn golden tree, which
 tests/test_golden.py keeps byte-identical to what `nb2prod build` writes; it imports
-only the standard library, so it is loaded here from its file."""
+only the standard library, so a copy of that file is loaded here."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ STORE_PY = ROOT / "tests" / "data" / "build" / "churn" / "expected" / "src" / "c
 
 
 @pytest.fixture(scope="module")
-def store():
-    spec = importlib.util.spec_from_file_location("generated_store", STORE_PY)
+def store(tmp_path_factory):
+    copy = tmp_path_factory.mktemp("store") / "store.py"  # its bytecode stays out of the tree
+    copy.write_bytes(STORE_PY.read_bytes())
+    spec = importlib.util.spec_from_file_location("generated_store", copy)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
