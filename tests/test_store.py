@@ -95,15 +95,15 @@ def test_an_entry_keeps_every_kind_of_value(store, tmp_path):
     cache = store.Store(tmp_path)
     encoded = {name: store.encode(value) for name, value in values.items()}
     cache.save("step", "k1", encoded, "printed\n", {"frame": "DataFrame(50, 5)"})
-    entry_file = tmp_path / "step" / "k1.json"
+    entry_file = tmp_path / "step-k1.json"
     outputs = json.loads(entry_file.read_text())["outputs"]
     assert {n: o["format"] for n, o in outputs.items()} == {
         "frame": "parquet", "series": "pickle", "array": "npy", "short": "json",
         "long": "json", "other": "pickle"}
     assert "text" in outputs["short"] and "file" not in outputs["short"]  # kept in the entry
     assert "file" in outputs["long"]  # over INLINE_BYTES: its own file
-    assert sorted(p.name for p in (tmp_path / "step").iterdir()) == sorted(
-        ["k1.json", *(o["file"] for o in outputs.values() if "file" in o)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["step-k1.json", *(o["file"] for o in outputs.values() if "file" in o)])
     entry = cache.load("step", "k1")
     assert entry.printed == "printed\n" and entry.digests == {
         n: e.sha256 for n, e in encoded.items()}
@@ -119,12 +119,12 @@ def _saved(store, tmp_path):
     cache.save("step", "k", {"frame": store.encode(_numeric()), "note": store.encode([1, 2])},
                "", {})
     assert cache.load("step", "k") is not None
-    return cache, tmp_path / "step" / "k.json"
+    return cache, tmp_path / "step-k.json"
 
 
 def test_a_changed_file_is_never_loaded(store, tmp_path):
     cache, entry_file = _saved(store, tmp_path)
-    data_file = tmp_path / "step" / json.loads(entry_file.read_text())["outputs"]["frame"]["file"]
+    data_file = tmp_path / json.loads(entry_file.read_text())["outputs"]["frame"]["file"]
     data = bytearray(data_file.read_bytes())
     data[len(data) // 2] ^= 1
     data_file.write_bytes(bytes(data))
@@ -143,7 +143,7 @@ def test_a_broken_entry_is_not_loaded(store, tmp_path, damage):
     if damage == "truncated":
         entry_file.write_text(entry_file.read_text()[:40])
     else:
-        (tmp_path / "step" / json.loads(entry_file.read_text())["outputs"]["frame"]["file"]).unlink()
+        (tmp_path / json.loads(entry_file.read_text())["outputs"]["frame"]["file"]).unlink()
     assert cache.load("step", "k") is None
 
 

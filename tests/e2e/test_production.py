@@ -114,7 +114,7 @@ def test_second_cached_run_loads_every_step(venv, churn, tmp_path):
         assert isinstance(record["seconds"], float) and record["outputs"]
     assert ends(first)[0]["outputs"] == {"df": "DataFrame(1000, 7)"}
     formats = {json.loads(p.read_text())["outputs"][n]["format"]
-               for p in cache.glob("*/*.json") for n in json.loads(p.read_text())["outputs"]}
+               for p in cache.glob("*.json") for n in json.loads(p.read_text())["outputs"]}
     assert {"parquet", "pickle", "json"} <= formats  # the forest: pickle (protocol 5)
     assert all(r["stored"] for r in ends(first))
 
