@@ -22,7 +22,9 @@ immune to noise between runs.
 --baseline SRC also builds the package with the nb2prod source tree at SRC (e.g.
 `git archive main | tar -x -C SRC`) and runs both, case by case in the same
 loop, so that the two are compared under the same load.
-Prints the numbers, the ratios, and how many steps ran (cached: false) per case.
+Prints the numbers, the ratios, and how many steps ran (cached: false) per case; and
+two medians over the rounds, steadier than best-of on a shared machine: cold over plain
+pair by pair (the two run back to back), and the cache share of each cold run.
 Targets (issue 15): warm >= 20x less than cold; late re-runs only the steps
 downstream of the parameter; cold within 10% of plain. Not a test: nothing is
 asserted.
@@ -35,6 +37,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,6 +89,10 @@ def ran(records: list[dict]) -> list[str]:
 CASES = ("plain", "cold", "warm", "late")
 
 
+ALL: dict[tuple[str, str], list[tuple[float, float]]] = {}
+"""Per (build, case), every run's (steps' seconds, cache_seconds), in run order."""
+
+
 def measure(outs: dict[str, Path], work: Path, repeat: int,
             size: list[str]) -> dict[str, dict[str, tuple]]:
     """Per build (`this`, `baseline`), per case: the best run's numbers."""
@@ -93,6 +100,8 @@ def measure(outs: dict[str, Path], work: Path, repeat: int,
 
     def keep(name: str, case: str, *args: str) -> None:
         records = run(outs[name], *size, *args)
+        ALL.setdefault((name, case), []).append(
+            (seconds(records), sum(r["cache_seconds"] for r in records)))
         if case not in best[name] or seconds(records) < best[name][case][0]:
             best[name][case] = (seconds(records), ran(records), len(records),
                                 *wall(*size, *args), sum(r["cache_seconds"] for r in records))
@@ -119,6 +128,11 @@ def report(name: str, best: dict[str, tuple]) -> None:
           "cold vs plain runs, noisy on a shared machine)")
     print(f"  cache share        {100 * share / (cold - share):8.1f}%  (of the cold run's step "
           "time: hashing and storing, `cache_seconds` in the same run)")
+    pairs = zip(ALL[name, "plain"], ALL[name, "cold"])  # run back to back, round by round
+    ratios = statistics.median(c / p - 1 for (p, _), (c, _) in pairs)
+    shares = statistics.median(k / (c - k) for c, k in ALL[name, "cold"])
+    print(f"  medians            {100 * ratios:+8.1f}% cold over plain, pair by pair; "
+          f"{100 * shares:.1f}% cache share")
     print(f"  late re-ran        {len(best['late'][1])} steps (target: train, evaluate)")
 
 
