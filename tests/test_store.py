@@ -1,15 +1,16 @@
-"""The generated step cache's storage (`store.py`): every value comes back exactly as it
-went in, whichever format wrote it; damaged entries are never loaded.
+"""The generated step cache's storage (`store.py`, `formats.py`): every value comes back
+exactly as it went in, whichever format wrote it; damaged entries are never loaded.
 
-The module under test is the generated `store.py` of the churn golden tree, which
-tests/test_golden.py keeps byte-identical to what `nb2prod build` writes; it imports
-only the standard library, so a copy of that file is loaded here."""
+The modules under test are those of the churn golden tree, which tests/test_golden.py
+keeps byte-identical to what `nb2prod build` writes; they import only the standard
+library and each other, so copies of the two files are loaded here as a package."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import sys
+import types
 from fractions import Fraction
 
 import numpy as np
@@ -18,19 +19,29 @@ import pytest
 
 from tests.conftest import ROOT
 
-STORE_PY = ROOT / "tests" / "data" / "build" / "churn" / "expected" / "src" / "churn" / "store.py"
+PACKAGE = ROOT / "tests" / "data" / "build" / "churn" / "expected" / "src" / "churn"
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    copy = tmp_path_factory.mktemp("store") / "store.py"  # its bytecode stays out of the tree
-    copy.write_bytes(STORE_PY.read_bytes())
-    spec = importlib.util.spec_from_file_location("generated_store", copy)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    """The golden tree's store.py and formats.py, copied (their bytecode stays out of the
+    tree) into a package of their own; the module namespace of both."""
+    package = tmp_path_factory.mktemp("store") / "churn"
+    package.mkdir()
+    for name in ("store.py", "formats.py"):
+        (package / name).write_bytes((PACKAGE / name).read_bytes())
+    saved = {name: sys.modules.pop(name) for name in list(sys.modules)
+             if name == "churn" or name.startswith("churn.")}
+    sys.path.insert(0, str(package.parent))
+    try:
+        store = importlib.import_module("churn.store")
+        formats = importlib.import_module("churn.formats")
+        yield types.SimpleNamespace(**{**vars(formats), **vars(store)})
+    finally:
+        sys.path.remove(str(package.parent))
+        for name in [n for n in sys.modules if n == "churn" or n.startswith("churn.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
 
 
 def _rng():

@@ -36,6 +36,7 @@ FILES: tuple[tuple[str, str], ...] = (
     ("main.py.j2", "src/{import_name}/__main__.py"),
     ("runtime.py.j2", "src/{import_name}/runtime.py"),
     ("store.py.j2", "src/{import_name}/store.py"),
+    ("formats.py.j2", "src/{import_name}/formats.py"),
     ("conftest.py.j2", "tests/conftest.py"),
     ("test_pipeline.py.j2", "tests/test_pipeline.py"),
     ("requirements.lock.j2", "requirements.lock"),
