@@ -54,28 +54,20 @@ def build(out: Path, source: Path | None = None) -> None:
                     "--name", "churn", "-q"], check=True, env=env, cwd=source)
 
 
-WALL: dict[str, tuple[float, float]] = {}
-
-
-def run(out: Path, *args: str) -> list[dict]:
-    """One run; the `end` records of its JSON log. Its wall and CPU time (user + system)
-    go to WALL[args]."""
+def run(out: Path, *args: str) -> tuple[list[dict], float, float]:
+    """One run: the `end` records of its JSON log, its wall and CPU time (user + system)."""
     env = {**os.environ, "PYTHONPATH": str(out / "src")}
     start, cpu = time.perf_counter(), _cpu()
     done = subprocess.run([sys.executable, "-m", "churn", "--log-format", "json", *args],
                           capture_output=True, text=True, env=env, cwd=out, check=True)
-    WALL[" ".join(args)] = (time.perf_counter() - start, _cpu() - cpu)
+    process = (time.perf_counter() - start, _cpu() - cpu)
     records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
-    return [r for r in records if r.get("event") == "end"]
+    return [r for r in records if r.get("event") == "end"], *process
 
 
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def wall(*args: str) -> tuple[float, float]:
-    return WALL[" ".join(args)]
 
 
 def seconds(records: list[dict]) -> float:
@@ -89,22 +81,22 @@ def ran(records: list[dict]) -> list[str]:
 CASES = ("plain", "cold", "warm", "late")
 
 
-ALL: dict[tuple[str, str], list[tuple[float, float]]] = {}
+Runs = dict[tuple[str, str], list[tuple[float, float]]]
 """Per (build, case), every run's (steps' seconds, cache_seconds), in run order."""
 
 
 def measure(outs: dict[str, Path], work: Path, repeat: int,
-            size: list[str]) -> dict[str, dict[str, tuple]]:
-    """Per build (`this`, `baseline`), per case: the best run's numbers."""
+            size: list[str]) -> tuple[dict[str, dict[str, tuple]], Runs]:
+    """Per build (`this`, `baseline`), per case: the best run's numbers; and every run's."""
     best: dict[str, dict[str, tuple]] = {name: {} for name in outs}
+    every: Runs = {}
 
     def keep(name: str, case: str, *args: str) -> None:
-        records = run(outs[name], *size, *args)
-        ALL.setdefault((name, case), []).append(
-            (seconds(records), sum(r["cache_seconds"] for r in records)))
-        if case not in best[name] or seconds(records) < best[name][case][0]:
-            best[name][case] = (seconds(records), ran(records), len(records),
-                                *wall(*size, *args), sum(r["cache_seconds"] for r in records))
+        records, process, cpu = run(outs[name], *size, *args)
+        total, cache = seconds(records), sum(r["cache_seconds"] for r in records)
+        every.setdefault((name, case), []).append((total, cache))
+        if case not in best[name] or total < best[name][case][0]:
+            best[name][case] = (total, ran(records), len(records), process, cpu, cache)
 
     for i in range(repeat):
         for case in CASES:  # each case for both builds back to back: the same load
@@ -113,10 +105,10 @@ def measure(outs: dict[str, Path], work: Path, repeat: int,
                 args = {"plain": (), "cold": ("--cache", cache), "warm": ("--cache", cache),
                         "late": ("--cache", cache, "--n-estimators", str(61 + i))}[case]
                 keep(name, case, *args)
-    return best
+    return best, every
 
 
-def report(name: str, best: dict[str, tuple]) -> None:
+def report(name: str, best: dict[str, tuple], every: Runs) -> None:
     print(f"{name}:")
     for case, (total, names, count, process, cpu, _) in best.items():
         print(f"  {case:6} {total:8.4f} s in steps, {process:6.2f} s process "
@@ -128,9 +120,9 @@ def report(name: str, best: dict[str, tuple]) -> None:
           "cold vs plain runs, noisy on a shared machine)")
     print(f"  cache share        {100 * share / (cold - share):8.1f}%  (of the cold run's step "
           "time: hashing and storing, `cache_seconds` in the same run)")
-    pairs = zip(ALL[name, "plain"], ALL[name, "cold"])  # run back to back, round by round
+    pairs = zip(every[name, "plain"], every[name, "cold"])  # back to back, round by round
     ratios = statistics.median(c / p - 1 for (p, _), (c, _) in pairs)
-    shares = statistics.median(k / (c - k) for c, k in ALL[name, "cold"])
+    shares = statistics.median(k / (c - k) for c, k in every[name, "cold"])
     print(f"  medians            {100 * ratios:+8.1f}% cold over plain, pair by pair; "
           f"{100 * shares:.1f}% cache share")
     print(f"  late re-ran        {len(best['late'][1])} steps (target: train, evaluate)")
@@ -152,14 +144,14 @@ def main() -> int:
         if args.baseline:
             outs["baseline"] = work / "baseline" / "churn"
             build(outs["baseline"], args.baseline.resolve())
-        best = measure(outs, work, args.repeat, size)
+        best, every = measure(outs, work, args.repeat, size)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(f"churn example{' ' + ' '.join(size) if size else ''}, best of {args.repeat}; "
           "seconds = sum of the steps' `seconds` in the JSON log")
     for name, cases in best.items():
-        report(name, cases)
+        report(name, cases, every)
     return 0
 
 
