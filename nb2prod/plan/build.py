@@ -23,16 +23,19 @@ from nb2prod.problems import Problem, make_problem
 MODULE_ROLES = (IMPORTS, FUNCTIONS, EXPORT)
 
 
-def make_plan(notebook: Path, name: str | None, python: Path | None = None) -> Plan:
+def make_plan(notebook: Path, name: str | None, python: Path | None = None,
+              config_from: Path | None = None) -> Plan:
     """Load the notebook at `notebook` and plan it: what every front end starts with.
-    Dependencies are pinned from `python`'s environment (see environment.py)."""
+    Dependencies are pinned from `python`'s environment (see environment.py);
+    `[tool.nb2prod]` is read from the pyproject nearest `config_from` (default: the
+    notebook; the nbconvert exporter plans a temporary copy of a notebook living elsewhere)."""
     from nb2prod.plan.environment import choose_python, read_environment
     from nb2prod.project_config import configured_model  # [tool.nb2prod] model
 
     loaded = load_notebook(notebook)
     env = read_environment(choose_python(python, loaded.kernel_name))
-    return build_plan(loaded, PlanOptions(name=name, model=configured_model(notebook),
-                                          environment=env))
+    model = configured_model(config_from or notebook)
+    return build_plan(loaded, PlanOptions(name=name, model=model, environment=env))
 
 
 def build_plan(notebook: Notebook, options: PlanOptions | None = None) -> Plan:
