@@ -17,6 +17,7 @@ from nb2prod.plan.file_flows import with_file_flow_problems
 from nb2prod.plan.metrics import split_metrics_cell, unnamed_prints
 from nb2prod.plan.records import Plan, PlanOptions, Unit
 from nb2prod.plan.secret_flows import with_secret_flow_problems
+from nb2prod.plan.settings import cell_settings
 from nb2prod.plan.steps import assemble
 from nb2prod.problems import Problem, make_problem
 
@@ -63,13 +64,15 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
             role = TEST if _has_assert(cell) else "example"
         # A skipped cell is not converted, so its code's problems do not count.
         problems.extend(_tag_problems(cell, code_problems=role != SKIP))
+        settings, bad_settings = cell_settings(cell)
+        problems.extend(bad_settings)
         if role == SKIP:
             problems.append(make_problem("NB612", "cell tagged skip was left out",
                                          cell.cell.number, cell_id=cell.cell.cell_id))
             units.append(Unit(SKIP, [cell]))
             continue
         if role == STEP:
-            current = Unit(STEP, [cell], cell.tags.step, cell.tags.after, cell.tags.settings)
+            current = Unit(STEP, [cell], cell.tags.step, cell.tags.after, settings)
             if last_step and last_step.name == current.name and units[-1] is last_step:
                 last_step.cells.append(cell)
                 current = last_step
