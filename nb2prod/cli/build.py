@@ -139,7 +139,7 @@ def run_build(options: BuildOptions) -> int:
     verdicts = write.plan_writes(out_dir, files, force=options.force)
     console = _console()
     if options.check:
-        return _report_check(console, out_dir, verdicts)
+        return _report_check(console, out_dir, verdicts, plan.import_name)
     conflicts = [v.path for v in verdicts if v.action == write.CONFLICT]
     if conflicts:
         raise UserError(
@@ -275,9 +275,16 @@ def _print_summary(console, plan: Plan, out_dir: Path, verdicts) -> None:
                   markup=False)
 
 
-def _report_check(console, out_dir: Path, verdicts) -> int:
+def _report_check(console, out_dir: Path, verdicts, import_name: str) -> int:
+    from nb2prod.render.vendor import runtime_drift
+
     changed = [v for v in verdicts if v.action != "identical"]
+    drift = runtime_drift(out_dir, import_name)  # one line for the vendored runtime's files
+    if drift:
+        console.print(drift, markup=False)
     for verdict in changed:
+        if drift and "/_runtime/" in verdict.path:
+            continue
         console.print(f"{out_dir / verdict.path}: would {verdict.action}", markup=False)
     if changed:
         console.print(f"{len(changed)} file(s) differ from a fresh build; "
