@@ -189,3 +189,13 @@ def test_check_names_an_older_runtime_in_one_line_and_a_rebuild_refreshes_it(
     assert (out / "src/churn/notes.py").read_text() == "# mine\n"
     assert nb2prod_main(["build", str(EXAMPLES / "churn.ipynb"), "-o", str(out),
                          "--check"]) == 0
+
+
+def test_the_runtime_passes_ruff_as_the_packages_it_lands_in():
+    """Generated packages are checked with ruff's defaults (88 columns for I001): the
+    vendored copy must pass them too, not only this repository's settings."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
+                           str(RUNTIME)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout

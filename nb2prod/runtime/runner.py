@@ -34,7 +34,15 @@ from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
 from .logs import summary
 from .state import StateJournal
-from .store import Lazy, NotCacheable, Store, encode, path_digest, source_digest, value_digest
+from .store import (
+    Lazy,
+    NotCacheable,
+    Store,
+    encode,
+    path_digest,
+    source_digest,
+    value_digest,
+)
 
 CACHE_VERSION = 2  # part of every key: entries of an older layout are never read
 CELL_COMMENT = re.compile(r"^\s*# cell (\d+)\s*$")
