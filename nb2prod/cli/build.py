@@ -130,7 +130,7 @@ def run_build(flags: BuildFlags) -> int:
     result = build(flags.notebook, flags.options())  # a refusal: see cli/errors.py
     console = _console()
     if flags.check:
-        return _report_check(console, result.out_dir, result.verdicts)
+        return _report_check(console, result.out_dir, result.verdicts, result.plan.import_name)
     if flags.verbose:
         _print_plan(console, result.plan)
     _print_problems(console, flags.notebook, result.plan.problems, flags.quiet)
@@ -218,9 +218,16 @@ def _print_summary(console, plan: Plan, out_dir: Path, verdicts) -> None:
                   markup=False)
 
 
-def _report_check(console, out_dir: Path, verdicts) -> int:
+def _report_check(console, out_dir: Path, verdicts, import_name: str) -> int:
+    from nb2prod.render.vendor import runtime_drift
+
     changed = [v for v in verdicts if v.action != "identical"]
+    drift = runtime_drift(out_dir, import_name)  # one line for the vendored runtime's files
+    if drift:
+        console.print(drift, markup=False)
     for verdict in changed:
+        if drift and "/_runtime/" in verdict.path:
+            continue
         console.print(f"{out_dir / verdict.path}: would {verdict.action}", markup=False)
     if changed:
         console.print(f"{len(changed)} file(s) differ from a fresh build; "
