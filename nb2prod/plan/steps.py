@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nb2prod import naming
 from nb2prod.analysis.analyze import IPYTHON_NAMES, CellAnalysis, unresolved_names
+from nb2prod.analysis.credentials import looks_like_credential
 from nb2prod.analysis.magics import DEPENDENCY
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
@@ -332,10 +333,8 @@ def _dependencies(b: _Builder, analysis, units: list[Unit], own: str, env):
 
 
 def _credential_params(params: tuple[Param, ...]) -> list[Problem]:
-    """A parameter default that looks like a credential (lint's NB306 patterns) would be
-    written into the package, its CLI help and the Kubeflow YAML."""
-    from nb2prod.lint.rules_secrets import looks_like_credential
-
+    """A parameter default that looks like a credential (`analysis/credentials.py`) would
+    be written into the package, its CLI help and the Kubeflow YAML."""
     return [make_problem("NB624", f"parameter `{p.name}` has a default that looks like a "
                          "credential: it would be written into the package", p.cell, p.line)
             for p in params if looks_like_credential(p.name, p.default)]
