@@ -1,17 +1,26 @@
-"""Credential patterns shared by lint (NB306) and the plan (NB624).
+"""Credential patterns shared by lint (NB306) and parameter defaults (NB624).
 
 Token formats with a fixed shape (AWS, GitHub, Slack, Google, OpenAI, Stripe,
 private keys) are matched anywhere. The generic form `api_key = "..."` needs a
 long, high-entropy literal so that `token = "hello"` in NLP code and
-`password = "<your password>"` are quiet. Pure: text in, findings out.
+`password = "<your password>"` are quiet. Parameter defaults are written into
+the package, its help and its pipeline YAML, so they get wider checks
+(`credential_kind`): URLs with a password or a key, Authorization values,
+webhook URLs, JSON web tokens and random-looking strings under any name.
+Pure: text in, findings out.
 """
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 from collections import Counter
 from collections.abc import Iterator
+from itertools import pairwise
+from typing import NamedTuple
+
+from nb2prod.problems import Problem, make_problem
 
 TOKEN_PATTERNS = (
     ("AWS access key id", ("AKIA", "ASIA"), re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
@@ -128,12 +137,154 @@ def looks_secret(name: str, value: str) -> bool:
     return classes >= 2 and (is_password or entropy(value) >= 3.5)
 
 
-def looks_like_credential(name: str, source: str) -> bool:
-    """A parameter `name = <source>` whose value is a token, or a credential-named secret."""
-    text = f"{name} = {source}"
-    return any(True for _ in scan(text))
-
-
 def entropy(value: str) -> float:
     counts = Counter(value)
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+# Parameter defaults (NB624) ---------------------------------------------------------------
+
+class ValuePattern(NamedTuple):
+    label: str
+    literal: str  # every match contains it: the pattern runs only where it is
+    pattern: re.Pattern
+    mixed: bool  # the `secret` group must mix character classes (`Bearer realm` is prose)
+
+
+VALUE_PATTERNS = (
+    # Quantifiers are bounded so that a 5 MB default stays linear.
+    ValuePattern("URL with a password", "://", re.compile(
+        r"(?<![\w+.-])[A-Za-z][\w+.-]{0,40}://[^\s:/@?#]{0,256}:(?P<secret>[^\s/@?#]{1,256})@"),
+        False),
+    ValuePattern("URL with a key", "://", re.compile(
+        r"(?i)://[^\s#]{0,2048}[?&;](?:[\w-]{0,40}(?:key|token|secret|passw(?:or)?d|pwd|sig"
+        r"|signature|auth|credential)[\w-]{0,40})=(?P<secret>[^&#\s]{8,})"), False),
+    ValuePattern("webhook URL", "hook", re.compile(
+        r"(?i)https?://(?:hooks\.[\w.-]{1,200}/\S{1,2048}|[\w.-]{1,200}\.webhook\.office\.com/\S{1,2048}"
+        r"|[^\s/]{1,200}(?:/[^\s/?#]{1,200}){0,20}/(?:web-?hooks?|hooks)/(?P<secret>[^\s?#]{16,}))"),
+        False),
+    ValuePattern("Authorization value", "", re.compile(
+        r"(?i)(?<![\w-])(?:bearer|basic|digest|token)\s{1,8}(?P<secret>[\w~+/.-]{8,}=*)"), True),
+    ValuePattern("JSON web token", "eyJ", re.compile(
+        r"(?<![\w-])eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*"), False),
+)
+"""Credentials a value carries whatever its name. A match whose secret part is a
+placeholder (`<password>`, `{token}`, `$KEY`, `YOUR_KEY`, `xxx`) does not count."""
+FILL_IN = re.compile(r"(?i)^[<{$\[%]|your|xxx|\.\.\.|\*\*\*|change.?me|placeholder|redacted")
+NOT_A_SECRET = re.compile(r"(?i)#\s*nb2prod:\s*not-a-secret")
+"""Marks a false positive on its line, for NB624 and NB306 alike."""
+NOQA_NB624 = re.compile(r"(?i)#\s*noqa(?!:)|#\s*noqa:[\sA-Z0-9,]*\bNB624\b")
+_RANDOM_CANDIDATE = re.compile(r"[A-Za-z0-9+/=_-]{20,}")
+_HEX = re.compile(r"[0-9a-fA-F-]+")
+
+
+def credential_message(name: str, label: str) -> str:
+    """NB624's message, the same in build, plan and lint."""
+    return (f"parameter `{name}` has a default that looks like a credential ({label}): "
+            "it would be written into the package")
+
+
+def credential_kind(name: str, value: object) -> str | None:
+    """What credential the literal `value` of parameter `name` looks like, if any: every
+    string inside it is checked (a dict's values under their key's name)."""
+    for key, text in _strings(name, value):
+        label = _string_kind(key, text)
+        if label:
+            return label
+    return None
+
+
+def _string_kind(name: str, text: str) -> str | None:
+    for label, _offset in scan(f"{name} = {text!r}"):
+        return "long random value under a credential name" if label.startswith(
+            "literal assigned") else label
+    low = text.lower()
+    for label, literal, pattern, mixed in VALUE_PATTERNS:
+        if literal.lower() in low:
+            for match in pattern.finditer(text):
+                secret = match.groupdict().get("secret") or match.group(0)
+                if not FILL_IN.search(secret) and (not mixed or _mixes(secret)):
+                    return label
+    return "random-looking string" if random_looking(text) else None
+
+
+def _mixes(secret: str) -> bool:
+    """Two character classes or base64 padding: `Bearer abc123xyz9`, not `Basic statistics`."""
+    classes = sum(bool(re.search(p, secret)) for p in (r"[a-z]", r"[A-Z]", r"\d"))
+    return classes >= 2 or secret.endswith("=")
+
+
+def _kind(char: str) -> str:
+    return "l" if char.islower() else "u" if char.isupper() else "d" if char.isdigit() else ""
+
+
+def random_looking(text: str) -> bool:
+    """A token of 20+ characters with the entropy of random ones, under any name.
+
+    Hex strings (checksums, commit ids, UUIDs) are left out, and so are words run
+    together (`NaiveForecaster-mean-v1`, `ResNet50V2ImageNetWeights`): random
+    strings switch between lower case, upper case and digits at least every third
+    character, names do not (a capital followed by lower case starts a word: no switch)."""
+    if not _RANDOM_CANDIDATE.fullmatch(text) or _HEX.fullmatch(text):
+        return False
+    core = re.sub(r"[+/=_-]", "", text)
+    kinds = [_kind(c) for c in core]
+    present = set(kinds)
+    if len(present) < 2 or len(core) < 16:
+        return False
+    alphabet = 26 * ("l" in present) + 26 * ("u" in present) + 10 * ("d" in present)
+    if entropy(core) < 0.75 * math.log2(min(len(core), alphabet)):
+        return False
+    switches = sum(a != b and (a, b) != ("u", "l") for a, b in pairwise(kinds))
+    return switches >= 0.3 * (len(core) - 1)
+
+
+def _strings(name: str, value: object) -> Iterator[tuple[str, str]]:
+    stack = [(name, value)]
+    while stack:  # a stack, not recursion: a literal may be nested deep
+        key, item = stack.pop()
+        if isinstance(item, str):
+            yield key, item
+        elif isinstance(item, bytes):
+            yield key, item.decode("latin-1")
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                stack.append((k if isinstance(k, str) else key, v))
+                stack.append((key, k))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend((key, v) for v in item)
+
+
+def parameter_credentials(cells) -> list[Problem]:
+    """NB624 for each `name = literal` of the given (parameters) cells whose value looks
+    like a credential, unless its lines say `# nb2prod: not-a-secret` or `# noqa: NB624`.
+    Build, plan and lint all call this: one rule, one message."""
+    problems = []
+    for cell in cells:
+        if cell.tree is None:
+            continue
+        lines = cell.code.python.split("\n")
+        for node in cell.tree.body:
+            found = _assigned_literal(node)
+            label = found and credential_kind(*found)
+            if label and not any(NOT_A_SECRET.search(line) or NOQA_NB624.search(line)
+                                 for line in lines[node.lineno - 1:node.end_lineno]):
+                problems.append(make_problem(
+                    "NB624", credential_message(found[0], label), cell.cell.number,
+                    node.lineno, node.col_offset + 1, cell.cell.cell_id))
+    return problems
+
+
+def _assigned_literal(node: ast.stmt) -> tuple[str, object] | None:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target, value = node.targets[0], node.value
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        target, value = node.target, node.value
+    else:
+        return None
+    if not isinstance(target, ast.Name):
+        return None
+    try:
+        return target.id, ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None

@@ -1,14 +1,22 @@
-"""NB306: committed credentials, in cell source or in outputs.
+"""NB306: committed credentials, in cell source or in outputs; NB624: in parameter defaults.
 
-The patterns live in `analysis/credentials.py` (the plan's NB624 uses them too);
-this module applies them to every cell's source and outputs.
+The patterns live in `analysis/credentials.py` (build's NB624 uses them too);
+this module applies them to every cell's source and outputs. A line marked
+`# nb2prod: not-a-secret` is a false positive for both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nb2prod.analysis.credentials import first_token, has_marker, scan
+from nb2prod.analysis.credentials import (
+    NOT_A_SECRET,
+    first_token,
+    has_marker,
+    parameter_credentials,
+    scan,
+)
+from nb2prod.analysis.tags import PARAMETERS
 from nb2prod.lint.context import Check, LintContext, found
 from nb2prod.problems import ERROR, Problem, Rule
 
@@ -30,9 +38,11 @@ def check_secrets(ctx: LintContext) -> Iterator[Problem]:
         source = cell.cell.source
         if has_marker(source):
             for label, offset in scan(source):
-                yield found(SECRET, cell, f"{label} in the source",
-                            source.count("\n", 0, offset) + 1,
-                            offset - source.rfind("\n", 0, offset))
+                start = source.rfind("\n", 0, offset)
+                end = source.find("\n", offset)
+                if not NOT_A_SECRET.search(source, start + 1, len(source) if end < 0 else end):
+                    yield found(SECRET, cell, f"{label} in the source",
+                                source.count("\n", 0, offset) + 1, offset - start)
         # Outputs: token patterns only, each behind its literal. Every token match is a
         # `_MARKERS` match, so `has_marker` first would change nothing but the cost.
         for index, text in _output_texts(cell.cell.outputs) if cell.cell.outputs else ():
@@ -63,4 +73,8 @@ def _joined(lines: list) -> str:
         return "".join(str(p) for p in lines)
 
 
-CHECKS = (Check(("NB306",), check_secrets),)
+def check_parameters(ctx: LintContext) -> list[Problem]:
+    return parameter_credentials([c for c in ctx.parsed if c.tags.role == PARAMETERS])
+
+
+CHECKS = (Check(("NB306",), check_secrets), Check(("NB624",), check_parameters))
