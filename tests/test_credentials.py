@@ -41,8 +41,8 @@ CREDENTIALS = [
      "webhook URL"),
     ("notify", "https://contoso.webhook.office.com/webhookb2/1a2b@3c4d/IncomingWebhook/5e6f/7a8b",
      "webhook URL"),
-    ("key_file", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
-     "-----END OPENSSH PRIVATE KEY-----", "private key"),
+    ("key_file", ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
+     "-----END OPENSSH PRIVATE KEY-----"), "private key"),
     ("session", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
      "JSON web token"),
     ("seed_text", "q8Zr4TnB2vX9LmP0sK7wYd3F", "random-looking string"),
@@ -88,7 +88,8 @@ def _literals() -> dict[str, set[str]]:
     with the names it is assigned to (`""` when it is not assigned)."""
     found: dict[str, set[str]] = {}
     paths = [p for root in (SHARED / "corpus", SHARED / "realworld", REPO / "tests" / "data")
-             for p in sorted(root.rglob("*.ipynb")) + sorted(root.rglob("*.py"))]
+             for p in sorted(root.rglob("*.ipynb")) + sorted(root.rglob("*.py"))
+             if "NB624" not in p.parts and p.name != "make_cases.py"]  # planted on purpose
     for path in paths:
         for source in _sources(path):
             try:
@@ -138,8 +139,8 @@ def test_no_literal_of_real_notebooks_trips_but_fixed_shape_tokens():
 
 CELLS = [("db_url = 'postgres://etl:hunter2@db.internal/sales'\nn = 3", ["parameters"]),
          ("rows = n * 2\nprint(rows)", ["step:load"])]
-MARKED = [("db_url = 'postgres://etl:hunter2@db.internal/sales'  # nb2prod: not-a-secret\n"
-           "n = 3", ["parameters"]), ("rows = n * 2\nprint(rows)", ["step:load"])]
+MARKED = [(("db_url = 'postgres://etl:hunter2@db.internal/sales'  # nb2prod: not-a-secret\n"
+           "n = 3"), ["parameters"]), ("rows = n * 2\nprint(rows)", ["step:load"])]
 MESSAGE = ("parameter `db_url` has a default that looks like a credential (URL with a "
            "password): it would be written into the package")
 
