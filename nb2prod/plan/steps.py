@@ -116,7 +116,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     steps = _with_outputs(steps, provider, results, snapshots)
     imports = _mark_unused_imports(list(b.imports), helpers, steps, tests)
     steps = _with_code_hashes(steps, [*imports, *(h.code for h in helpers)])
-    name = options.name or Path(notebook.path).stem
+    name = naming.package_name(options.name, notebook.path)
     import_name = naming.import_name(name)
     requirements, resolved, lock = _dependencies(b, analysis, valid, import_name,
                                                  options.environment)
