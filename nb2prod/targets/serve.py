@@ -3,7 +3,8 @@
 The served value and the value it was fitted on are decided while planning
 (`model_choice.py`); this module only shapes that choice for the templates:
 `model_io.py.j2` (save the fitted model and its card, load it back after
-checking both), `serve.py.j2` (FastAPI on uvicorn, the KServe v1 data plane),
+checking both), `model_trust.py.j2` (what a model file may make the loader do:
+the allow-list of type names; generic), `serve.py.j2` (FastAPI on uvicorn, the KServe v1 data plane),
 `test_serve.py.j2` and `serve.yaml.j2` (Deployment, Service, InferenceService).
 Every container there gets every `secret:` tag of the notebook as a `secretKeyRef`
 environment variable: the init container runs every step, and the server imports
@@ -25,6 +26,7 @@ SERVE = "serve"
 
 FILES: tuple[tuple[str, str], ...] = (
     ("model_io.py.j2", "src/{import_name}/model_io.py"),
+    ("model_trust.py.j2", "src/{import_name}/model_trust.py"),
     ("serve.py.j2", "src/{import_name}/serve.py"),
     ("test_serve.py.j2", "tests/test_serve.py"),
     ("serve.yaml.j2", "deploy/serve.yaml"),
@@ -78,6 +80,7 @@ TARGET = Target(
     template_help=(
         ("model_io.py.j2", ("plan, serve: model, model_key, x_key, cell, origin "
                            "(only with the serve target and a model)")),
+        ("model_trust.py.j2", "none: generic (only with the serve target and a model)"),
         ("serve.py.j2", "plan, serve: model_name, port, predict (only with the serve target)"),
         ("test_serve.py.j2", "plan, serve: predict (only with the serve target)"),
         ("serve.yaml.j2", ("plan, serve: app_name, image, port, cpu, memory, model_name, "

@@ -232,7 +232,7 @@ def test_a_tampered_artifact_is_refused_with_one_line(installed, tmp_path):
     artifact.write_bytes(bytes(data))
     done = run(python, "-m", "churn.serve", "--model", str(tampered), "--port",
                str(free_port()), cwd=tmp_path, ok=False)
-    assert done.returncode == 1
+    assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert "does not match model.json" in line and line.endswith("refusing to load")
     assert "Traceback" not in done.stderr
