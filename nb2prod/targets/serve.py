@@ -73,7 +73,8 @@ TARGET = Target(
     files=FILES,
     context=template_context,
     extra=EXTRA,
-    active=lambda plan: plan.model is not None,
+    active=lambda plan: plan.model is not None and not any(
+        p.code == "NB626" for p in plan.model_notes),  # a window feature: not served
     notes=lambda plan: plan.model_notes,
     template_help=(
         ("model_io.py.j2", ("plan, serve: model, model_key, x_key, cell, origin "
