@@ -17,6 +17,7 @@ result, or any value its statement builds from no frame of the chain.
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass
 
 from nb2prod.plan import inference_batch as batch
@@ -29,6 +30,7 @@ FIT_METHODS = frozenset({"fit", "partial_fit"})
 LOADERS = frozenset({"DataFrame", "read_csv", "read_parquet", "read_json", "read_excel",
                      "read_feather", "read_sql", "read_table", "read_pickle", "read_orc"})
 TARGET_GETTERS = frozenset({"pop"})
+BUILTINS = frozenset(dir(builtins))
 MUTATORS = frozenset({"append", "extend", "insert", "update", "pop", "clear", "setdefault",
                       "remove", "sort", "add", "discard", "shuffle", "fit", "partial_fit"})
 """Methods that change their receiver when called as a statement (`df.head()` does not)."""
@@ -55,6 +57,8 @@ class InferencePath:
     target: str | None  # the target column (flows only into the fit's y)
     dropped: tuple[str, ...]  # columns the path drops by name
     frozen: tuple[str, ...]  # step values the path reads: taken from the training run
+    params: tuple[str, ...]  # parameters the load and the path read
+    imports: tuple[str, ...]  # module-level names they read (imports, helpers): from pipeline
     train_rows: tuple[str, ...]  # names whose index are the training rows (fit's X chain)
     heldout: str | None  # what the notebook passes to the model's predict
     heldout_rows: tuple[str, ...]  # names whose index are the held-out rows
@@ -76,7 +80,7 @@ def step_statements(raw_steps) -> list[_Stmt]:
 
 
 def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int,
-              step_values: set[str]) -> InferencePath | None:
+              step_values: set[str], params: set[str]) -> InferencePath | None:
     """The inference path into `x`, fitted by `model` at (fit_cell, fit_line); None
     when X is unknown or no loaded frame is reached."""
     if not x:
@@ -96,12 +100,25 @@ def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int
     dropped = tuple(dict.fromkeys(c for i in path for c in _dropped_columns(stmts[i].node)))
     statements = tuple(_record(stmts[i], batch.role(stmts[i].node, i == load_at))
                        for i in path if i != load_at)
+    load = tuple(_record(stmts[i], "load") for i in load_slice(stmts, load_at))
+    free = free_names([_as_run(s) for s in statements]) - {frame}
+    free_load = free_names([s.code for s in load])
+    frozen = (frozen | free) & step_values
     return InferencePath(
-        frame=frame, frame_cell=start.cell, frame_line=start.node.lineno,
-        load=tuple(_record(stmts[i], "load") for i in load_slice(stmts, load_at)),
+        frame=frame, frame_cell=start.cell, frame_line=start.node.lineno, load=load,
         statements=statements, result=x, target=target, dropped=dropped,
-        frozen=tuple(sorted(n for n in frozen if n in step_values)),
+        frozen=tuple(sorted(frozen)),
+        params=tuple(sorted((free | free_load) & params)),
+        imports=tuple(sorted((free | free_load) - step_values - params)),
         train_rows=tuple(n for n in train_rows if n in step_values), heldout=heldout, heldout_rows=heldout_rows, origin="loaded")
+
+
+def _as_run(stmt: PathStatement) -> str:
+    """The statement as the features function runs it, for the names it reads."""
+    if stmt.role != "split":
+        return stmt.code
+    return "\n".join(f"{bound} = {source}"
+                     for bound, source in split_bindings(ast.parse(stmt.code).body[0]))
 
 
 def _record(stmt: _Stmt, role: str) -> PathStatement:
@@ -416,3 +433,17 @@ def describe(path: InferencePath) -> list[str]:
     if path.frozen:
         lines.append(f"  frozen from training: {', '.join(path.frozen)}")
     return lines
+
+
+def free_names(codes: list[str]) -> set[str]:
+    """Names the statements read and do not bind themselves (nor are builtins)."""
+    bound, read = set(), set()
+    for code in codes:
+        for node in ast.parse(code).body:
+            local = {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)} | {
+                n.id for c in ast.walk(node) if isinstance(c, ast.comprehension)
+                for n in ast.walk(c.target) if isinstance(n, ast.Name)}
+            read |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                     and isinstance(n.ctx, ast.Load)} - bound - local
+            bound |= bound_names(node)
+    return read - BUILTINS - bound

@@ -19,12 +19,9 @@ KEY is `cell:line:n`, stable for the same notebook.
 from __future__ import annotations
 
 import ast
-import builtins
 
 from nb2prod.plan import inference_batch as batch
-from nb2prod.plan.inference import bound_names, split_bindings
-
-BUILTINS = frozenset(dir(builtins))
+from nb2prod.plan.inference import split_bindings
 
 
 class _Rewrite(ast.NodeTransformer):
@@ -92,17 +89,3 @@ def features_body(path) -> str:
 def load_body(path) -> str:
     """Statements of `load(params)`: what builds the loaded frame, from the parameters."""
     return "\n".join(f"# cell {s.cell}, line {s.line}\n{s.code}" for s in path.load)
-
-
-def free_names(codes: list[str]) -> set[str]:
-    """Names the statements read and do not bind themselves (nor are builtins)."""
-    bound, read = set(), set()
-    for code in codes:
-        for node in ast.parse(code).body:
-            local = {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)} | {
-                n.id for c in ast.walk(node) if isinstance(c, ast.comprehension)
-                for n in ast.walk(c.target) if isinstance(n, ast.Name)}
-            read |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-                     and isinstance(n.ctx, ast.Load)} - bound - local
-            bound |= bound_names(node)
-    return read - BUILTINS - bound

@@ -118,7 +118,8 @@ def choose(raw_steps, functions: list[str], provider: dict[str, str],
     model = ModelChoice(fit.name, keys[fit.name], x, keys.get(x) if x else None, fit.function,
                         fit.cell, fit.line, origin, tuple(dict.fromkeys(f.name for f in fits)))
     path = find_path(raw_steps, fit.name, fit.x, fit.cell, fit.line,
-                     {n for n, p in provider.items() if p != "params"})
+                     {n for n, p in provider.items() if p != "params"},
+                     {n for n, p in provider.items() if p == "params"})
     cell_ids = {c.cell.number: c.cell.cell_id for _, cells in raw_steps for c, _ in cells}
     notes = [*notes, *window_problems(path, cell_ids)]
     if path is not None:  # what the feature state and its proof read from the run
