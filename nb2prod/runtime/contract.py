@@ -73,7 +73,8 @@ ACCEPTS: dict[str, tuple[type, ...]] = {
     "date": (str,),
 }
 """Contract kind -> the JSON values a request may send (null aside)."""
-NAMES = {bool: "true/false", int: "an integer", float: "a number", str: "a string"}
+WANTED = {"boolean": "true/false", "integer": "an integer", "number": "a number",
+          "text": "a string", "date": "a date string (ISO 8601)"}
 
 
 class Ranges:
@@ -89,9 +90,16 @@ class Ranges:
 def check_row(i: int, row: Any, contract: dict, where: Callable[[int, str], str],
               ranges: Ranges | None = None) -> dict:
     """One JSON row -> {column: value} with every contract column; ContractError else."""
+    names = [c["name"] for c in contract["columns"]]
+    if isinstance(row, list):  # the loaded frame's column order, every column
+        if len(row) != len(names):
+            raise ContractError(where(i, ""), f"{len(row)} values: expected {len(names)} "
+                                f"({', '.join(names)})")
+        row = dict(zip(names, row))
     if not isinstance(row, dict):
-        raise ContractError(where(i, ""), "expected an object keyed by column name")
-    known = {c["name"] for c in contract["columns"]}
+        raise ContractError(where(i, ""), "expected an object keyed by column name, or a "
+                            "list in the loaded frame's column order")
+    known = set(names)
     ignored = set(contract.get("ignored", ()))
     unknown = [k for k in row if k not in known and k not in ignored]
     if unknown:
@@ -116,8 +124,7 @@ def check_value(value: Any, column: dict, field: Callable[[], str],
         return None
     accepted = ACCEPTS[column["kind"]]
     if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
-        wanted = " or ".join(NAMES[t] for t in accepted)
-        raise ContractError(field(), f"expected {wanted} ({column['dtype']}), got "
+        raise ContractError(field(), f"expected {WANTED[column['kind']]} ({column['dtype']}), got "
                             f"{type(value).__name__}")
     categories = column.get("categories")
     if categories is not None and value not in categories and not column.get("open"):
@@ -139,12 +146,17 @@ def _check_date(value: str, field: Callable[[], str]) -> None:
         raise ContractError(field(), f"{value!r} is not a date") from None
 
 
+def field_name(i: int, column: str) -> str:
+    """KServe-style path of a request value: `instances[3].plan`."""
+    return f"instances[{i}].{column}" if column else f"instances[{i}]"
+
+
 def to_frame(rows: list, contract: dict, where: Callable[[int, str], str] | None = None,
              ranges: Ranges | None = None) -> Any:
     """JSON rows -> a DataFrame with the training columns and dtypes, or ContractError."""
     import pandas as pd
 
-    where = where or (lambda i, name: f"instances[{i}].{name}" if name else f"instances[{i}]")
+    where = where or field_name
     checked = [check_row(i, row, contract, where, ranges) for i, row in enumerate(rows)]
     data = {}
     for column in contract["columns"]:

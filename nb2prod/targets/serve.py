@@ -32,6 +32,7 @@ FILES: tuple[tuple[str, str], ...] = (
     ("test_serve.py.j2", "tests/test_serve.py"),
     ("serve.yaml.j2", "deploy/serve.yaml"),
     ("inference.py.j2", "src/{import_name}/inference.py"),
+    ("test_inference.py.j2", "tests/test_inference.py"),
     ("contract.py.j2", "src/{import_name}/contract.py"),
     ("feature_state.py.j2", "src/{import_name}/feature_state.py"),
 )

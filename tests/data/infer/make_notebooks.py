@@ -24,7 +24,7 @@ orders = [
  (["step:features"], '''
 df["signup_date"] = pd.to_datetime(df["signup_date"])
 df["signup_month"] = df["signup_date"].dt.month
-df["signup_dow"] = df["signup_date"].dt.dayofweek
+df["signup_dow"] = df["signup_date"].dt.day_of_week
 df["region"] = df["region"].fillna("unknown")
 df["spend"] = df["spend"].fillna(df["spend"].median())
 df["spend_per_visit"] = df["spend"] / (df["visits"] + 1)

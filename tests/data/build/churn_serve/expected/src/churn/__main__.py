@@ -167,10 +167,15 @@ def main(argv: list[str] | None = None) -> int:
         text = json.dumps({k: to_jsonable(v) for k, v in metrics.items()}, indent=2)
         args.metrics_out.write_text(text + "\n", encoding="utf-8")
     if args.model_out:
+        from churn import inference, model_io
         from churn.model_io import ModelError, save_model
 
         try:
+            # the feature state, the contract and the proof first: nothing is written
+            # for a model whose served path does not give the notebook's predictions
+            fitted = inference.fit(values, Params(**params), model_io.fitted(values)[0])
             card = save_model(values, Params(**params), metrics, args.model_out)
+            inference.save(*fitted, args.model_out)
         except ModelError as exc:
             print(f"churn: error: {exc}", file=sys.stderr)
             return 1

@@ -27,7 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from churn import model_io
+from churn import contract, inference, model_io
 
 MODEL_NAME = "churn"
 PREDICT_PATH = f"/v1/models/{MODEL_NAME}:predict"
@@ -60,6 +60,9 @@ async def lifespan(app: FastAPI):
     model, card = model_io.load_model(app.state.model_dir)
     app.state.model, app.state.card = model, card
     app.state.proba = callable(getattr(model, "predict_proba", None))
+    # raw rows: the notebook's feature code with its training state, and the contract
+    app.state.features, app.state.contract = inference.load_state(app.state.model_dir)
+    app.state.out_of_range = contract.Ranges()
     LOG.info(json.dumps({"event": "model_loaded", "model": MODEL_NAME,
                          "type": card["model_type"], "sha256": card["artifact"]["sha256"]}))
     yield
@@ -95,7 +98,8 @@ async def predict(request: Request) -> JSONResponse:
     except ValueError as exc:  # also bad UTF-8
         return error(400, "body", f"malformed JSON: {exc}")
     try:
-        batch = model_io.to_batch(payload, state.card["input_schema"])
+        batch = inference.model_input(payload, state.features, state.contract,
+                                      state.out_of_range)
         return JSONResponse(await run_in_threadpool(predictions, state, batch))
     except model_io.InputError as exc:
         return error(422, exc.field, exc.message)
@@ -142,7 +146,9 @@ async def readyz(request: Request) -> JSONResponse:
 async def model_metadata(request: Request) -> JSONResponse:
     if request.app.state.model is None:
         return error(503, "model", "not loaded yet")
-    return JSONResponse({"name": MODEL_NAME, **request.app.state.card})
+    state = request.app.state
+    return JSONResponse({"name": MODEL_NAME, **state.card, "contract": state.contract,
+                         "out_of_range": state.out_of_range.counts})
 
 
 class AccessLog:
@@ -192,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         model_io.checked_bytes(args.model)  # refuse a bad artifact before starting
+        inference.load_state(args.model)
     except model_io.ModelError as exc:
         print(f"churn-serve: error: {exc}", file=sys.stderr)
         return 1
