@@ -35,7 +35,7 @@ def test_orders_path_from_the_loaded_frame_to_the_scaled_input():
 def test_rewrites_freeze_statistics_and_categories():
     body = features_body(plan(DATA / "orders.ipynb").inference)
     assert "state.statistic('4:5:1', lambda: df['spend'].median())" in body
-    assert "state.columns('4:7:1', pd.get_dummies(" in body
+    assert "state.dummies('4:7:1', pd.get_dummies, df, columns=['region', 'plan']" in body
     assert "X_train = state.rows(X)" in body and "X_test" not in body
     assert "scaler.transform(X_train)" in body and "fit_transform" not in body
     assert "errors='ignore'" in body

@@ -395,11 +395,12 @@ def _is_print(node: ast.stmt) -> bool:
 
 
 def _heldout(stmts, end: int, model: str) -> tuple[str | None, tuple[str, ...]]:
-    """The last `model.predict(NAME)` after the fit, and NAME's chain back to a split."""
+    """The last `model.predict(NAME)` (or `.score(NAME, y)`) after the fit, and NAME's
+    chain back to a split."""
     for i in range(len(stmts) - 1, end, -1):
         for sub in ast.walk(stmts[i].node):
             if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and \
-                    sub.func.attr in ("predict", "predict_proba") and \
+                    sub.func.attr in ("predict", "predict_proba", "score") and \
                     _base_name(sub.func.value) == model and sub.args and \
                     isinstance(sub.args[0], ast.Name):
                 return sub.args[0].id, _chain_to_split(stmts, i, sub.args[0].id)

@@ -4,8 +4,9 @@ and `load(params)` (templates/inference.py.j2). Pure: syntax trees in, text out.
 The notebook's statements are kept as written, with these rewrites, each so the
 same code fits the state on the training frame and then answers requests:
 - a statistic becomes `state.statistic(KEY, lambda: <it>)` (recorded when fitting,
-  read back when serving); `get_dummies(...)` becomes `state.columns(KEY, <it>)`
-  (serving: aligned to the training columns, absent ones 0); `astype('category')`
+  read back when serving); `pd.get_dummies(df, ...)` becomes `state.dummies(KEY,
+  pd.get_dummies, df, ...)` (serving: the training categories, so one row gets the
+  training columns, `drop_first` included); `astype('category')`
   becomes `state.categories(KEY, <it>)` (serving: the training categories);
 - a row filter runs only when fitting (`if state.fitting:`): a request row is
   always answered;
@@ -38,8 +39,9 @@ class _Rewrite(ast.NodeTransformer):
             return _state_call("statistic", self.key(), ast.Lambda(_no_args(), node))
         node = self.generic_visit(node)
         name = batch.call_name(node)
-        if name in batch.CATEGORY_SETS:
-            return _state_call("columns", self.key(), node)
+        if name in batch.CATEGORY_SETS and node.args:  # state.dummies(KEY, pd.get_dummies, df)
+            return ast.Call(ast.Attribute(ast.Name("state", ast.Load()), "dummies", ast.Load()),
+                            [self.key(), node.func, *node.args], node.keywords)
         if batch.is_category_cast(node):
             return _state_call("categories", self.key(), node)
         if name == "fit_transform":

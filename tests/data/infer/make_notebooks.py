@@ -28,7 +28,7 @@ df["signup_dow"] = df["signup_date"].dt.day_of_week
 df["region"] = df["region"].fillna("unknown")
 df["spend"] = df["spend"].fillna(df["spend"].median())
 df["spend_per_visit"] = df["spend"] / (df["visits"] + 1)
-df = pd.get_dummies(df, columns=["region", "plan"], dtype=int)
+df = pd.get_dummies(df, columns=["region", "plan"], dtype=int, drop_first=True)
 X = df.drop(columns=["order_id", "signup_date", "churned"])
 y = df["churned"]
 '''),
@@ -60,7 +60,23 @@ y = df["churned"]
  (["step:train"], 'model = LogisticRegression().fit(X, y)\nscore = float(model.score(X, y))\n'),
  (["metrics"], 'print(score)\n'),
 ]
-for name, cells in (("orders", orders), ("window", window)):
+rowcount = [
+ (["imports"], "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+  "from sklearn.model_selection import train_test_split\n"),
+ (["parameters"], 'data_path = "orders.csv"\n'),
+ (["step:load"], 'df = pd.read_csv(data_path)\n'),
+ (["step:features"], '''
+df["spend"] = df["spend"].fillna(0.0)
+df["spend_share"] = df["spend"] * 100 / len(df)
+X = df[["spend_share", "visits"]]
+y = df["churned"]
+X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+'''),
+ (["step:train"], 'model = LogisticRegression().fit(X_train, y_train)\n'
+  'score = float(model.score(X_test, y_test))\n'),
+ (["metrics"], 'print(score)\n'),
+]
+for name, cells in (("orders", orders), ("window", window), ("rowcount", rowcount)):
     with open(f"tests/data/infer/{name}.ipynb", "w") as f:
         json.dump(nb(cells), f, indent=1)
         f.write("\n")

@@ -40,13 +40,28 @@ class FeatureState:
             self.recorded[key] = compute()
         return self.recorded[key]
 
-    def columns(self, key: str, frame: Any) -> Any:
-        """A frame whose columns depend on the values seen (get_dummies): aligned to
-        the training columns, a column the batch did not produce is 0."""
+    def dummies(self, key: str, get_dummies: Callable[..., Any], data: Any, *args: Any,
+                **kwargs: Any) -> Any:
+        """`get_dummies(data, ...)` with the training categories: each encoded column is
+        made categorical with the values seen in training first, so one row gets every
+        training column (`drop_first` drops the same one), and the result is aligned
+        to the training columns (an unseen value is all zeros)."""
         if self.fitting:
-            self.recorded[key] = list(frame.columns)
-            return frame
-        return frame.reindex(columns=self.recorded[key], fill_value=0)
+            result = get_dummies(data, *args, **kwargs)
+            self.recorded[key] = {"columns": list(result.columns),
+                                  "categories": _categories(data, kwargs.get("columns"))}
+            return result
+        import pandas as pd
+
+        recorded = self.recorded[key]
+        if hasattr(data, "columns"):
+            data = data.assign(**{column: pd.Categorical(data[column], categories=values)
+                                  for column, values in recorded["categories"].items()})
+        else:
+            data = pd.Series(pd.Categorical(data, categories=recorded["categories"][None]),
+                             index=data.index, name=data.name)
+        result = get_dummies(data, *args, **kwargs)
+        return result.reindex(columns=recorded["columns"], fill_value=0)
 
     def categories(self, key: str, value: Any) -> Any:
         """`astype('category')`: the training categories, whatever the batch holds."""
@@ -66,3 +81,22 @@ class FeatureState:
         if self.fitting and self.train_index is not None:
             return frame.loc[self.train_index]
         return frame
+
+
+def _categories(data: Any, columns: Any) -> dict[Any, list]:
+    """The values get_dummies encodes, per column (None: a Series), in its order."""
+    from pandas.api import types
+
+    if not hasattr(data, "columns"):
+        return {None: _values(data)}
+    if columns is None:
+        columns = [c for c in data.columns if not (
+            types.is_numeric_dtype(data[c]) or types.is_bool_dtype(data[c])
+            or types.is_datetime64_any_dtype(data[c]))]
+    return {column: _values(data[column]) for column in columns}
+
+
+def _values(series: Any) -> list:
+    if hasattr(series, "cat"):
+        return list(series.cat.categories)
+    return sorted(series.dropna().unique().tolist())

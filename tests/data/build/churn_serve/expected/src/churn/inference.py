@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from churn import contract as _contract
+from churn import model_io
 from churn.feature_state import FeatureState
 from churn.model_io import MAX_INSTANCES, InputError, ModelError, jsonable
 from churn.pipeline import np, pd
@@ -73,7 +74,7 @@ def features(frame: Any, state: FeatureState) -> Any:
     # cell 11, line 3 (derive)
     df['is_new'] = (df['tenure_months'] < 6).astype(int)
     # cell 11, line 4 (categories)
-    df = state.columns('11:4:1', pd.get_dummies(df, columns=['contract'], prefix='contract', dtype=int))
+    df = state.dummies('11:4:1', pd.get_dummies, df, columns=['contract'], prefix='contract', dtype=int)
     # cell 13, line 1 (derive)
     X = df[feature_cols]
     # cell 13, line 3 (split)
@@ -105,25 +106,38 @@ def prove(values: dict[str, Any], model: Any, inputs: Any, state: FeatureState,
           contract: dict) -> dict[str, Any]:
     """Serve the notebook's held-out rows (as JSON rows, through the contract) one at a
     time and as one batch; refuse when a prediction differs from the notebook's."""
-    index = _index(values, HELDOUT_ROWS)
-    if HELDOUT is None or index is None:
-        return {"rows": 0, "note": "the notebook predicts on no held-out frame: not proven"}
-    if not inputs.index.is_unique or not index.isin(inputs.index).all():
-        return {"rows": 0, "note": "the held-out rows' index is not the loaded frame's: "
+    name, index = HELDOUT, _index(values, HELDOUT_ROWS)
+    if name is None:  # the notebook predicts on no held-out rows: the training rows then
+        name, index = model_io.INPUT_KEY, _index(values, TRAIN_ROWS)
+        if index is None and name and len(values[name]) == len(inputs):
+            index = inputs.index
+    if name is None or index is None:
+        return {"rows": 0, "note": "no rows whose model input the notebook computed: "
                 "not proven"}
+    if not inputs.index.is_unique or not index.isin(inputs.index).all():
+        return {"rows": 0, "note": "the rows' index is not the loaded frame's: not proven"}
     rows = json.loads(inputs.loc[index].to_json(orient="records", double_precision=15,
                                                 date_format="iso"))
-    expected = model.predict(values[HELDOUT])
-    batch = predict(model, _contract.to_frame(rows, contract), state)
-    _compare(expected, batch, index, 0, "as one batch")
+    expected = model.predict(values[name])
     one = min(len(rows), ONE_BY_ONE)
-    for i in range(one):
-        answer = predict(model, _contract.to_frame(rows[i:i + 1], contract), state)
-        _compare(expected[i:i + 1], answer, index, i, "alone")
-    return {"rows": len(rows), "one_at_a_time": one, "tolerance": TOLERANCE}
+    requests = [(rows, 0, "as one batch"), *((rows[i:i + 1], i, "alone") for i in range(one))]
+    for sent, first, how in requests:
+        frame = _contract.to_frame(sent, contract)
+        served = predict(model, frame, state)
+        k = _first_difference(expected[first:first + len(sent)], served)
+        if k is not None:
+            column = _first_column(values[name], first + k, features(frame, state), k)
+            raise ModelError(
+                f"row {jsonable(index[first + k])!r} served {how} predicts "
+                f"{jsonable(served[k])!r}, the notebook {jsonable(expected[first + k])!r}; "
+                f"the model's input differs first at {column}"
+                f"{_statement(column)}: a statement that needs other rows than the one "
+                "requested? The model is not saved")
+    return {"rows": len(rows), "of": "held-out" if name == HELDOUT else "training",
+            "one_at_a_time": one, "tolerance": TOLERANCE}
 
 
-def _compare(expected: Any, served: Any, index: Any, first: int, how: str) -> None:
+def _first_difference(expected: Any, served: Any) -> int | None:
     import numpy as np
 
     expected, served = np.asarray(expected), np.asarray(served)
@@ -132,12 +146,26 @@ def _compare(expected: Any, served: Any, index: Any, first: int, how: str) -> No
                           atol=TOLERANCE, equal_nan=True)
     else:
         bad = served != expected
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise ModelError(
-            f"held-out row {index[first + k]!r} served {how} predicts {served[k]!r}, the "
-            f"notebook {expected[k]!r}: the feature code does not reproduce the notebook's "
-            "input for one row (a statement that needs other rows?); the model is not saved")
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+def _first_column(notebook: Any, position: int, served: Any, k: int) -> str:
+    """The first column where the served model input differs from the notebook's."""
+    import numpy as np
+
+    names = list(getattr(notebook, "columns", []))
+    left, right = np.asarray(notebook)[position], np.asarray(served)[k]
+    for j, (a, b) in enumerate(zip(left, right)):
+        if not (a == b or (a != a and b != b) or (  # noqa: PLR0124 - NaN is NaN here
+                isinstance(a, float) and abs(a - float(b)) <= TOLERANCE)):
+            return repr(names[j]) if j < len(names) else f"column {j}"
+    return "no column (the same input)"
+
+
+def _statement(column: str) -> str:
+    """`, computed by cell C, line L: ...` for a column a path statement writes."""
+    found = [s for s in STATEMENTS if f"[{column}] =" in s]
+    return f", computed by {found[-1]}" if found else ""
 
 
 def _index(values: dict[str, Any], names: tuple[str, ...]) -> Any:

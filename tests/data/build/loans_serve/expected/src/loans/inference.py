@@ -1,4 +1,3 @@
-
 """loans's model takes its input as it was fitted: no feature code to run.
 
 The inference path from a loaded frame to the model's input was not found
