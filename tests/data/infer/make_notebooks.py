@@ -61,8 +61,8 @@ y = df["churned"]
  (["metrics"], 'print(score)\n'),
 ]
 rowcount = [
- (["imports"], "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
-  "from sklearn.model_selection import train_test_split\n"),
+ (["imports"], ("import pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+  "from sklearn.model_selection import train_test_split\n")),
  (["parameters"], 'data_path = "orders.csv"\n'),
  (["step:load"], 'df = pd.read_csv(data_path)\n'),
  (["step:features"], '''
@@ -72,8 +72,8 @@ X = df[["spend_share", "visits"]]
 y = df["churned"]
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 '''),
- (["step:train"], 'model = LogisticRegression().fit(X_train, y_train)\n'
-  'score = float(model.score(X_test, y_test))\n'),
+ (["step:train"], ('model = LogisticRegression().fit(X_train, y_train)\n'
+  'score = float(model.score(X_test, y_test))\n')),
  (["metrics"], 'print(score)\n'),
 ]
 for name, cells in (("orders", orders), ("window", window), ("rowcount", rowcount)):
