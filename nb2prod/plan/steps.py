@@ -152,6 +152,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         snapshots=snapshots,
         model=served.model,
         model_notes=served.notes,
+        inference=served.inference,
         predict_cell=next((c.cell.number for u in valid if u.role == IMPORTS for c in u.cells
                            if c.tags.predict and _defines(c, "predict")), None),
         helper_globals=helperglobals.records(gplan, steps, params),
