@@ -1,7 +1,8 @@
-"""Notebook -> Plan: which cell goes where (`assign_units`), then `steps.py`
-links the units into steps with inputs and outputs, `file_flows.py` adds
-the problems of files passed between steps and `secret_flows.py` those of
-secret values passed between steps.
+"""Notebook -> Plan, as a chain of stages (DESIGN.md draws it):
+
+    analyze -> assign_units -> steps.assemble -> passes.PASSES
+    (facts     (roles; tags and   (cut, params, metrics,   (NB624 credentials,
+     per cell)  settings checked)  checks, links, module)   NB618 files, NB625 secrets)
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from nb2prod.analysis.analyze import CellAnalysis, NotebookAnalysis, analyze
 from nb2prod.analysis.tags import EXPORT, FUNCTIONS, IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.errors import UserError
 from nb2prod.notebook import Notebook, load_notebook
-from nb2prod.plan.file_flows import with_file_flow_problems
 from nb2prod.plan.metrics import split_metrics_cell, unnamed_prints
+from nb2prod.plan.passes import run_passes
 from nb2prod.plan.records import Plan, PlanOptions, Unit
-from nb2prod.plan.secret_flows import with_secret_flow_problems
 from nb2prod.plan.settings import cell_settings
 from nb2prod.plan.steps import assemble
 from nb2prod.problems import Problem, make_problem
@@ -40,14 +40,17 @@ def make_plan(notebook: Path, name: str | None, python: Path | None = None,
 
 
 def build_plan(notebook: Notebook, options: PlanOptions | None = None) -> Plan:
-    options = options or PlanOptions()
     if not notebook.code_cells:
         raise UserError("the notebook has no code cells: nothing to convert",
                         path=notebook.path, hint="add code cells; see `nb2prod rules NB616`")
-    analysis = analyze(notebook)
+    return plan_analysis(analyze(notebook), options)
+
+
+def plan_analysis(analysis: NotebookAnalysis, options: PlanOptions | None = None) -> Plan:
+    """The whole chain from an analysis (lint has one): units, assembly, passes."""
     units, problems = assign_units(analysis)
-    plan = with_file_flow_problems(assemble(notebook, analysis, units, problems, options))
-    return with_secret_flow_problems(plan, analysis)
+    plan = assemble(analysis.notebook, analysis, units, problems, options or PlanOptions())
+    return run_passes(plan, analysis)
 
 
 def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]:
