@@ -172,3 +172,42 @@ def test_hostile_sources_each_build_or_refuse(tmp_path, capsys):
         for argv in (["lint", str(path), "--no-cache"],
                      ["build", str(path), "-o", str(tmp_path / f"o{index}"), "-q"]):
             _check(capsys, main(argv), path)
+
+
+def _probe(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / f"{kind}.ipynb"
+    base = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    if kind == "fifo":
+        import os
+
+        os.mkfifo(path)
+    elif kind == "deep":
+        path.write_text('{"cells": [], "metadata": ' + "[" * 100_000 + "]" * 100_000
+                        + ', "nbformat": 4, "nbformat_minor": 5}')
+    else:
+        path.write_text(json.dumps({**base, **{"cells5": {"cells": 5},
+                                              "minor": {"nbformat_minor": "x"}}[kind]}))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["fifo", "deep", "cells5", "minor"])
+@pytest.mark.parametrize("command", ["build", "plan", "tag", "verify", "lint"])
+def test_the_issue_probes_are_one_line_in_every_command(tmp_path, capsys, kind, command):
+    path = _probe(tmp_path, kind)
+    argv = [command, str(path)] + (["-o", str(tmp_path / "out")] if command == "build" else [])
+    code = main(argv + (["--no-cache"] if command == "lint" else []))
+    out, err = capsys.readouterr()
+    if command == "lint":  # an unreadable notebook is lint's NB001 finding
+        assert code == 1 and f"{path}: NB001" in out and "Traceback" not in out + err
+    else:
+        assert code == 2 and len(err.strip().splitlines()) == 1 and str(path) in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_long_name_is_one_line(tmp_path, capsys):
+    path = REPO / "tests" / "data" / "build" / "churn" / "churn.ipynb"
+    out = tmp_path / "out"
+    assert main(["build", str(path), "-o", str(out), "--name", "a" * 300]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "over the 100-character limit" in err
+    assert not out.exists()
