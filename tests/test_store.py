@@ -1,15 +1,10 @@
-"""The generated step cache's storage (`store.py`, `formats.py`): every value comes back
-exactly as it went in, whichever format wrote it; damaged entries are never loaded.
-
-The modules under test are those of the churn golden tree, which tests/test_golden.py
-keeps byte-identical to what `nb2prod build` writes; they import only the standard
-library and each other, so copies of the two files are loaded here as a package."""
+"""The step cache's storage (`nb2prod/runtime/store.py`, `formats.py`, vendored into every
+package): every value comes back exactly as it went in, whichever format wrote it;
+damaged entries are never loaded."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 import types
 from fractions import Fraction
 
@@ -17,31 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
-
-PACKAGE = ROOT / "tests" / "data" / "build" / "churn" / "expected" / "src" / "churn"
+from nb2prod.runtime import formats as runtime_formats
+from nb2prod.runtime import store as runtime_store
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """The golden tree's store.py and formats.py, copied (their bytecode stays out of the
-    tree) into a package of their own; the module namespace of both."""
-    package = tmp_path_factory.mktemp("store") / "churn"
-    package.mkdir()
-    for name in ("store.py", "formats.py"):
-        (package / name).write_bytes((PACKAGE / name).read_bytes())
-    saved = {name: sys.modules.pop(name) for name in list(sys.modules)
-             if name == "churn" or name.startswith("churn.")}
-    sys.path.insert(0, str(package.parent))
-    try:
-        store = importlib.import_module("churn.store")
-        formats = importlib.import_module("churn.formats")
-        yield types.SimpleNamespace(**{**vars(formats), **vars(store)})
-    finally:
-        sys.path.remove(str(package.parent))
-        for name in [n for n in sys.modules if n == "churn" or n.startswith("churn.")]:
-            del sys.modules[name]
-        sys.modules.update(saved)
+def store():
+    """The names of both modules, in one namespace."""
+    return types.SimpleNamespace(**{**vars(runtime_formats), **vars(runtime_store)})
 
 
 def _rng():

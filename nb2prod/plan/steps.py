@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nb2prod import naming
 from nb2prod.analysis.analyze import IPYTHON_NAMES, CellAnalysis, unresolved_names
+from nb2prod.analysis.credentials import parameter_credentials
 from nb2prod.analysis.magics import DEPENDENCY
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
@@ -24,8 +25,8 @@ from nb2prod.plan import helper_globals as helperglobals
 from nb2prod.plan import tests as testplan
 from nb2prod.plan.metrics import metric_location, read_metrics
 from nb2prod.plan.params import read_params
-from nb2prod.plan.records import Block, Param, Plan, PlanOptions, Step, Unit
-from nb2prod.problems import Problem, make_problem
+from nb2prod.plan.records import Block, Plan, PlanOptions, Step, Unit
+from nb2prod.problems import Problem, in_order, make_problem
 
 
 class _Builder:
@@ -115,11 +116,13 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     steps = _with_outputs(steps, provider, results, snapshots)
     imports = _mark_unused_imports(list(b.imports), helpers, steps, tests)
     steps = _with_code_hashes(steps, [*imports, *(h.code for h in helpers)])
-    name = options.name or Path(notebook.path).stem
+    name = naming.package_name(options.name, notebook.path)
     import_name = naming.import_name(name)
     requirements, resolved, lock = _dependencies(b, analysis, valid, import_name,
                                                  options.environment)
-    b.problems.extend(_credential_params(params))
+    # a credential in a default would be written into the package, its help and YAML
+    b.problems.extend(parameter_credentials(
+        [c for u in valid if u.role == PARAMETERS for c in u.cells]))
     return Plan(
         notebook_name=Path(notebook.path).name,
         notebook_sha256=notebook.sha256,
@@ -142,13 +145,14 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         environment=options.environment.python_version if options.environment else "",
         exports=tuple(_exports(helpers)),
         export_module=_export_module(analysis),
-        problems=tuple(sorted(b.problems, key=_problem_order)),
+        problems=in_order(b.problems),
         skipped=tuple(c.cell.number for u in units if u.role == SKIP for c in u.cells),
         test_imports=tuple(testplan.imports_for_tests(list(b.imports), helpers, tests,
                                                       import_name)),
         snapshots=snapshots,
         model=served.model,
         model_notes=served.notes,
+        inference=served.inference,
         predict_cell=next((c.cell.number for u in valid if u.role == IMPORTS for c in u.cells
                            if c.tags.predict and _defines(c, "predict")), None),
         helper_globals=helperglobals.records(gplan, steps, params),
@@ -158,10 +162,6 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
 def _defines(cell: CellAnalysis, name: str) -> bool:
     return cell.tree is not None and any(
         isinstance(n, ast.FunctionDef) and n.name == name for n in cell.tree.body)
-
-
-def _problem_order(p: Problem):
-    return (p.cell or 0, p.line or 0, p.column or 0, p.code, p.message)
 
 
 def _block(cell: CellAnalysis, code: str) -> Block:
@@ -329,16 +329,6 @@ def _dependencies(b: _Builder, analysis, units: list[Unit], own: str, env):
                                                                for s in specs]
     return (deps.distributions(modules, specs, own, resolved), tuple(resolved),
             tuple(closure(env, roots)))
-
-
-def _credential_params(params: tuple[Param, ...]) -> list[Problem]:
-    """A parameter default that looks like a credential (lint's NB306 patterns) would be
-    written into the package, its CLI help and the Kubeflow YAML."""
-    from nb2prod.lint.rules_secrets import looks_like_credential
-
-    return [make_problem("NB624", f"parameter `{p.name}` has a default that looks like a "
-                         "credential: it would be written into the package", p.cell, p.line)
-            for p in params if looks_like_credential(p.name, p.default)]
 
 
 def _exports(helpers: list[Block]) -> list[str]:

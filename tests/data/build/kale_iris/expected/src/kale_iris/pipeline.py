@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from kale_iris import runtime as _runtime
+from kale_iris._runtime import runner as _runtime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +103,7 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="kale_iris")).call
     test_size = params.test_size
     seed = params.seed
     C = params.C
@@ -116,6 +116,7 @@ def run_steps(
         "f1_macro": f1_macro,
         "model": model,
         "X_train": X_train,
+        "X_test": X_test,
     }, names)
 
 

@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -15,7 +15,7 @@ import typing
 import numpy as np
 from sklearn.linear_model import LinearRegression
 
-from odd_steps import runtime as _runtime
+from odd_steps._runtime import runner as _runtime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +116,7 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="odd_steps")).call
     n_points = params.n_points
     noise = params.noise
     x, log, y = _run_step("load_data", load_data, n_points, noise)

@@ -1,0 +1,147 @@
+"""The command line every generated package shares: run options, resume, the run, metrics.
+
+A package's `__main__.py` holds what its notebook makes specific (parameter
+options, how the metrics cell printed) in a `Command` record and calls
+`main(command, argv)`. Exit codes: 0 done (or stopped by `--only-step`), 1 a
+step failed (one line on stderr), 2 bad options (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
+
+from .logs import configure_logging
+from .runner import Runner, StepFailed, StopRun, environment_digest
+from .state import read_state
+
+AddOptions = Callable[[argparse.ArgumentParser], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """What a generated package's command line is made of."""
+
+    package: str  # import name: the logger, the prefix of a failure line
+    dist: str  # distribution name: the program's name
+    description: str
+    steps: dict[str, Any]  # pipeline._STEPS
+    params: type  # pipeline.Params (a dataclass)
+    run_steps: Callable[..., dict[str, Any]]
+    metrics: tuple[str, ...]
+    distributions: tuple[str, ...] = ()  # dependencies whose versions key the step cache
+    add_params: AddOptions | None = None  # an option per parameter
+    add_outputs: AddOptions | None = None  # more output options (serve: --model-out)
+    prepare: Callable[[], None] | None = None  # before any step (print as the kernel did)
+    print_metrics: Callable[[dict[str, Any]], None] | None = None  # the metrics cell
+    # after the metrics are written: (options, every value run_steps returned, metrics)
+    # -> exit code; a command with it gets every value, one without only the metrics
+    after_run: Callable[[argparse.Namespace, dict[str, Any], dict[str, Any]], int] | None = None
+
+
+def build_parser(command: Command) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=command.dist, description=command.description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    if command.add_params:
+        command.add_params(parser)
+    parser.add_argument("--metrics-out", type=Path, metavar="FILE",
+                        help="write the metrics as a JSON object keyed by name to FILE")
+    if command.add_outputs:
+        command.add_outputs(parser)
+    add_run_options(parser, [spec.name for spec in command.steps.values()])
+    return parser
+
+
+def add_run_options(parser: argparse.ArgumentParser, names: list[str]) -> None:
+    group = parser.add_argument_group("running")
+    group.add_argument("--cache", type=Path, metavar="DIR",
+                       help="keep each step's outputs in DIR; unchanged steps are loaded")
+    group.add_argument("--resume", action="store_true",
+                       help="with --cache: start at the step the last run failed or stopped "
+                       "at, with its parameters (options given here win)")
+    group.add_argument("--from-step", metavar="STEP", choices=names,
+                       help="re-run STEP and every later step (earlier ones from the cache)")
+    group.add_argument("--only-step", metavar="STEP", choices=names,
+                       help="run up to STEP (earlier ones from the cache) and stop there")
+    group.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="stderr logs: a line per step, or one JSON object per line")
+    group.add_argument("--log-level", choices=("debug", "info", "warning"), default="info",
+                       help="text logs: debug adds each step's start, warning keeps only "
+                       "problems (JSON logs carry every event)")
+    group.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def parse(command: Command, argv: list[str] | None) -> argparse.Namespace:
+    """The options; `--resume` takes the parameters of the run it resumes."""
+    parser = build_parser(command)
+    args = parser.parse_args(argv)
+    if (args.resume or args.from_step or args.only_step) and not args.cache:
+        parser.error("--resume, --from-step and --only-step need --cache DIR")
+    args.resume_at = None
+    if args.resume:
+        state = read_state(args.cache)
+        if state is None:
+            parser.error(f"--resume: no earlier run in {args.cache}")
+        names = _param_names(command)
+        parser.set_defaults(**{k: v for k, v in state["params"].items() if k in names})
+        args = parser.parse_args(argv)
+        args.resume_at = state.get("step") if state["status"] != "completed" else None
+    return args
+
+
+def _param_names(command: Command) -> list[str]:
+    return [field.name for field in dataclasses.fields(command.params)]
+
+
+def to_jsonable(value: object) -> object:
+    """numpy and pandas values become plain JSON; anything else its repr()."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    for method in ("tolist", "to_dict"):
+        if hasattr(value, method):
+            return to_jsonable(getattr(value, method)())
+    return repr(value)
+
+
+def main(command: Command, argv: list[str] | None = None) -> int:
+    args = parse(command, argv)
+    log = configure_logging(command.package, args.log_format, args.log_level)
+    if command.prepare:
+        command.prepare()
+    params = {name: getattr(args, name) for name in _param_names(command)}
+    runner = Runner(
+        command.steps, package=command.package, cache=args.cache, from_step=args.from_step,
+        only_step=args.only_step, params=params,
+        environment=environment_digest((command.dist, *command.distributions))
+        if args.cache else "")
+    if args.resume:
+        where = f"at step {args.resume_at}" if args.resume_at else "(the last run completed)"
+        log.info("resuming %s", where)
+    try:
+        values = command.run_steps(command.params(**params), runner,
+                                   None if command.after_run else command.metrics)
+    except StopRun:
+        return 0
+    except StepFailed as exc:
+        if args.debug:
+            raise
+        print(f"{command.package}: {exc}", file=sys.stderr)
+        return 1
+    runner.finish()
+    metrics = {name: values[name] for name in command.metrics}
+    if command.print_metrics:
+        command.print_metrics(metrics)
+    if args.metrics_out:
+        args.metrics_out.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({k: to_jsonable(v) for k, v in metrics.items()}, indent=2)
+        args.metrics_out.write_text(text + "\n", encoding="utf-8")
+    return command.after_run(args, values, metrics) if command.after_run else 0
