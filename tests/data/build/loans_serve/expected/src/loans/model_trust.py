@@ -1,4 +1,4 @@
-"""What a model file may make the loader do, decided before anything is built.
+"""What a model directory may make the loader do, decided before anything is built.
 
 A skops file is a zip whose `schema.json` names, node by node, the classes and
 functions loading imports and calls. Loading trusts names, not namespaces: every
@@ -12,7 +12,9 @@ they name: they load only when the caller trusts them explicitly.
 
 Files are read only when they are regular files inside the model directory: a
 FIFO, a device, a directory or a symlink pointing elsewhere is refused unopened.
-Generic: nothing here depends on the notebook.
+The card (model.json) is checked field by field, so a damaged one is refused at
+start rather than served with 422 forever. Generic: nothing here depends on the
+notebook.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import importlib
 import io
 import json
 import os
+import re
 import stat
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +92,10 @@ SAFE_LOADERS = frozenset({
 OperatorFuncNode (they call names that are not types, and no model we save needs
 them), nor CachedNode (skops does not write it)."""
 
+CARD = "model.json"
+CARD_FORMAT = "nb2prod-model/2"
+SCHEMA_KINDS = ("dataframe", "array", "items", "any")
+MAX_CARD_BYTES = 16 * 1024 * 1024
 MAX_SCHEMA_BYTES = 512 * 1024 * 1024
 MAX_UNPACKED_RATIO = 64  # zip entries may unpack to at most this many times the file
 
@@ -107,10 +115,101 @@ def read_regular(path: Path, folder: Path) -> bytes:
         fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         raise ModelError(f"{path}: cannot open: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ModelError(f"{path}: not a regular file")
-        return file.read()
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            return file.read()
+    finally:
+        os.close(fd)
+
+
+def read_card(model_dir: Path | str) -> dict[str, Any]:
+    """model.json, once every field loading and serving rely on is there and well-formed."""
+    path = Path(model_dir) / CARD
+    data = read_regular(path, Path(model_dir))
+    if len(data) > MAX_CARD_BYTES:
+        raise ModelError(f"{path}: {len(data)} bytes, not a model card")
+    try:
+        card = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelError(f"{path}: not JSON: {_one_line(exc)}") from None
+    problem = card_problem(card)
+    if problem:
+        raise ModelError(f"{path}: {problem}")
+    return card
+
+
+def card_problem(card: Any) -> str | None:
+    """What is wrong with a parsed card, naming the field (None: nothing)."""
+    if not isinstance(card, dict):
+        return f"not an nb2prod model card: a JSON {type(card).__name__}, not an object"
+    for field, valid, wanted in CARD_RULES:
+        if not valid(card):
+            return f"{field}: expected {wanted}"
+    return schema_problem(card["input_schema"])
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+CARD_RULES: tuple[tuple[str, Callable[[dict[str, Any]], bool], str], ...] = (
+    ("format", lambda c: c.get("format") == CARD_FORMAT,
+     f"{CARD_FORMAT!r} (save the model again with this package)"),
+    ("artifact", lambda c: isinstance(c.get("artifact"), dict), "an object"),
+    ("artifact.file", lambda c: isinstance(c["artifact"].get("file"), str)
+     and c["artifact"]["file"] in ("model.skops", "model.joblib"),
+     "model.skops or model.joblib"),
+    ("artifact.format", lambda c: c["artifact"].get("format") in ("skops", "joblib")
+     and c["artifact"]["file"] == f"model.{c['artifact']['format']}",
+     "skops or joblib, matching the file name"),
+    ("artifact.sha256", lambda c: isinstance(c["artifact"].get("sha256"), str)
+     and _SHA256.fullmatch(c["artifact"]["sha256"]) is not None, "64 hex digits"),
+    ("artifact.types", lambda c: c["artifact"]["format"] != "skops" or (
+        isinstance(c["artifact"].get("types"), list)
+        and all(isinstance(t, str) for t in c["artifact"]["types"])),
+     "the list of type names the skops file uses"),
+    ("model_type", lambda c: isinstance(c.get("model_type"), str) and bool(c["model_type"]),
+     "the model's type name"),
+    ("input_schema", lambda c: isinstance(c.get("input_schema"), dict)
+     and c["input_schema"].get("kind") in SCHEMA_KINDS,
+     "an object whose kind is dataframe, array, items or any"),
+)
+"""Card field -> check (earlier rules hold when a later one runs) -> what it must be."""
+
+
+def schema_problem(schema: dict[str, Any]) -> str | None:
+    """What is wrong with an input schema, naming the field (None: nothing), so a bad
+    card is refused at start rather than answering every request 422."""
+    kind = schema["kind"]
+    if kind == "dataframe":
+        columns = schema.get("columns")
+        if not isinstance(columns, list) or not columns:
+            return "input_schema.columns: expected a non-empty list"
+        for i, column in enumerate(columns):
+            if not isinstance(column, dict) or not isinstance(column.get("name"), str):
+                return f"input_schema.columns[{i}].name: expected a string"
+            if not _is_dtype(column.get("dtype")):
+                return f"input_schema.columns[{i}].dtype: expected a dtype name"
+        if len({c["name"] for c in columns}) != len(columns):
+            return "input_schema.columns: expected unique names"
+    elif kind == "array":
+        width = schema.get("width")
+        if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+            return "input_schema.width: expected a positive integer"
+    if kind in ("array", "items") and not _is_dtype(schema.get("dtype")):
+        return "input_schema.dtype: expected a dtype name"
+    return None
+
+
+def _is_dtype(name: Any) -> bool:
+    if not isinstance(name, str):
+        return False
+    import pandas as pd
+
+    try:
+        pd.api.types.pandas_dtype(name)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=1)
