@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
@@ -132,9 +133,9 @@ def main(command: Command, argv: list[str] | None = None) -> int:
     except StopRun:
         return 0
     except StepFailed as exc:
-        if args.debug:
-            raise
-        print(f"{command.package}: {exc}", file=sys.stderr)
+        # the message is redacted already; a traceback (--debug) is redacted here
+        text = "".join(traceback.format_exception(exc)) if args.debug else f"{exc}\n"
+        sys.stderr.write(f"{command.package}: {runner.redact(text)}")
         return 1
     runner.finish()
     metrics = {name: values[name] for name in command.metrics}
