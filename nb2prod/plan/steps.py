@@ -25,7 +25,7 @@ from nb2prod.plan import tests as testplan
 from nb2prod.plan.metrics import metric_location, read_metrics
 from nb2prod.plan.params import read_params
 from nb2prod.plan.records import Block, Param, Plan, PlanOptions, Step, Unit
-from nb2prod.problems import Problem, make_problem
+from nb2prod.problems import Problem, in_order, make_problem
 
 
 class _Builder:
@@ -142,7 +142,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         environment=options.environment.python_version if options.environment else "",
         exports=tuple(_exports(helpers)),
         export_module=_export_module(analysis),
-        problems=tuple(sorted(b.problems, key=_problem_order)),
+        problems=in_order(b.problems),
         skipped=tuple(c.cell.number for u in units if u.role == SKIP for c in u.cells),
         test_imports=tuple(testplan.imports_for_tests(list(b.imports), helpers, tests,
                                                       import_name)),
@@ -158,10 +158,6 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
 def _defines(cell: CellAnalysis, name: str) -> bool:
     return cell.tree is not None and any(
         isinstance(n, ast.FunctionDef) and n.name == name for n in cell.tree.body)
-
-
-def _problem_order(p: Problem):
-    return (p.cell or 0, p.line or 0, p.column or 0, p.code, p.message)
 
 
 def _block(cell: CellAnalysis, code: str) -> Block:
