@@ -256,3 +256,19 @@ def test_a_failure_message_never_shows_a_secret(pipeline, monkeypatch):
     with pytest.raises(StepFailed) as failed:
         Runner(steps).call("leak", leak)
     assert str(failed.value).endswith("ConnectionError: https://api.example.com/?key=***")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_log_line_never_shows_a_secret(monkeypatch, capsys, fmt):
+    """Whatever logs through the package's logger, a step's own code too."""
+    import logging
+
+    from nb2prod.runtime.logs import configure_logging
+    from nb2prod.runtime.redact import Secrets
+
+    monkeypatch.setenv("API_TOKEN", SECRET)
+    configure_logging("toy_secretive", fmt, "info",
+                      redact=lambda text: Secrets.from_environment(["API_TOKEN"]).redact(text))
+    logging.getLogger("toy_secretive").warning("calling with %s", SECRET)
+    err = capsys.readouterr().err
+    assert "calling with ***" in err and SECRET not in err

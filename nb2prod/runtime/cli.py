@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
 from .logs import configure_logging
+from .redact import Secrets
 from .runner import Runner, StepFailed, StopRun, environment_digest
 from .state import read_state
 
@@ -115,7 +116,9 @@ def to_jsonable(value: object) -> object:
 
 def main(command: Command, argv: list[str] | None = None) -> int:
     args = parse(command, argv)
-    log = configure_logging(command.package, args.log_format, args.log_level)
+    names = {name for spec in command.steps.values() for name in spec.secrets}
+    log = configure_logging(command.package, args.log_format, args.log_level, redact=(
+        (lambda text: Secrets.from_environment(names).redact(text)) if names else None))
     if command.prepare:
         command.prepare()
     params = {name: getattr(args, name) for name in _param_names(command)}

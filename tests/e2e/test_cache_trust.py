@@ -30,15 +30,17 @@ SMALL_NB = [
 ]
 
 SECRET_NB = [
-    ("import os\n\nimport numpy as np\nimport pandas as pd", ["imports"]),
+    ("import logging\nimport os\n\nimport numpy as np\nimport pandas as pd", ["imports"]),
     ("class Client:\n    def __init__(self, token):\n        self.token = token", ["functions"]),
     ("shape = 'plain'", ["parameters"]),
     (("token = os.environ['API_TOKEN']\n"
      "if shape == 'fail':\n"
      "    raise ConnectionError(f'https://api.example.com/v1?key={token} refused')\n"
+     "if shape == 'log':\n"
+     "    logging.getLogger('secretive').warning('calling with %s', token)\n"
      "held = {'bytes': token.encode(), 'object': Client(token),\n"
      "        'frame': pd.DataFrame({'k': [token]}), 'array': np.array([token]),\n"
-     "        'nested': {'a': [('x', token)]}, 'plain': 3}[shape]\n"
+     "        'nested': {'a': [('x', token)]}}.get(shape, 3)\n"
      "size = len(token)"), ["step:fetch", "secret:api:token:API_TOKEN"]),
     ("doubled = size * 2 + 0 * (held is None)", ["step:double"]),
     ("print(doubled)", ["metrics"]),
@@ -158,6 +160,13 @@ def _forms() -> list[str]:
     from urllib.parse import quote
 
     return [SECRET, quote(SECRET, safe=""), json.dumps(SECRET)[1:-1]]
+
+
+@pytest.mark.parametrize("flags", [(), ("--log-format", "json")])
+def test_a_secret_a_step_logs_is_redacted(venv, tmp_path, flags):
+    done = run(venv, "secretive", tmp_path, "--shape", "log", *flags, env=_secret_env())
+    assert "calling with ***" in done.stderr
+    assert not any(form in done.stderr + done.stdout for form in _forms())
 
 
 @pytest.mark.parametrize("flags", [(), ("--log-format", "json"), ("--debug",)])
