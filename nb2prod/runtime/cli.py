@@ -89,11 +89,35 @@ def parse(command: Command, argv: list[str] | None) -> argparse.Namespace:
         state = read_state(args.cache)
         if state is None:
             parser.error(f"--resume: no earlier run in {args.cache}")
-        names = _param_names(command)
-        parser.set_defaults(**{k: v for k, v in state["params"].items() if k in names})
+        resumed = _resumed_params(command, state["params"])
+        if isinstance(resumed, str):
+            parser.error(f"--resume: parameter {resumed} of the last run in {args.cache} "
+                         "is damaged; run without --resume")
+        parser.set_defaults(**resumed)
         args = parser.parse_args(argv)
         args.resume_at = state.get("step") if state["status"] != "completed" else None
     return args
+
+
+KINDS: dict[type, tuple[type, ...]] = {bool: (bool,), int: (int,), float: (int, float),
+                                       str: (str,), list: (list,), dict: (dict,)}
+"""A parameter's default type -> the JSON types a journal may give it back as."""
+
+
+def _resumed_params(command: Command, saved: dict[str, Any]) -> dict[str, Any] | str:
+    """The journal's parameters of `command`, or the name of one whose value is not of
+    its parameter's type (the journal is outside input)."""
+    defaults = command.params()
+    resumed = {}
+    for name in _param_names(command):
+        if name not in saved:
+            continue
+        value, default = saved[name], getattr(defaults, name)
+        kinds = KINDS.get(type(default))
+        if kinds and type(value) not in kinds:  # exact types: a bool is no int here
+            return name
+        resumed[name] = value
+    return resumed
 
 
 def _param_names(command: Command) -> list[str]:

@@ -198,3 +198,13 @@ def test_an_output_without_the_secret_is_stored(venv, tmp_path):
                 "--log-format", "json", env=_secret_env())
     records = [json.loads(line) for line in again.stderr.splitlines()]
     assert [r["cached"] for r in records if r.get("event") == "end"] == [True, True]
+
+
+def test_resume_refuses_a_damaged_parameter_in_one_line(venv, tmp_path):
+    cache = tmp_path / "cache"
+    run(venv, "small", tmp_path, "--cache", str(cache))
+    state = {"status": "failed", "step": "add", "params": {"n": "four", "factor": 2}}
+    (cache / "state.jsonl").write_text(json.dumps(state) + "\n")
+    done = run(venv, "small", tmp_path, "--cache", str(cache), "--resume", code=2)
+    assert done.stderr.splitlines()[-1].endswith(
+        f"--resume: parameter n of the last run in {cache} is damaged; run without --resume")
