@@ -270,6 +270,17 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "# step fetch (secret:api:token:API_TOKEN)\ntoken = os.environ['API_TOKEN']\n"
           "# step call\nrows = get(url, token)",
           "# step call (secret:api:token:API_TOKEN)\nrows = get(url, os.environ['API_TOKEN'])"),
+    _rule("NB626", "window-feature-served", WARNING,
+          "A statement on the way to the served model's input needs other rows than the "
+          "requested one (a window, a shift, a rank, a group transform, data-made bins); "
+          "the serving files were not written.",
+          "Compute the value where the request comes from and send it as a column, or "
+          "choose another input frame after it (tag its cell `serve-input`).",
+          "`--target serve` runs the notebook's own feature code on each request; one row "
+          "alone cannot reproduce `df.x.rolling(5).mean()` or `df.x.shift(1)`, so the "
+          "service would answer with a value the model never saw in training.",
+          "df['avg5'] = df['spend'].rolling(5).mean()",
+          "# cell tagged serve-input, after the window:\ndf['avg5'] = df['spend'].rolling(5).mean()"),
     _rule("NB619", "reserved-name", ERROR,
           "A module-level name of the notebook clashes with the generated pipeline's own.",
           "Rename it: `run`, `run_steps`, `Params` and `METRICS` are the package's API.",

@@ -35,7 +35,7 @@ def test_build_refuses_and_writes_nothing(token_notebook, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["build", str(token_notebook), "-o", str(out)]) == 1
     captured = capsys.readouterr()
-    assert "cell 1:1: NB624 [error]" in captured.out
+    assert "cell 1:1:1: NB624 [error]" in captured.out
     assert captured.err.count("\n") == 1 and "nothing written" in captured.err
     assert not out.exists()
     assert files_holding_the_token(tmp_path, token_notebook) == []

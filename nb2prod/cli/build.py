@@ -202,6 +202,11 @@ def _print_plan(console, plan: Plan) -> None:
     console.print("model (--target serve): " + (
         f"{model.name}, cell {model.cell}, fitted on {model.x or 'unknown'} ({model.origin})"
         if model else "none"), markup=False)
+    if plan.inference is not None:
+        from nb2prod.plan.inference import describe
+
+        for line in describe(plan.inference):
+            console.print(line, markup=False)
 
 
 def _print_summary(console, plan: Plan, out_dir: Path, verdicts) -> None:

@@ -155,6 +155,7 @@ class Plan:
     model: ModelChoice | None = None  # the served value (--target serve); model_choice.py
     model_notes: tuple[Problem, ...] = ()  # NB621/NB622, reported when serving is asked for
     predict_cell: int | None = None  # the cell tagged `predict` that defines predict()
+    inference: object | None = None  # inference.InferencePath: raw rows -> the model's input
     helper_globals: tuple[HelperGlobal, ...] = ()  # globals helper functions read
     resolved: tuple = ()  # dependencies.Resolved per third-party import (with an environment)
     lock: tuple[tuple[str, str], ...] = ()  # (distribution, exact version): the closure

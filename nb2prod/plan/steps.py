@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nb2prod import naming
 from nb2prod.analysis.analyze import IPYTHON_NAMES, CellAnalysis, unresolved_names
+from nb2prod.analysis.credentials import parameter_credentials
 from nb2prod.analysis.magics import DEPENDENCY
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
@@ -24,7 +25,7 @@ from nb2prod.plan import helper_globals as helperglobals
 from nb2prod.plan import tests as testplan
 from nb2prod.plan.metrics import metric_location, read_metrics
 from nb2prod.plan.params import read_params
-from nb2prod.plan.records import Block, Param, Plan, PlanOptions, Step, Unit
+from nb2prod.plan.records import Block, Plan, PlanOptions, Step, Unit
 from nb2prod.problems import Problem, in_order, make_problem
 
 
@@ -115,11 +116,13 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     steps = _with_outputs(steps, provider, results, snapshots)
     imports = _mark_unused_imports(list(b.imports), helpers, steps, tests)
     steps = _with_code_hashes(steps, [*imports, *(h.code for h in helpers)])
-    name = options.name or Path(notebook.path).stem
+    name = naming.package_name(options.name, notebook.path)
     import_name = naming.import_name(name)
     requirements, resolved, lock = _dependencies(b, analysis, valid, import_name,
                                                  options.environment)
-    b.problems.extend(_credential_params(params))
+    # a credential in a default would be written into the package, its help and YAML
+    b.problems.extend(parameter_credentials(
+        [c for u in valid if u.role == PARAMETERS for c in u.cells]))
     return Plan(
         notebook_name=Path(notebook.path).name,
         notebook_sha256=notebook.sha256,
@@ -149,6 +152,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         snapshots=snapshots,
         model=served.model,
         model_notes=served.notes,
+        inference=served.inference,
         predict_cell=next((c.cell.number for u in valid if u.role == IMPORTS for c in u.cells
                            if c.tags.predict and _defines(c, "predict")), None),
         helper_globals=helperglobals.records(gplan, steps, params),
@@ -325,16 +329,6 @@ def _dependencies(b: _Builder, analysis, units: list[Unit], own: str, env):
                                                                for s in specs]
     return (deps.distributions(modules, specs, own, resolved), tuple(resolved),
             tuple(closure(env, roots)))
-
-
-def _credential_params(params: tuple[Param, ...]) -> list[Problem]:
-    """A parameter default that looks like a credential (lint's NB306 patterns) would be
-    written into the package, its CLI help and the Kubeflow YAML."""
-    from nb2prod.lint.rules_secrets import looks_like_credential
-
-    return [make_problem("NB624", f"parameter `{p.name}` has a default that looks like a "
-                         "credential: it would be written into the package", p.cell, p.line)
-            for p in params if looks_like_credential(p.name, p.default)]
 
 
 def _exports(helpers: list[Block]) -> list[str]:

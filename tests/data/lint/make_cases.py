@@ -160,6 +160,11 @@ CASES = [
     ok("NB609", code("count = 0\n\ndef bump(count):\n    return count + 1")),
     fail("NB613", code("x = 1\ndisplay(x)"), expect=[(2, 2)]),
     ok("NB613", code("x = 1\nprint(x)")),
+    fail("NB624", code("db_url = 'postgres://etl:hunter2@db.internal/sales'\nn = 3",
+                       tags=["parameters"]), expect=[(2, 1)]),
+    ok("NB624", code("db_url = 'postgres://db.internal/sales'\n"
+                     "salt = 'q8Zr4TnB2vX9LmP0sK7wYd3F'  # nb2prod: not-a-secret",
+                     tags=["parameters"])),
     fail("NB625", code("import os", tags=["imports"]),
          code("token = os.environ['API_TOKEN']\nheaders = {'Authorization': f'Bearer {token}'}",
               tags=["step:auth", "secret:api-credentials:token:API_TOKEN"]),

@@ -177,6 +177,7 @@ def run_steps(
         "n_customers": n_customers,
         "y_train": y_train,
         "model": model,
+        "feature_cols": feature_cols,
     }, names)
 
 

@@ -69,11 +69,16 @@ def save(args: argparse.Namespace, values: dict[str, object], metrics: dict[str,
     """`--model-out DIR`: the fitted model and its card."""
     if not args.model_out:
         return 0
+    from churn import inference, model_io
     from churn.model_io import ModelError, save_model
 
     params = Params(**{name: getattr(args, name) for name in Params.__dataclass_fields__})
     try:
+        # the feature state, the contract and the proof first: nothing is written
+        # for a model whose served path does not give the notebook's predictions
+        fitted = inference.fit(values, params, model_io.fitted(values)[0])
         card = save_model(values, params, metrics, args.model_out)
+        inference.save(*fitted, args.model_out)
     except ModelError as exc:
         print(f"churn: error: {exc}", file=sys.stderr)
         return 1

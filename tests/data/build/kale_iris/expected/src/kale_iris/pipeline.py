@@ -116,6 +116,7 @@ def run_steps(
         "f1_macro": f1_macro,
         "model": model,
         "X_train": X_train,
+        "X_test": X_test,
     }, names)
 
 

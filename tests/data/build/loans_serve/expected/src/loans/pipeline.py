@@ -55,7 +55,7 @@ def load(seed, n_loans):
     loans["default"] = (risk > np.median(risk)).astype(int)
     X = loans[["income", "amount", "years_employed", "purpose"]]
     y = loans["default"]
-    return X, y
+    return X, y, loans
 
 
 def explore(X):
@@ -86,8 +86,8 @@ _STEPS: dict[str, _runtime.StepSpec] = {
         function="load",
         cells=(4,),
         inputs=("seed", "n_loans"),
-        outputs=("X", "y"),
-        code_hash="4022db5fadf4d684",
+        outputs=("X", "y", "loans"),
+        code_hash="2068b8b370050dfc",
     ),
     "explore": _runtime.StepSpec(
         name="explore",
@@ -120,13 +120,14 @@ def run_steps(
     _run_step = (runner or _runtime.Runner(_STEPS, package="loans")).call
     n_loans = params.n_loans
     seed = params.seed
-    X, y = _run_step("load", load, seed, n_loans)
+    X, y, loans = _run_step("load", load, seed, n_loans)
     _run_step("explore", explore, X)
     accuracy, pipeline = _run_step("train", train, X, y)
     return _runtime.resolved({
         "accuracy": accuracy,
         "pipeline": pipeline,
         "X": X,
+        "loans": loans,
     }, names)
 
 
