@@ -9,6 +9,7 @@ the row and the field; /metadata shows the contract.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -36,6 +37,9 @@ def model_dir(values, tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(model_dir):
     with TestClient(serve.create_app(model_dir)) as running:
+        deadline = time.monotonic() + 120  # the model is built in the background
+        while running.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
         yield running
 
 

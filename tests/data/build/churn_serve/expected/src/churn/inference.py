@@ -5,10 +5,10 @@ Requests are rows of `df`, the frame the notebook loaded (cell 6, line 3),
 without the target column `churn`. `features(frame, state)` runs the notebook's
 statements from that frame to the model's input `X_train`, with every value that
 depends on the whole batch (statistics, dummy columns, categories) frozen at
-training in `state` (feature_state.py).
+training in `state` (_runtime/feature_state.py).
 
 `python -m churn --model-out DIR` calls `fit`: it loads the frame as the
-notebook did, fits the state on it, records the data contract (contract.py), and
+notebook did, fits the state on it, records the data contract (_runtime/contract.py), and
 proves that the notebook's held-out rows, served one at a time and as one batch,
 get the notebook's own predictions; a model that does not is not saved. `save`
 writes DIR/features.joblib (the state), DIR/features.json (its sha256, the
@@ -23,9 +23,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from churn import contract as _contract
 from churn import model_io
-from churn.feature_state import FeatureState
+from churn._runtime import contract as _contract
+from churn._runtime.feature_state import FeatureState
 from churn.model_io import MAX_INSTANCES, InputError, ModelError, jsonable
 from churn.pipeline import np, pd
 
