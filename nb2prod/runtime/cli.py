@@ -17,11 +17,30 @@ from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
 from .logs import configure_logging
+from .model_trust import ModelError
 from .redact import Secrets
 from .runner import Runner, StepFailed, StopRun, environment_digest
 from .state import read_state
 
-AddOptions = Callable[[argparse.ArgumentParser], None]
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """A parameter of the notebook's parameters cell as a command-line option."""
+
+    flag: str  # `--n-customers`
+    name: str  # its Params field
+    kind: str  # a key of OPTION_KINDS
+    cell: int  # the notebook cell it comes from (its help says so)
+
+
+OPTION_KINDS: dict[str, dict[str, Any]] = {
+    "int": {"type": int}, "float": {"type": float}, "str": {"type": str},
+    "bool": {"action": argparse.BooleanOptionalAction},
+    "json": {"type": json.loads, "metavar": "JSON"},  # lists and dicts
+}
+"""Option kind -> how argparse reads it."""
+
+SaveModel = Callable[[dict[str, Any], Any, dict[str, Any], Path], Path]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,25 +55,30 @@ class Command:
     run_steps: Callable[..., dict[str, Any]]
     metrics: tuple[str, ...]
     distributions: tuple[str, ...] = ()  # dependencies whose versions key the step cache
-    add_params: AddOptions | None = None  # an option per parameter
-    add_outputs: AddOptions | None = None  # more output options (serve: --model-out)
+    options: tuple[Option, ...] = ()  # an option per parameter
     prepare: Callable[[], None] | None = None  # before any step (print as the kernel did)
     print_metrics: Callable[[dict[str, Any]], None] | None = None  # the metrics cell
-    # after the metrics are written: (options, every value run_steps returned, metrics)
-    # -> exit code; a command with it gets every value, one without only the metrics
-    after_run: Callable[[argparse.Namespace, dict[str, Any], dict[str, Any]], int] | None = None
+    # serve: `--model-out DIR` saves the model with (every value run_steps returned,
+    # Params, metrics, DIR) -> the card's path, or ModelError
+    save_model: SaveModel | None = None
 
 
 def build_parser(command: Command) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=command.dist, description=command.description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    if command.add_params:
-        command.add_params(parser)
+    defaults = command.params()
+    for option in command.options:
+        parser.add_argument(option.flag, dest=option.name, default=getattr(defaults, option.name),
+                            help=f"parameter `{option.name}` from notebook cell {option.cell}",
+                            **OPTION_KINDS[option.kind])
     parser.add_argument("--metrics-out", type=Path, metavar="FILE",
                         help="write the metrics as a JSON object keyed by name to FILE")
-    if command.add_outputs:
-        command.add_outputs(parser)
+    if command.save_model:
+        parser.add_argument(
+            "--model-out", type=Path, metavar="DIR",
+            help="also save the fitted model and its card (model.json) to DIR; serve it "
+            f"with `python -m {command.package}.serve --model DIR`")
     add_run_options(parser, [spec.name for spec in command.steps.values()])
     return parser
 
@@ -156,7 +180,7 @@ def main(command: Command, argv: list[str] | None = None) -> int:
         log.info("resuming %s", where)
     try:
         values = command.run_steps(command.params(**params), runner,
-                                   None if command.after_run else command.metrics)
+                                   None if command.save_model else command.metrics)
     except StopRun:
         return 0
     except StepFailed as exc:
@@ -172,4 +196,12 @@ def main(command: Command, argv: list[str] | None = None) -> int:
         args.metrics_out.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({k: to_jsonable(v) for k, v in metrics.items()}, indent=2)
         args.metrics_out.write_text(text + "\n", encoding="utf-8")
-    return command.after_run(args, values, metrics) if command.after_run else 0
+    if command.save_model and args.model_out:
+        try:
+            card = command.save_model(values, command.params(**params), metrics,
+                                      args.model_out)
+        except ModelError as exc:
+            print(f"{command.dist}: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"model saved: {card}", file=sys.stderr)
+    return 0

@@ -37,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from .batches import MAX_INSTANCES, InputError, to_batch
 from .contract import Ranges
 from .model_io import Checked, ModelError, build_model, check_model, jsonable
+from .raw_rows import FeaturePath, load_state, model_input
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 32  # arrays and objects in a body; a row is at depth 3
@@ -58,10 +59,9 @@ class Service:
     description: str
     port: int = PORT
     predict: Callable[[Any, Any], Any] | None = None  # the notebook's predict(model, batch)
-    # raw rows through the notebook's feature code: the package's inference module
-    # (load_state(model_dir) -> (state, contract); model_input(payload, state, contract,
-    # ranges) -> the model's input); None: rows are the model's input as fitted
-    inference: Any = None
+    # raw rows through the notebook's feature code (raw_rows.py); None: rows are the
+    # model's input as fitted
+    inference: FeaturePath | None = None
 
     @property
     def predict_path(self) -> str:
@@ -143,7 +143,7 @@ async def load(state: Any) -> None:
         if service.inference is not None:
             # raw rows: the notebook's feature code with its training state, and the contract
             state.features, state.contract = await run_in_threadpool(
-                service.inference.load_state, state.model_dir)
+                load_state, state.model_dir)
             state.out_of_range = Ranges()
     except Exception as exc:  # noqa: BLE001 - whatever it is, the server must not stay up
         state.load_error = str(exc) if isinstance(exc, ModelError) else (
@@ -198,8 +198,8 @@ async def predict(request: Request) -> JSONResponse:
     try:
         inference = state.service.inference
         batch = to_batch(payload, state.card["input_schema"]) if inference is None else \
-            inference.model_input(payload, state.features, state.contract,
-                                  state.out_of_range)
+            model_input(inference, payload, state.features, state.contract,
+                        state.out_of_range)
         return SafeJSON(await run_in_threadpool(predictions, state, batch))
     except InputError as exc:
         return error(422, exc.field, exc.message)
@@ -351,7 +351,7 @@ def main(service: Service, argv: list[str] | None = None) -> int:
     try:  # everything that builds nothing, before the port opens
         checked = check_model(args.model, args.trust_pickle)
         if service.inference is not None:
-            service.inference.load_state(args.model)
+            load_state(args.model)
     except ModelError as exc:
         print(f"{service.prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -3,16 +3,8 @@
 
 Requests are rows of `df`, the frame the notebook loaded (cell 6, line 3),
 without the target column `churn`. `features(frame, state)` runs the notebook's
-statements from that frame to the model's input `X_train`, with every value that
-depends on the whole batch (statistics, dummy columns, categories) frozen at
-training in `state` (_runtime/feature_state.py).
-
-`python -m churn --model-out DIR` calls `fit`: it loads the frame as the
-notebook did, fits the state on it, records the data contract (_runtime/contract.py), and
-proves that the notebook's held-out rows, served one at a time and as one batch,
-get the notebook's own predictions; a model that does not is not saved. `save`
-writes DIR/features.joblib (the state), DIR/features.json (its sha256, the
-statements, the proof) and DIR/contract.json.
+statements from that frame to the model's input `X_train`; fitting its state, proving
+the held-out rows and saving are the shared runtime's (`_runtime/raw_rows.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +14,6 @@ from typing import Any
 
 from churn import model_io
 from churn._runtime import raw_rows
-from churn._runtime.contract import Ranges
 from churn._runtime.feature_state import FeatureState
 from churn._runtime.raw_rows import CARD_FILE, CONTRACT_FILE, STATE_FILE  # noqa: F401
 from churn.pipeline import np, pd
@@ -93,9 +84,3 @@ def save(state: FeatureState, contract: dict, proof: dict, out_dir: Path | str) 
 
 def load_state(model_dir: Path | str) -> tuple[FeatureState, dict]:
     return raw_rows.load_state(model_dir)
-
-
-def model_input(payload: Any, state: FeatureState, contract: dict,
-                ranges: Ranges | None = None) -> Any:
-    """A KServe v1 body of raw rows -> the model's input; InputError names the field."""
-    return raw_rows.model_input(PATH, payload, state, contract, ranges)

@@ -27,7 +27,7 @@ SERVICE = serve_app.Service(
     version="0.1.0",
     description="Predictions of the model trained by churn.ipynb.",
     port=8000,
-    inference=inference,  # raw rows through the notebook's feature code
+    inference=inference.PATH,  # raw rows through the notebook's feature code
 )
 MODEL_NAME = SERVICE.model_name
 PREDICT_PATH = SERVICE.predict_path

@@ -1,9 +1,7 @@
-"""The fitted model of loans: save it with its card, load it back checked.
+"""The fitted model of loans: which value it is and where it came from.
 
-`python -m loans --model-out DIR` writes the model and its card; the
-service loads them back after checking both. The machinery is the shared runtime's
-(`_runtime/model_io.py`, `_runtime/model_trust.py`); this module says which value is
-the model and where it came from.
+Saving it with its card and loading it back checked (`--model-out DIR`, the service)
+are the shared runtime's `_runtime/model_io.py` and `_runtime/model_trust.py`.
 """
 
 from __future__ import annotations
