@@ -52,12 +52,9 @@ def main(seed, n_samples, n_features, alpha, label):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "main": _runtime.StepSpec(
-        name="main",
-        function="main",
-        cells=(2, 5, 6),
+        name="main", function="main", cells=(2, 5, 6),
         inputs=("seed", "n_samples", "n_features", "alpha", "label"),
-        outputs=("rng", "X", "coef", "y", "scores", "mean_score", "summary"),
-        code_hash="c538a449dc03d0c0",
+        outputs=("rng", "X", "coef", "y", "scores", "mean_score", "summary"), code_hash="c538a449dc03d0c0",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part
