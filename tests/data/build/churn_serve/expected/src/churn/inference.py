@@ -27,6 +27,7 @@ from churn import contract as _contract
 from churn import model_io
 from churn.feature_state import FeatureState
 from churn.model_io import MAX_INSTANCES, InputError, ModelError, jsonable
+from churn.model_trust import read_regular
 from churn.pipeline import np, pd
 
 FRAME = "df"
@@ -241,11 +242,11 @@ def _summary(value: Any) -> Any:
 def load_state(model_dir: Path | str) -> tuple[FeatureState, dict]:
     """The fitted state (after its sha256 matches features.json) and the contract."""
     folder = Path(model_dir)
-    try:
-        card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
-        contract = json.loads((folder / CONTRACT_FILE).read_text(encoding="utf-8"))
-        data = (folder / STATE_FILE).read_bytes()
-    except (OSError, ValueError) as exc:
+    try:  # regular files of the folder only: a FIFO, a directory or a link out is refused
+        card = json.loads(read_regular(folder / CARD_FILE, folder))
+        contract = json.loads(read_regular(folder / CONTRACT_FILE, folder))
+        data = read_regular(folder / STATE_FILE, folder)
+    except (ValueError, RecursionError) as exc:
         raise ModelError(f"{folder}: cannot read the feature state: "
                          f"{' '.join(str(exc).split())}") from None
     if not isinstance(card, dict) or hashlib.sha256(data).hexdigest() != card.get("sha256"):
