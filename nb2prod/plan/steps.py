@@ -19,7 +19,7 @@ from nb2prod.analysis.credentials import parameter_credentials
 from nb2prod.analysis.magics import DEPENDENCY
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
-from nb2prod.plan import codegen, model_choice, stephash
+from nb2prod.plan import codegen, model_choice, outputs, stephash
 from nb2prod.plan import dependencies as deps
 from nb2prod.plan import helper_globals as helperglobals
 from nb2prod.plan import tests as testplan
@@ -114,6 +114,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     results += tuple(n for n in served.results if n not in results)
     snapshots += served.snapshots
     steps = _with_outputs(steps, provider, results, snapshots)
+    b.problems.extend(p for s in steps for p in outputs.unbound_outputs(s))
     imports = _mark_unused_imports(list(b.imports), helpers, steps, tests)
     steps = _with_code_hashes(steps, [*imports, *(h.code for h in helpers)])
     name = naming.package_name(options.name, notebook.path)
@@ -341,17 +342,7 @@ def _exports(helpers: list[Block]) -> list[str]:
     return names
 
 
-def _last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
-    """Data the last step leaves behind: its public names, minus defs, classes and
-    loop variables (unbound when a loop runs zero times with other parameters)."""
-    code = "\n".join(b.code for b in step.blocks)
-    tree = ast.parse(code) if code.strip() else ast.Module(body=[], type_ignores=[])
-    excluded = {n.name for n in ast.walk(tree) if isinstance(
-        n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    excluded |= {t.id for n in ast.walk(tree) if isinstance(n, (ast.For, ast.AsyncFor))
-                 for t in ast.walk(n.target) if isinstance(t, ast.Name)}
-    return [n for n, p in provider.items()
-            if p == step.function and not n.startswith("_") and n not in excluded]
+_last_step_values = outputs.last_step_values
 
 
 def _step_code_problems(b: _Builder, cells: list[CellAnalysis], every) -> list[Problem]:
