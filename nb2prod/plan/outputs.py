@@ -266,3 +266,19 @@ def last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
     data = plain_data(step.blocks)
     return [n for n, p in provider.items() if p == step.function and not n.startswith("_")
             and n in data and n in bound]
+
+
+def line_markers(cell: int, code: str, numbers: tuple[int, ...]) -> str:
+    """`# cell N, line L` above a line that does not follow the one above it in the cell
+    (a hoisted import or a dropped display between them), so that with the block's first
+    line every line of pipeline.py maps back to its notebook line. Cuts are whole
+    top-level statements: the comment stands where a statement starts."""
+    lines = code.split("\n")
+    if len(numbers) != len(lines):
+        return code
+    kept = []
+    for index, (text, number) in enumerate(zip(lines, numbers)):
+        if index and number != numbers[index - 1] + 1:
+            kept.append(f"# cell {cell}, line {number}")
+        kept.append(text)
+    return "\n".join(kept)

@@ -43,6 +43,7 @@ class Block:
     cell: int  # 1-based cell number
     cell_id: str | None
     code: str
+    line: int = 1  # the cell line `code` starts at (`# cell N, line L` markers inside it)
 
 
 @dataclass(frozen=True)

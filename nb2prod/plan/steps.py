@@ -37,6 +37,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self.module_names: set[str] = set()
         self.dropped: set[tuple[int, int]] = set()  # (cell, line) of dropped display code
+        self.first_line: dict[int, int] = {}  # cell -> the cell line its module code starts at
 
     def body(self, cell: CellAnalysis, *, hoist: bool) -> str:
         body = codegen.split_body(cell.code.python, cell.tree, hoist_imports=hoist)
@@ -49,7 +50,14 @@ class _Builder:
             self.problems.append(make_problem(
                 "NB605", f"display-only `{cut.text.splitlines()[0]}` dropped",
                 cell.cell.number, cut.line, 1, cell.cell.cell_id))
-        return body.code
+        if not hoist:
+            return body.code
+        self.first_line[cell.cell.number] = body.lines[0] if body.lines else 1
+        return outputs.line_markers(cell.cell.number, body.code, body.lines)
+
+    def block(self, cell: CellAnalysis, code: str) -> Block:
+        return Block(cell.cell.number, cell.cell.cell_id, code,
+                     self.first_line.get(cell.cell.number, 1))
 
 
 def _closure_reads(units: list[Unit]) -> set[tuple[str, int, int, int]]:
@@ -80,7 +88,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     b = _Builder()
     b.problems.extend(problems)
     valid = [u for u in units if u.role != SKIP]
-    helpers = [_block(c, b.body(c, hoist=True)) for u in valid if u.role == IMPORTS
+    helpers = [b.block(c, b.body(c, hoist=True)) for u in valid if u.role == IMPORTS
                for c in u.cells if c.tree is not None]
     for u in valid:
         if u.role == IMPORTS:
@@ -165,10 +173,6 @@ def _defines(cell: CellAnalysis, name: str) -> bool:
         isinstance(n, ast.FunctionDef) and n.name == name for n in cell.tree.body)
 
 
-def _block(cell: CellAnalysis, code: str) -> Block:
-    return Block(cell.cell.number, cell.cell.cell_id, code)
-
-
 _bound_by_import = testplan.bound_by_import
 
 
@@ -186,7 +190,7 @@ def _link_steps(b: _Builder, raw_steps, params, gplan):
         bound = tuple(n for n in gplan.bound.get(index, ()) if n in provider)
         inputs, edges = _step_inputs(b, cells, provider, bound, gplan.written)
         after = tuple(dict.fromkeys([*edges, *_explicit_after(b, unit, known_steps)]))
-        steps.append(Step(unit.name, function, tuple(_block(c, code) for c, code in cells),
+        steps.append(Step(unit.name, function, tuple(b.block(c, code) for c, code in cells),
                           inputs=tuple(inputs), after=after, settings=unit.settings,
                           edges=tuple((k, tuple(v)) for k, v in edges.items()),
                           global_names=gplan.declared.get(index, ()), bound_globals=bound))
@@ -282,9 +286,8 @@ def _with_outputs(steps: list[Step], provider, results, snapshots) -> tuple[Step
         bound = {n for blk in step.blocks if blk.code.strip()
                  for n in codegen.bound_names(blk.code)}
         unused = tuple(sorted(bound - loaded - set(outs) - set(step.global_names)))
-        blocks = tuple(Block(blk.cell, blk.cell_id, codegen.mark_unused_locals(blk.code,
-                                                                               set(unused)))
-                       for blk in step.blocks)
+        blocks = tuple(dataclasses.replace(blk, code=codegen.mark_unused_locals(
+            blk.code, set(unused))) for blk in step.blocks)
         final.append(dataclasses.replace(step, blocks=blocks, outputs=outs, unused=unused))
     return tuple(final)
 
