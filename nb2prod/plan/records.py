@@ -158,6 +158,7 @@ class Plan:
     predict_cell: int | None = None  # the cell tagged `predict` that defines predict()
     inference: object | None = None  # inference.InferencePath: raw rows -> the model's input
     helper_globals: tuple[HelperGlobal, ...] = ()  # globals helper functions read
+    close_figures: bool = False  # end each step cell as Jupyter's inline backend does
     resolved: tuple = ()  # dependencies.Resolved per third-party import (with an environment)
     lock: tuple[tuple[str, str], ...] = ()  # (distribution, exact version): the closure
     environment: str = ""  # Python version of the environment read, "" when none was

@@ -19,7 +19,7 @@ from nb2prod.analysis.credentials import parameter_credentials
 from nb2prod.analysis.magics import DEPENDENCY
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
-from nb2prod.plan import codegen, model_choice, outputs, stephash
+from nb2prod.plan import code_strings, codegen, figures, model_choice, outputs, stephash
 from nb2prod.plan import dependencies as deps
 from nb2prod.plan import helper_globals as helperglobals
 from nb2prod.plan import tests as testplan
@@ -97,8 +97,12 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         [c for u in valid if u.role == PARAMETERS for c in u.cells])
     b.problems.extend(param_problems)
     step_units = [u for u in valid if u.role == STEP]
-    raw_steps = [(u, [(c, b.body(c, hoist=True)) for c in u.cells if c.tree is not None])
-                 for u in step_units]
+    raw_steps = [(u, [(c, code_strings.namespaced(b.body(c, hoist=True))) for c in u.cells
+                      if c.tree is not None]) for u in step_units]
+    step_reads = {r.name for u in step_units for c in u.cells if c.flow for r in c.flow.reads}
+    b.problems.extend(p for u in step_units for c in u.cells if c.tree is not None
+                      for p in code_strings.string_problems(c.tree, c.cell.number,
+                                                            c.cell.cell_id, step_reads))
     known = frozenset(b.module_names | {p.name for p in params})
     ordered = [c for u in valid if u.role in (STEP, TEST, "example") for c in u.cells]
     closures = _closure_reads(step_units)
@@ -165,6 +169,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         predict_cell=next((c.cell.number for u in valid if u.role == IMPORTS for c in u.cells
                            if c.tags.predict and _defines(c, "predict")), None),
         helper_globals=helperglobals.records(gplan, steps, params),
+        close_figures=figures.closes_figures(list(analysis.code_cells)),
     )
 
 

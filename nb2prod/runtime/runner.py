@@ -313,6 +313,16 @@ def resolved(values: dict[str, Any], names: tuple[str, ...] | None = None) -> di
             for k, v in values.items()}
 
 
+def end_cell() -> None:
+    """The end of a notebook cell inside a step, as Jupyter's inline backend ends one: it
+    shows and closes every open figure, so the next cell starts without a current figure
+    (a 2-D plot does not land on the 3-D axes of the cell above; `savefig` writes only
+    what its cell drew). Nothing to do, and nothing imported, without pyplot."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
+
+
 def failing_cell(exc: BaseException, filename: str, default: int) -> int:
     """The notebook cell of the deepest line of `filename` in the traceback."""
     return failing_place(exc, filename, default)[0]
