@@ -80,3 +80,10 @@ def test_cut_lines_leave_markers_that_keep_the_notebook_lines(notebook_factory):
         # cell 1, line 5
         y = x + 1
         print(os.sep, sys.platform, y)"""))
+
+
+def test_block_lines_map_to_cell_lines():
+    from nb2prod.plan.records import Block
+
+    block = Block(4, None, "x = 1\n# cell 4, line 7\ny = 2\nz = 3", line=3)
+    assert [block.cell_line(n) for n in (1, 3, 4)] == [3, 7, 8]

@@ -45,6 +45,16 @@ class Block:
     code: str
     line: int = 1  # the cell line `code` starts at (`# cell N, line L` markers inside it)
 
+    def cell_line(self, line: int) -> int:
+        """The notebook cell line of line `line` (1-based) of `code`: counted from the
+        block's first line, or from the `# cell N, line L` marker above it."""
+        lines = self.code.split("\n")[:line]
+        for index in range(len(lines) - 1, -1, -1):
+            marker = lines[index].strip()
+            if marker.startswith(f"# cell {self.cell}, line "):
+                return int(marker.rsplit(" ", 1)[1]) + line - index - 2
+        return self.line + line - 1
+
 
 @dataclass(frozen=True)
 class Param:
