@@ -133,8 +133,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         helpers=tuple(h for h in helpers if h.code),
         params=params,
         steps=steps,
-        metrics=metrics or tuple(
-            n for n in results if steps and n in _last_step_values(steps[-1], provider)),
+        metrics=metrics or _last_step_metrics(steps, provider, results),
         metrics_code=metrics_code,
         results=results,
         golden=golden,
@@ -342,6 +341,13 @@ def _exports(helpers: list[Block]) -> list[str]:
                     and not node.name.startswith("_"):
                 names.append(node.name)
     return names
+
+
+def _last_step_metrics(steps, provider: dict[str, str], results) -> tuple[str, ...]:
+    """Without a metrics cell, the results the last step leaves behind (its values
+    computed once: once per result was quadratic in the size of the step)."""
+    last = set(_last_step_values(steps[-1], provider)) if steps else set()
+    return tuple(n for n in results if n in last)
 
 
 def _last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
