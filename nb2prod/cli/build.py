@@ -120,6 +120,7 @@ def run_build(options: BuildOptions) -> int:
     from nb2prod.plan.build import make_plan
     from nb2prod.project_config import templates_dir
     from nb2prod.render import write
+    from nb2prod.render.compile_check import render_checked
     from nb2prod.render.templates import render
     from nb2prod.targets.registry import with_notes
 
@@ -135,7 +136,8 @@ def run_build(options: BuildOptions) -> int:
     out_dir = options.output or Path(plan.dist_name)
     hashes = _fill_wheelhouse(options, plan, out_dir) if options.wheelhouse and not \
         options.check else None
-    files = render(plan, templates, options.ci, targets, hashes)
+    plan, files = render_checked(  # every generated module must compile
+        plan, lambda p: render(p, templates, options.ci, targets, hashes), options.notebook)
     verdicts = write.plan_writes(out_dir, files, force=options.force)
     console = _console()
     if options.check:
