@@ -82,3 +82,18 @@ def test_build_never_says_0_errors_for_a_module_that_does_not_compile(
     printed = capsys.readouterr().out
     assert "NB640" in printed and "0 error(s)" not in printed
     assert "NB640" in (out / "nb2prod-report.md").read_text()
+
+
+@pytest.mark.parametrize("source, keyword", [
+    ("x = 1\nif x:\n    return x", "return"), ("for i in range(3):\n    yield i", "yield")])
+def test_return_or_yield_in_a_cell_is_a_syntax_error_as_in_jupyter(tmp_path, capsys, source,
+                                                                   keyword):
+    """In a step function it would compile (and return early): Jupyter refuses it."""
+    notebook = make_notebook(tmp_path / "nb.ipynb", [
+        ("def f():\n    return 1\n\nclass A:\n    def g(self):\n        yield 2", []),
+        (source, [])])
+    assert main(["build", str(notebook), "-o", str(tmp_path / "out"), "-q"]) == 1
+    printed = capsys.readouterr().out
+    assert f"cell 2:{source.count(chr(10)) + 1}:5: NB002 [error] syntax error: '{keyword}' " \
+           "outside function" in printed
+    assert "cell 1" not in printed
