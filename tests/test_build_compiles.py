@@ -97,3 +97,15 @@ def test_return_or_yield_in_a_cell_is_a_syntax_error_as_in_jupyter(tmp_path, cap
     assert f"cell 2:{source.count(chr(10)) + 1}:5: NB002 [error] syntax error: '{keyword}' " \
            "outside function" in printed
     assert "cell 1" not in printed
+
+
+def test_infinite_and_nan_parameter_defaults_run(tmp_path):
+    """`1e999` is a literal: its default was written as `inf`, a NameError at import."""
+    notebook = make_notebook(tmp_path / "inf.ipynb", [
+        ("big = 1e999\nlow = -1e999\nsizes = [1.5, 1e999]", ["parameters"]),
+        ("print(big, low, sizes)", ["step:show"])])
+    out = tmp_path / "out"
+    assert main(["build", str(notebook), "-o", str(out), "-q"]) == 0
+    run = run_package(out, "inf")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "inf -inf [1.5, inf]" in run.stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import math
 import tokenize
 from dataclasses import dataclass
 
@@ -300,4 +301,11 @@ def python_literal(value: object) -> str:
     if isinstance(value, dict):
         items = (f"{python_literal(k)}: {python_literal(v)}" for k, v in value.items())
         return "{" + ", ".join(items) + "}"
+    if isinstance(value, (float, complex)) and not _finite(value):
+        # repr gives `inf`/`nan`, names the package does not define (NameError at import)
+        return f'{type(value).__name__}("{value!r}")'
     return repr(value)
+
+
+def _finite(value: complex) -> bool:
+    return all(math.isfinite(part) for part in (value.real, value.imag))
