@@ -119,6 +119,7 @@ def generate(notebook: Path, options: BuildOptions = BuildOptions()) -> Generate
     from nb2prod.plan.build import make_plan
     from nb2prod.project_config import templates_dir
     from nb2prod.render import templates as render
+    from nb2prod.render.compile_check import render_checked
 
     config = options.config_from or notebook
     plan = make_plan(notebook, options.name, options.python, config_from=config)
@@ -127,9 +128,11 @@ def generate(notebook: Path, options: BuildOptions = BuildOptions()) -> Generate
     out_dir = options.output or Path(plan.dist_name)
     hashes = _fill_wheelhouse(options, plan, out_dir) if (
         options.wheelhouse and not options.check) else None
-    # looked up at call time: a test alters a build through render.render
-    files = render.render(plan, templates_dir(options.templates, config), options.ci,
-                          targets, hashes)
+    templates = templates_dir(options.templates, config)
+    # every generated module must compile (NB640); render.render is looked up at call
+    # time: a test alters a build through it
+    plan, files = render_checked(
+        plan, lambda p: render.render(p, templates, options.ci, targets, hashes), notebook)
     return Generated(plan, targets, out_dir, files, manifest_meta(plan))
 
 

@@ -303,6 +303,14 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "the notebook.",
           "exec('total = a + b')\nprint(total)",
           "total = a + b\nprint(total)"),
+    _rule("NB640", "generated-code-invalid", ERROR,
+          "A generated module does not compile.",
+          "Fix the notebook line it names (code that is not valid where it lands, such as "
+          "`return` or `yield` outside a function); if the line is fine, report it as a "
+          "bug of nb2prod.",
+          "`build` compiles every generated module before it reports success: a package "
+          "that cannot be imported must never build with 0 errors.",
+          "# cell\nreturn 5", "# cell\nresult = 5"),
     _rule("NB619", "reserved-name", ERROR,
           "A module-level name of the notebook clashes with the generated pipeline's own.",
           "Rename it: `run`, `run_steps`, `Params` and `METRICS` are the package's API.",

@@ -88,7 +88,7 @@ def _wrong_type(rng, nb):
 def _deep(rng, nb):
     container, key = rng.choice(_nodes(nb))
     value: object = 1
-    for _ in range(rng.choice([50, 99, 150, 600])):  # json.dumps recurses too
+    for _ in range(rng.choice([50, 99, 150, 400])):  # twice still fits json.dumps
         value = [value]
     container[key] = value
 

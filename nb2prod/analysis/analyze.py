@@ -89,6 +89,12 @@ def analyze_one(cell: Cell, facts: bool = False) -> CellAnalysis:
         return CellAnalysis(cell, tags, code, None, None, tuple(problems))
     except (RecursionError, MemoryError):  # `1+1+...` 50,000 times: Python cannot run it
         return _too_deep(cell, tags, code, problems)
+    outside = _outside_function(tree, code.python)
+    if outside is not None:  # the package would run it inside a step function
+        problems.append(make_problem(
+            "NB002", f"syntax error: '{outside[0]}' outside function", cell.number,
+            outside[1], outside[2], cell.cell_id))
+        return CellAnalysis(cell, tags, code, None, None, tuple(problems))
     try:
         if facts:
             flow, found = analyze_cell_with_facts(tree, code.python)
@@ -96,6 +102,26 @@ def analyze_one(cell: Cell, facts: bool = False) -> CellAnalysis:
         return CellAnalysis(cell, tags, code, tree, analyze_cell(tree), tuple(problems))
     except RecursionError:  # 500 nested lambdas parse, but no walk over them ends well
         return _too_deep(cell, tags, code, problems)
+
+
+_FUNCTION_ONLY = {ast.Return: "return", ast.Yield: "yield", ast.YieldFrom: "yield"}
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _outside_function(tree: ast.Module, python: str) -> tuple[str, int, int] | None:
+    """A `return`/`yield` of the cell's own code (Jupyter refuses it: SyntaxError), as
+    (keyword, line, column). Walked only when the words are there."""
+    if "return" not in python and "yield" not in python:
+        return None
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        keyword = _FUNCTION_ONLY.get(type(node))
+        if keyword:
+            return keyword, node.lineno, node.col_offset + 1
+        if not isinstance(node, _SCOPES):  # a class body is no function either, but
+            stack.extend(ast.iter_child_nodes(node))  # its methods are: skip it whole
+    return None
 
 
 def _too_deep(cell: Cell, tags: CellTags, code: CellCode, problems: list) -> CellAnalysis:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import math
 import tokenize
 from dataclasses import dataclass
 
@@ -49,7 +50,7 @@ def split_body(python: str, tree: ast.Module, *, hoist_imports: bool) -> Body:
     if hoist_imports:
         imports.extend(_hoist_from_shared_lines(lines, statements, remove))
     for position, node in enumerate(statements):
-        if not _owns_lines(node, statements):
+        if not _owns_lines(statements, position):
             continue
         is_last = position == len(statements) - 1
         if hoist_imports and isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -75,15 +76,16 @@ def _hoist_from_shared_lines(lines: list[str], statements: list[ast.stmt],
     """`import warnings; warnings.filterwarnings("ignore")`: cut the imports out of
     a line of one-line statements; the rest stays on that line (or it goes)."""
     cuts = []
-    by_line: dict[int, list[ast.stmt]] = {}
-    for node in statements:
-        by_line.setdefault(node.lineno, []).append(node)
-    for lineno, nodes in by_line.items():
+    by_line: dict[int, list[int]] = {}  # line -> positions of the statements starting there
+    for position, node in enumerate(statements):
+        by_line.setdefault(node.lineno, []).append(position)
+    for lineno, positions in by_line.items():
+        nodes = [statements[p] for p in positions]
         if len(nodes) < 2 or any(n.end_lineno != lineno for n in nodes) or not any(
                 isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes):
             continue
-        if any(n.lineno <= lineno <= n.end_lineno for n in statements if n not in nodes):
-            continue
+        if positions[0] > 0 and statements[positions[0] - 1].end_lineno >= lineno:
+            continue  # the statement before ends on this line: it is not ours to cut
         raw = lines[lineno - 1].encode("utf-8")  # ast columns are UTF-8 byte offsets
         parts = [(n, raw[n.col_offset:n.end_col_offset].decode("utf-8")) for n in nodes]
         cuts += [Cut(lineno, text) for n, text in parts
@@ -96,12 +98,17 @@ def _hoist_from_shared_lines(lines: list[str], statements: list[ast.stmt],
     return cuts
 
 
-def _owns_lines(node: ast.stmt, statements: list[ast.stmt]) -> bool:
-    """False when another statement shares a line (`import os; x = 1`): leave both."""
-    return not any(
-        other is not node and other.lineno <= node.end_lineno and other.end_lineno >= node.lineno
-        for other in statements
-    )
+def _owns_lines(statements: list[ast.stmt], position: int) -> bool:
+    """False when another statement shares a line (`import os; x = 1`): leave both.
+
+    Top-level statements come in source order, so a statement can share a line only
+    with its neighbours (any other sharer shares with a neighbour too): two
+    comparisons, where comparing with every statement was quadratic in the cell."""
+    node = statements[position]
+    before = statements[position - 1] if position > 0 else None
+    after = statements[position + 1] if position + 1 < len(statements) else None
+    return not ((before is not None and before.end_lineno >= node.lineno)
+                or (after is not None and after.lineno <= node.end_lineno))
 
 
 PURE_BUILTINS = frozenset(["len", "round", "str", "int", "float", "bool", "range", "list",
@@ -298,4 +305,11 @@ def python_literal(value: object) -> str:
     if isinstance(value, dict):
         items = (f"{python_literal(k)}: {python_literal(v)}" for k, v in value.items())
         return "{" + ", ".join(items) + "}"
+    if isinstance(value, (float, complex)) and not _finite(value):
+        # repr gives `inf`/`nan`, names the package does not define (NameError at import)
+        return f'{type(value).__name__}("{value!r}")'
     return repr(value)
+
+
+def _finite(value: complex) -> bool:
+    return all(math.isfinite(part) for part in (value.real, value.imag))

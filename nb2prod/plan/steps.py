@@ -88,8 +88,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         helpers=tuple(h for h in code.helpers if h.code),
         params=params,
         steps=steps,
-        metrics=metrics or tuple(n for n in linked.results if steps and n in
-                                 outputs.last_step_values(steps[-1], linked.provider)),
+        metrics=metrics or _last_step_metrics(steps, linked.provider, linked.results),
         metrics_code=metrics_code,
         results=linked.results,
         golden=golden,
@@ -326,3 +325,10 @@ def _mark_unused_imports(imports: list[str], helpers, steps, tests) -> list[str]
         unused = testplan.bound_by_import(text) - loaded
         marked.append(codegen.mark_unused(text, unused, "F401"))
     return marked
+
+
+def _last_step_metrics(steps, provider: dict[str, str], results) -> tuple[str, ...]:
+    """Without a metrics cell, the results the last step leaves behind (its values
+    computed once: once per result was quadratic in the size of the step)."""
+    last = set(outputs.last_step_values(steps[-1], provider)) if steps else set()
+    return tuple(n for n in results if n in last)

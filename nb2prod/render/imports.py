@@ -42,15 +42,27 @@ def import_block(statements: list[str], own_package: str) -> str:
             for alias in node.names:
                 key = (alias.name, alias.asname)
                 members[key] = members.get(key) or noqa
-    sections: dict[int, list[tuple[int, str, str]]] = {}
+    sections: dict[int, list[tuple]] = {}  # (kind, module, [star first, member,] text)
     for (module, asname), noqa in straight.items():
         line = f"import {module}" + (f" as {asname}" if asname else "")
         sections.setdefault(_section(module, 0, own_package), []).append(
             (0, module.lower(), _with_noqa(line, noqa)))
     for (level, module), members in froms.items():
-        sections.setdefault(_section(module, level, own_package), []).append(
-            (1, "." * level + module.lower(), _from_line(level, module, members)))
-    blocks = ["\n".join(text for *_, text in sorted(lines)) for _, lines in sorted(sections.items())]
+        section = sections.setdefault(_section(module, level, own_package), [])
+        key = "." * level + module.lower()
+        star = members.pop(("*", None), None)
+        if star is not None:  # `from m import *, pi` is a SyntaxError: a line of its own,
+            section.append((1, key, 0, (), _with_noqa(f"from {'.' * level}{module} import *",
+                                                      star)))  # first, as isort/ruff put it
+        # ruff's isort (combine-as-imports off): `x as y` a statement of its own
+        plain = {k: v for k, v in members.items() if k[1] is None}
+        statements = [{k: v} for k, v in members.items() if k[1] is not None]
+        statements += [plain] if plain else []
+        for group in statements:
+            first = min(group, key=_sort_key)
+            section.append((1, key, 1, _sort_key(first), _from_line(level, module, group)))
+    blocks = ["\n".join(entry[-1] for entry in sorted(lines))
+              for _, lines in sorted(sections.items())]
     return "\n\n".join(blocks)
 
 
@@ -72,11 +84,21 @@ def _member_key(name: str) -> tuple[int, str, str]:
         rank = 1  # Class
     else:
         rank = 2
-    return rank, name.lower(), name
+    return rank, _natural(name.lower()), name
+
+
+def _natural(text: str) -> tuple:
+    """`log2` before `log10`, as isort and ruff order names."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part)
+                 for part in re.split(r"(\d+)", text) if part)
+
+
+def _sort_key(member: tuple[str, str | None]) -> tuple:
+    return _member_key(member[0]), member[1] or ""
 
 
 def _from_line(level: int, module: str, members: dict) -> str:
-    names = sorted(members, key=lambda key: (_member_key(key[0]), key[1] or ""))
+    names = sorted(members, key=_sort_key)
     parts = [name + (f" as {alias}" if alias else "") for name, alias in names]
     noqa = next((n for n in members.values() if n), "")
     head = f"from {'.' * level}{module} import "
