@@ -5,6 +5,7 @@ names an outdated copy, a rebuild refreshes it."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib.util
 import json
 import os
@@ -277,3 +278,31 @@ def test_a_log_line_never_shows_a_secret(monkeypatch, capsys, fmt):
     logging.getLogger("toy_secretive").warning("calling with %s", SECRET)
     err = capsys.readouterr().err
     assert "calling with ***" in err and SECRET not in err
+
+
+def test_the_command_line_runs_the_steps_with_the_packages_hooks(pipeline, tmp_path, capsys):
+    """`cli.main` as a generated `__main__` calls it: options, the run, metrics, hooks."""
+    from nb2prod.runtime import cli
+
+    @dataclasses.dataclass(frozen=True)
+    class Params:
+        n: int = 4
+
+    def run_steps(params, runner, names=None):
+        numbers = runner.call("load", pipeline.load, params.n)
+        return resolved({"result": runner.call("total", pipeline.total, numbers)}, names)
+
+    recorder = Recorder()
+    command = cli.Command(
+        package="toy", dist="toy", description="a toy", steps=STEPS, params=Params,
+        run_steps=run_steps, metrics=("result",), options=(cli.Option("--n", "n", "int", 1),),
+        print_metrics=lambda metrics: print("result is", metrics["result"]), hooks=(recorder,))
+    out = tmp_path / "m.json"
+    assert cli.main(command, ["--n", "5", "--metrics-out", str(out)]) == 0
+    assert capsys.readouterr().out == "summing\nresult is 10\n"
+    assert json.loads(out.read_text()) == {"result": 10}
+    assert [call[:2] for call in recorder.calls] == [
+        ("before", "load"), ("after", "load"), ("before", "total"), ("after", "total")]
+    with pytest.raises(SystemExit) as usage:
+        cli.main(command, ["--n", "five"])
+    assert usage.value.code == 2

@@ -61,6 +61,7 @@ class Command:
     # serve: `--model-out DIR` saves the model with (every value run_steps returned,
     # Params, metrics, DIR) -> the card's path, or ModelError
     save_model: SaveModel | None = None
+    hooks: tuple[Any, ...] = ()  # Runner hooks around each step (runner.py)
 
 
 def build_parser(command: Command) -> argparse.ArgumentParser:
@@ -172,7 +173,7 @@ def main(command: Command, argv: list[str] | None = None) -> int:
     params = {name: getattr(args, name) for name in _param_names(command)}
     runner = Runner(
         command.steps, package=command.package, cache=args.cache, from_step=args.from_step,
-        only_step=args.only_step, params=params,
+        only_step=args.only_step, params=params, hooks=command.hooks,
         environment=environment_digest((command.dist, *command.distributions))
         if args.cache else "")
     if args.resume:
