@@ -256,7 +256,7 @@ def _explicit_after(b: _Builder, unit: Unit, known_steps: dict[str, str]) -> lis
 def _results(b, metrics, tests, steps, provider, metric_cells) -> tuple[str, ...]:
     wanted = list(metrics) + [n for t in tests for n in t.reads]
     if not metrics and steps:
-        wanted += _last_step_values(steps[-1], provider)
+        wanted += outputs.last_step_results(steps[-1], provider)
     results = []
     for name in dict.fromkeys(wanted):
         if name in provider:
