@@ -259,13 +259,34 @@ def plain_data(blocks: tuple[Block, ...]) -> set[str]:
     return data
 
 
-def last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
-    """What the last step reports without a metrics cell: its public plain data bound
-    on every path (module docstring)."""
+def last_step_results(step: Step, provider: dict[str, str]) -> list[str]:
+    """What run_steps returns of the last step without a metrics cell, for `verify` and
+    callers of run_steps: its public values bound on every path, not the functions,
+    classes, modules and loop variables it binds (a loop may run zero times with other
+    parameters)."""
     bound = definitely_bound(step.blocks, (*step.inputs, *step.global_names)) or frozenset()
-    data = plain_data(step.blocks)
+    excluded, in_loops, elsewhere = set(), set(), set()
+    for _, tree in _trees(step.blocks):
+        for statement in tree.body:  # bound only by top-level loops: maybe zero iterations
+            loop = isinstance(statement, (ast.For, ast.AsyncFor, ast.While))
+            (in_loops if loop else elsewhere).update(_binds_anywhere(statement))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                excluded.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                excluded |= _imported(node)
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                excluded |= _stored(node.target)
+    excluded |= in_loops - elsewhere
     return [n for n, p in provider.items() if p == step.function and not n.startswith("_")
-            and n in data and n in bound]
+            and n in bound and n not in excluded]
+
+
+def last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
+    """What the last step reports (run(), --metrics-out) without a metrics cell: its
+    public plain data bound on every path (module docstring)."""
+    data = plain_data(step.blocks)
+    return [n for n in last_step_results(step, provider) if n in data]
 
 
 def line_markers(cell: int, code: str, numbers: tuple[int, ...]) -> str:

@@ -268,7 +268,7 @@ def _results(code: CutCode, metrics, tests, steps, provider, metric_cells):
     """(values run_steps returns, NB608 for metrics no step computes)."""
     wanted = list(metrics) + [n for t in tests for n in t.reads]
     if not metrics and steps:
-        wanted += outputs.last_step_values(steps[-1], provider)
+        wanted += outputs.last_step_results(steps[-1], provider)
     results, problems = [], []
     for name in dict.fromkeys(wanted):
         if name in provider:
