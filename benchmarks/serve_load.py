@@ -243,7 +243,8 @@ def wait_ready(port: int, proc, timeout: float = 120.0) -> None:
             if conn.getresponse().status == 200:
                 return
         except OSError:
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)  # also while /readyz says 503: the model is loading
     sys.exit("server not ready in time")
 
 

@@ -4,10 +4,30 @@ from __future__ import annotations
 
 import keyword
 import re
+from pathlib import Path
+
+from nb2prod.errors import UserError
 
 RESERVED = frozenset(["run", "run_steps", "Params", "METRICS", "_set_globals", "annotations",
                       "dataclasses", "typing", "_STEPS", "_runtime", "_run_step"])
 """Module-level names the generated pipeline itself defines."""
+
+
+MAX_NAME = 100
+"""Longest package name: it names the output folder, `src/<name>/` and a temporary
+sibling folder (22 characters more), and a file name may have at most 255 bytes."""
+
+
+def package_name(name: str | None, notebook: Path | str) -> str:
+    """The package's name as given (`--name`), else the notebook's file name; refused in
+    one line when its distribution name would be too long for a folder name."""
+    text = name or Path(notebook).stem
+    if len(dist_name(text)) > MAX_NAME:
+        given = "--name" if name else "the notebook's file name"
+        raise UserError(f"package name from {given} is {len(dist_name(text))} characters "
+                        f"long, over the {MAX_NAME}-character limit", path=notebook,
+                        hint="pass a shorter --name")
+    return text
 
 
 def dist_name(text: str) -> str:

@@ -4,9 +4,11 @@ Registered through the `nbconvert.exporters` entry point, so JupyterLab's
 "File > Save and Export Notebook As" lists it too. This is the only module
 that imports nbconvert: the command line never pays for it.
 
-The exporter runs the same planner and templates as `nb2prod build`, and adds
-the build manifest, so unzipping the archive and running `nb2prod build`
-into that folder later keeps the usual verdicts (identical, update, conflict).
+The exporter calls the same core as `nb2prod build` (`nb2prod.build.generate`:
+plan, refusals, render, manifest), so what `build` refuses (a credential as a
+parameter default, an invalid step setting) it refuses too, and unzipping the
+archive and running `nb2prod build` into that folder later keeps the usual
+verdicts (identical, update, conflict).
 Options, as nbconvert config: `--Nb2prodExporter.package_name=NAME`,
 `--Nb2prodExporter.templates=DIR`, `--Nb2prodExporter.ci=github`.
 """
@@ -21,6 +23,8 @@ from pathlib import Path
 import nbformat
 from nbconvert.exporters import Exporter
 from traitlets import List, Unicode, default
+
+from nb2prod.errors import UserError
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 """Every entry's timestamp: the earliest a zip can hold, so archives are byte-stable."""
@@ -48,32 +52,45 @@ class Nb2prodExporter(Exporter):
         metadata = resources.get("metadata", {})
         name = Path(metadata.get("name") or "notebook").name
         source = Path(metadata.get("path") or ".") / f"{name}.ipynb"
-        files = self._package_files(nb_copy, name, source)
+        try:
+            files = self._package_files(nb_copy, name, source)
+        except UserError as exc:  # a refused build or unreadable input: one line
+            exc.path = str(source)  # the notebook the user named, not our temporary copy
+            self.log.error("nb2prod: error: %s", exc)
+            # (imported here: nbconvertapp imports the exporters, this module included)
+            from nbconvert.nbconvertapp import NbConvertApp
+
+            if NbConvertApp.initialized():  # `jupyter nbconvert`: exit 1, no traceback
+                raise SystemExit(1) from None
+            raise  # inside a server: its handler answers with the message
         return zip_bytes(files), resources
 
     def _package_files(self, nb, name: str, source: Path) -> dict[str, str]:
-        from nb2prod import __version__
-        from nb2prod.plan.build import make_plan
-        from nb2prod.problems import problem_line
-        from nb2prod.project_config import templates_dir
-        from nb2prod.render.templates import render
-        from nb2prod.render.write import MANIFEST, manifest_text
+        from nb2prod.build import BuildOptions, Refused, generate
 
+        # Templates and [tool.nb2prod] are looked up from where the notebook really
+        # lives, so a project's settings apply in JupyterLab as well.
+        options = BuildOptions(name=self.package_name or None, ci=tuple(self.ci),
+                               templates=Path(self.templates) if self.templates else None,
+                               config_from=source)
         with tempfile.TemporaryDirectory(prefix="nb2prod-nbconvert-") as folder:
             notebook = Path(folder) / f"{name}.ipynb"
             notebook.write_bytes(_notebook_bytes(nb, source))
-            plan = make_plan(notebook, self.package_name or None)
-        for problem in plan.problems:
+            try:
+                generated = generate(notebook, options)
+            except Refused as refused:  # the problems say why
+                self._log_problems(name, refused.problems)
+                raise
+        self._log_problems(name, generated.plan.problems)
+        return generated.with_manifest()
+
+    def _log_problems(self, name: str, problems) -> None:
+        from nb2prod.problems import problem_line
+
+        for problem in problems:
             log = {"error": self.log.error, "warning": self.log.warning}.get(
                 problem.severity, self.log.info)
             log("%s", problem_line(f"{name}.ipynb", problem))
-        # Templates are looked up from where the notebook really lives, so a
-        # project's [tool.nb2prod] templates apply in JupyterLab as well.
-        explicit = Path(self.templates) if self.templates else None
-        files = render(plan, templates_dir(explicit, source), tuple(self.ci))
-        meta = {"nb2prod_version": __version__, "notebook": plan.notebook_name,
-                "notebook_sha256": plan.notebook_sha256}
-        return {**files, MANIFEST: manifest_text(files, meta)}
 
 
 def _notebook_bytes(nb, source: Path) -> bytes:

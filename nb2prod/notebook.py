@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,10 @@ from nb2prod.errors import UserError
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 """Notebooks above this size are refused: nothing we convert is that large
 once outputs are stripped, and reading one would stall CI."""
+MAX_JSON_DEPTH = 100
+"""JSON nested deeper is refused before it is parsed: real notebooks nest under 20
+levels (widget state and plotly figures included), and every later stage (the
+parser, schema validation, copies) recurses once per level."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ def load_notebook(
     path = Path(path)
     data = _read_bytes(path, max_bytes)
     raw = _parse_json(path, data)
+    _check_shape(path, raw)
     raw = _upgrade(path, raw, data)
     if validate:
         _validate_schema(path, raw)
@@ -89,34 +96,59 @@ def _sha256(data: bytes) -> str:
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
     # One stat before the read, not exists() + is_dir() + stat(): through pathlib those
-    # cost about what reading a whole notebook costs (lint reads many).
+    # cost about what reading a whole notebook costs (lint reads many). A FIFO, socket
+    # or device is refused on that stat, before any open: opening a FIFO for reading
+    # blocks until a writer comes, and /dev/zero never ends.
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         raise UserError("no such file", path=path, hint="check the path") from None
     except PermissionError:
         raise UserError("permission denied: cannot read the file", path=path) from None
-    except OSError as exc:  # e.g. a symbolic link loop
-        raise UserError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+    except (OSError, ValueError) as exc:  # a symbolic link loop, a NUL in the path
+        raise UserError(f"cannot read the file: {_reason(exc)}", path=path) from None
     if stat.S_ISDIR(info.st_mode):
         raise UserError("is a directory, expected a .ipynb file", path=path,
                         hint=f"to check every notebook in it: nb2prod lint {path}")
+    _check_regular(path, info.st_mode)
     if info.st_size > max_bytes:
-        raise UserError(
-            f"notebook is {info.st_size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit",
-            path=path,
-            hint="clear large outputs with `jupyter nbconvert --clear-output`",
-        )
+        raise _too_large(path, info.st_size, max_bytes)
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: if the path became a FIFO since the stat, open does not wait
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as file:
+            _check_regular(path, os.fstat(file.fileno()).st_mode)
+            data = file.read(max_bytes + 1)
     except PermissionError:
         raise UserError("permission denied: cannot read the file", path=path) from None
     except OSError as exc:
-        raise UserError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+        raise UserError(f"cannot read the file: {_reason(exc)}", path=path) from None
+    if len(data) > max_bytes:  # it grew since the stat
+        raise _too_large(path, len(data), max_bytes)
     if not data.strip():
         raise UserError("file is empty, expected a Jupyter notebook", path=path,
                         hint="save it from Jupyter first")
     return data
+
+
+_FILE_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _check_regular(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+        raise UserError(f"is {kind}, expected a .ipynb file; not read", path=path)
+
+
+def _too_large(path: Path, size: int, max_bytes: int) -> UserError:
+    return UserError(
+        f"notebook is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit",
+        path=path, hint="clear large outputs with `jupyter nbconvert --clear-output`")
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _parse_json(path: Path, data: bytes) -> dict[str, Any]:
@@ -126,6 +158,10 @@ def _parse_json(path: Path, data: bytes) -> dict[str, Any]:
         raise UserError(
             f"not a notebook: not UTF-8 text (byte {exc.start})", path=path
         ) from None
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise UserError(f"not a notebook: JSON nested over {MAX_JSON_DEPTH} levels deep",
+                        path=path)
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -135,13 +171,87 @@ def _parse_json(path: Path, data: bytes) -> dict[str, Any]:
         ) from None
     if not isinstance(raw, dict) or not ("cells" in raw or "worksheets" in raw):
         raise UserError("not a notebook: JSON has no 'cells'", path=path)
+    if _SURROGATE_ESCAPE.search(text):
+        _check_surrogates(path, raw)
     return raw
 
 
-def _upgrade(path: Path, raw: dict[str, Any], data: bytes) -> dict[str, Any]:
-    major = raw.get("nbformat")
-    if not isinstance(major, int):
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""Only a `\\udXXX` escape in the JSON can make a lone surrogate (UTF-8 cannot hold
+one), so only notebooks with one pay for the check."""
+
+
+def _check_surrogates(path: Path, raw: dict[str, Any]) -> None:
+    """A lone surrogate cannot be written as UTF-8: not in a package, a report or a
+    terminal. Refused where it is, instead of failing in whichever stage prints it."""
+    try:
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
+        return
+    except UnicodeEncodeError:
+        pass
+    cells = raw.get("cells") if isinstance(raw.get("cells"), list) else []
+    cell = next((i + 1 for i, c in enumerate(cells)
+                 if not _encodes(json.dumps(c, ensure_ascii=False))), None)
+    raise UserError("not a notebook: text with a lone surrogate (invalid Unicode)",
+                    path=path, cell=cell)
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]++|\\.?)*+"?', re.DOTALL)
+"""A string, or an unterminated one to the end: each character is read once (a failed
+string is never retried from a later quote), so hostile text stays linear."""
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}.__getitem__
+
+
+def json_depth(text: str) -> int:
+    """How deep the arrays and objects of JSON `text` nest, without parsing it.
+
+    Strings are cut out and what is left but brackets dropped by the regex engine,
+    and the running depth is summed in C (`accumulate`): linear, about a second for
+    20 MB of nothing but brackets, well under a millisecond for a real notebook (its
+    brackets are few: most of its text is strings). Unbalanced text (invalid JSON,
+    which the parser then reports) counts as deep as its opening brackets go."""
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text)).encode("ascii")
+    return max(accumulate(map(_STEP, brackets)), default=0)
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int  # bool is an int subclass, and not a version
+
+
+def _check_shape(path: Path, raw: dict[str, Any]) -> None:
+    """The fields every later stage indexes, checked before any of them runs (nbformat's
+    own validator iterates `cells` before it checks that it is a list)."""
+    if not _is_int(raw.get("nbformat")):
         raise UserError("not a notebook: missing integer 'nbformat' field", path=path)
+    if "nbformat_minor" in raw and not _is_int(raw["nbformat_minor"]):
+        raise UserError("not a notebook: 'nbformat_minor' is not an integer", path=path)
+    if raw["nbformat"] < 4:
+        return  # checked by the upgrade
+    cells = raw.get("cells")
+    if not isinstance(cells, list):
+        raise UserError("not a notebook: 'cells' is not a list", path=path)
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+            raise UserError("not a notebook: cell has no valid 'cell_type'", path=path,
+                            cell=index + 1)
+        source = cell.get("source", "")
+        if not isinstance(source, str) and not (
+                isinstance(source, list) and all(isinstance(s, str) for s in source)):
+            raise UserError("not a notebook: cell 'source' is not text", path=path,
+                            cell=index + 1)
+
+
+def _upgrade(path: Path, raw: dict[str, Any], data: bytes) -> dict[str, Any]:
+    major = raw["nbformat"]
     if major >= 4:
         return raw
     if major in (2, 3):
@@ -149,9 +259,9 @@ def _upgrade(path: Path, raw: dict[str, Any], data: bytes) -> dict[str, Any]:
 
         try:
             raw = upgrade_to_v4(raw)
-        except ValueError as exc:
-            raise UserError(f"cannot upgrade nbformat v{major} notebook: {exc}",
-                            path=path) from None
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # any shape
+            raise UserError(f"cannot upgrade nbformat v{major} notebook: "
+                            f"{_first_line(exc)}", path=path) from None
     else:
         import nbformat  # lazy: only v1 notebooks need its converter
 
@@ -160,15 +270,22 @@ def _upgrade(path: Path, raw: dict[str, Any], data: bytes) -> dict[str, Any]:
                 warnings.simplefilter("ignore")
                 upgraded = nbformat.reads(data.decode("utf-8-sig"), as_version=4)
         except Exception as exc:  # noqa: BLE001 -- nbformat raises many types for broken old files
-            raise UserError(f"cannot upgrade nbformat v{major} notebook: {exc}",
-                            path=path) from None
+            raise UserError(f"cannot upgrade nbformat v{major} notebook: "
+                            f"{_first_line(exc)}", path=path) from None
         raw = json.loads(json.dumps(upgraded))
     # The converter invents random cell ids; old notebooks have none, and a
     # random id would make every report differ from run to run.
     raw["nbformat_minor"] = min(int(raw.get("nbformat_minor", 4)), 4)
     for cell in raw.get("cells", []):
-        cell.pop("id", None)
+        if isinstance(cell, dict):
+            cell.pop("id", None)
+    _check_shape(path, raw)
     return raw
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
 def _validate_schema(path: Path, raw: dict[str, Any]) -> None:
@@ -187,6 +304,10 @@ def _validate_schema(path: Path, raw: dict[str, Any]) -> None:
                 f"fails the nbformat schema at '{where}': {first_line}", path=path,
                 hint=f"open and save it in Jupyter, or: jupyter nbconvert --to notebook "
                 f"--inplace {path}") from None
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            # nbformat's own checks index fields before the schema has typed them
+            raise UserError(f"fails the nbformat schema: {_first_line(exc)}",
+                            path=path) from None
 
 
 def _to_notebook(path: Path, raw: dict[str, Any], sha256: str) -> Notebook:

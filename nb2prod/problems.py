@@ -69,6 +69,18 @@ def location(path: object = None, cell: int | None = None, line: int | None = No
     return ":".join(parts)
 
 
+def problem_order(problem) -> tuple:
+    """THE order problems are listed in (plan, build, report, lint within a file): by
+    place, unplaced first, then code; the message last, so equal places keep one order.
+    Takes anything with cell, line, column, code and message (a Problem, a lint Finding)."""
+    return (problem.cell or 0, problem.line or 0, problem.column or 0, problem.code,
+            problem.message)
+
+
+def in_order(problems) -> tuple[Problem, ...]:
+    return tuple(sorted(problems, key=problem_order))
+
+
 def problem_line(path: object, problem: Problem) -> str:
     """The diagnostic line of `build`, `plan`, `verify` and the nbconvert exporter."""
     return f"{location(path, *problem.place())}: {problem.code} [{problem.severity}] " \
@@ -188,6 +200,16 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "Add code cells; there is nothing to convert.",
           "A notebook of markdown only has no computation to package.",
           "(markdown cells only)", "x = compute()"),
+    _rule("NB617", "invalid-step-setting", ERROR,
+          "A step setting tag (`retry:`, `cache:`, `secret:`, `label:`, `limit:`...) has an "
+          "invalid value.",
+          "Fix the tag: retry:3, cache:disabled, secret:SECRET:KEY:ENV, label:KEY:VALUE, "
+          "annotation:KEY:VALUE, limit:cpu:2, limit:memory:4Gi, limit:nvidia.com/gpu:1.",
+          "Settings become the package's retries and cache, and the Kubeflow pipeline's "
+          "secrets, pod labels and resources. A value nothing can read would be dropped "
+          "or rejected by the cluster, so `plan`, `lint` and `build` report it at its cell "
+          "and `build` writes nothing.",
+          "retry:three", "retry:3"),
     _rule("NB618", "file-dataflow", WARNING,
           "A step reads a file (by literal path) that an earlier step writes.",
           "Pass the value between steps as a variable; or, for `--target kubeflow`, "
@@ -248,6 +270,17 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "# step fetch (secret:api:token:API_TOKEN)\ntoken = os.environ['API_TOKEN']\n"
           "# step call\nrows = get(url, token)",
           "# step call (secret:api:token:API_TOKEN)\nrows = get(url, os.environ['API_TOKEN'])"),
+    _rule("NB626", "window-feature-served", WARNING,
+          "A statement on the way to the served model's input needs other rows than the "
+          "requested one (a window, a shift, a rank, a group transform, data-made bins); "
+          "the serving files were not written.",
+          "Compute the value where the request comes from and send it as a column, or "
+          "choose another input frame after it (tag its cell `serve-input`).",
+          "`--target serve` runs the notebook's own feature code on each request; one row "
+          "alone cannot reproduce `df.x.rolling(5).mean()` or `df.x.shift(1)`, so the "
+          "service would answer with a value the model never saw in training.",
+          "df['avg5'] = df['spend'].rolling(5).mean()",
+          "# cell tagged serve-input, after the window:\ndf['avg5'] = df['spend'].rolling(5).mean()"),
     _rule("NB619", "reserved-name", ERROR,
           "A module-level name of the notebook clashes with the generated pipeline's own.",
           "Rename it: `run`, `run_steps`, `Params` and `METRICS` are the package's API.",

@@ -19,6 +19,7 @@ from nb2prod.errors import UserError
 from nb2prod.notebook import load_notebook
 from nb2prod.plan.build import build_plan
 from nb2prod.plan.records import Block, Step
+from nb2prod.plan.settings import parse_settings
 from nb2prod.render.templates import render
 from nb2prod.targets.kubeflow import build_kubeflow, job_args, resources
 from nb2prod.targets.registry import parse_targets
@@ -34,7 +35,9 @@ def plan_of(name: str):
 
 
 def one_step(code: str, settings=()) -> Step:
-    return Step("s", "s", (Block(1, None, code),), settings=tuple(settings))
+    parsed, errors = parse_settings(tuple(settings))
+    assert not errors
+    return Step("s", "s", (Block(1, None, code),), settings=parsed)
 
 
 def test_parse_targets_accepts_repeats_and_commas():
@@ -95,9 +98,11 @@ def test_resources_from_kale_spelled_tags():
 @pytest.mark.parametrize("setting", [("limit:cpu", "two"), ("limit:memory", "4GB"),
                                      ("retry", "x"), ("cache", "off"),
                                      ("limit:nvidia.com/gpu", "0.5")])
-def test_invalid_resource_values_fail_the_build(setting):
-    with pytest.raises(UserError, match="not a valid value"):
-        resources(one_step("", [setting]))
+def test_invalid_resource_values_are_refused_by_the_plan(setting):
+    settings, errors = parse_settings((setting,))
+    assert errors == [f"tag `{setting[0]}:{setting[1]}`: `{setting[1]}` is not "
+                      + errors[0].split(" is not ", 1)[1]]
+    assert settings.cpu is settings.memory is settings.retry is settings.cache is None
 
 
 def test_job_args_spell_parameters_for_the_package_cli():

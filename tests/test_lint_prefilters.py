@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from nb2prod.lint.rules_secrets import (
+from nb2prod.analysis.credentials import (
     _MARKERS,
     GENERIC,
     TOKEN_PATTERNS,
-    _output_texts,
-    _scan,
     has_marker,
     looks_secret,
 )
+from nb2prod.analysis.credentials import scan as _scan
+from nb2prod.lint.rules_secrets import _output_texts
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -81,10 +83,14 @@ def test_size_limit_is_stated(tmp_path):
 def test_unreadable_file(tmp_path, monkeypatch):
     path = make_notebook(tmp_path / "locked.ipynb", ["x = 1"])
 
-    def denied(self):
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    def denied(file, *args, **kwargs):  # root reads any file: deny the open itself
+        if Path(file) == path:
+            raise PermissionError(13, "Permission denied")
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
     assert "permission denied" in error_for(path)
 
 
@@ -107,3 +113,64 @@ def test_every_corpus_notebook_loads_or_fails_cleanly():
             assert str(path) in str(exc)
         else:
             assert notebook.cells is not None
+
+
+# --- hostile files (issue 25): refused in one line, never read, never a traceback ------
+
+def test_a_fifo_is_refused_without_opening_it(tmp_path):
+    fifo = tmp_path / "pipe.ipynb"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer comes
+    for validate in (True, False):
+        assert "named pipe" in error_for(fifo, validate=validate)
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(fifo)
+    assert "named pipe" in error_for(link)
+
+
+def test_a_device_is_refused():
+    assert "character device" in error_for(Path(os.devnull))
+
+
+def _v4(**fields) -> bytes:
+    notebook = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps({**notebook, **fields}).encode()
+
+
+@pytest.mark.parametrize("content, expected, cell", [
+    (_v4(cells=5), "'cells' is not a list", None),
+    (_v4(nbformat_minor="x"), "'nbformat_minor' is not an integer", None),
+    (_v4(nbformat=True), "missing integer 'nbformat'", None),
+    (_v4(cells=[{"cell_type": "code", "source": 3, "metadata": {}, "outputs": []}]),
+     "'source' is not text", 1),
+    (_v4(cells=[{"cell_type": "markdown", "source": "a", "metadata": {}}, 7]),
+     "no valid 'cell_type'", 2),
+    (b'{"cells": [], "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b', "nbformat": 4}',
+     "nested over 100 levels", None),
+    (_v4(cells=[{"cell_type": "markdown", "source": "a\ud800", "metadata": {}}]),
+     "lone surrogate", 1),
+    (json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {},
+                 "worksheets": [{"cells": 5}]}).encode(), "cannot upgrade nbformat v3", None),
+])
+def test_malformed_shapes_are_one_line(tmp_path, content, expected, cell):
+    path = tmp_path / "bad.ipynb"
+    path.write_bytes(content)
+    for validate in (True, False):  # build and lint
+        message = error_for(path, validate=validate)
+        assert expected in message
+        assert (f"cell {cell}" in message) == (cell is not None)
+
+
+def test_json_depth_is_linear_and_ignores_strings():
+    from nb2prod.notebook import json_depth
+
+    assert json_depth('{"a": [[1], {"b": "[[[[[["}], "c\\"[[": []}') == 3
+    assert json_depth("[" * 1000) == 1000  # unbalanced: as deep as it opens
+    assert json_depth('"' + '\\"[' * 1000) == 0  # one unterminated string
+
+
+def test_emoji_escapes_are_not_surrogates(tmp_path):
+    path = tmp_path / "ok.ipynb"
+    path.write_bytes(_v4(cells=[{"cell_type": "markdown", "source": "\U0001f600",
+                                 "metadata": {}}]))  # json.dumps writes \ud83d\ude00
+    assert b"\\ud83d" in path.read_bytes()
+    assert load_notebook(path).cells[0].source == "\U0001f600"

@@ -3,6 +3,8 @@ is reported, for every tag vocabulary."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from nb2prod.notebook import load_notebook
@@ -258,3 +260,30 @@ def test_reserved_name_is_located_and_future_imports_are_fine(plan_of):
     plan = plan_of([("import math", ["imports"]), ("def run():\n    return 1", ["functions"]),
                     ("x = run()", ["step:a"])])
     assert ("NB619", 2, None) in codes(plan)
+
+
+BAD_SETTING = [("n = 3", ["parameters"]),
+               ("total = n * 2", ["step:compute", "retry:abc", "limit:cpu:2"]),
+               ("print(total)", ["metrics"])]
+
+
+def test_an_invalid_setting_is_located_the_same_in_plan_build_and_lint(
+        notebook_factory, tmp_path, capsys):
+    """The plan checks every setting tag: `plan`, `build` and `lint` report one NB617."""
+    from nb2prod.cli import main
+
+    path = notebook_factory(BAD_SETTING)
+    (problem,) = [p for p in build_plan(load_notebook(path)).problems if p.code == "NB617"]
+    assert (problem.cell, problem.severity) == (2, "error")
+    message = "NB617 [error] tag `retry:abc`: `abc` is not a whole number"
+    assert main(["plan", str(path)]) == 1
+    assert f"{path}:cell 2: {message}" in capsys.readouterr().out
+    out = tmp_path / "out"
+    assert main(["build", str(path), "-o", str(out), "--target", "kubeflow"]) == 1
+    captured = capsys.readouterr()
+    assert f"{path}:cell 2: {message}" in captured.out
+    assert "a step setting is invalid; nothing written" in captured.err
+    assert not out.exists()
+    assert main(["lint", str(path), "--format", "json", "--no-cache"]) == 1
+    (finding,) = [f for f in json.loads(capsys.readouterr().out) if f["code"] == "NB617"]
+    assert (finding["cell"], finding["message"]) == (2, problem.message)

@@ -66,8 +66,11 @@ def test_settings_are_checked_and_read(tmp_path):
         ("db-creds", "password", "DB_PASSWORD")]
     bad = [("x = 1", ["step:a", "secret:db-creds:DB_PASSWORD"])]
     plan = build_plan(load_notebook(make_notebook(tmp_path / "bad.ipynb", bad)))
-    with pytest.raises(UserError, match=r"step `a` \(notebook cell 1\): tag `secret:"):
-        plan_settings(plan)
+    (problem,) = [p for p in plan.problems if p.code == "NB617"]
+    assert (problem.cell, problem.severity) == (1, "error")
+    assert problem.message == ("tag `secret:db-creds:DB_PASSWORD`: a secret tag is "
+                               "secret:SECRET:KEY:ENV")
+    assert plan_settings(plan)["a"].secrets == ()  # render reads a checked plan: no raise
 
 
 def test_credential_looking_parameter_default_is_an_error(tmp_path):

@@ -1,15 +1,10 @@
-"""The generated step cache's storage (`store.py`, `formats.py`): every value comes back
-exactly as it went in, whichever format wrote it; damaged entries are never loaded.
-
-The modules under test are those of the churn golden tree, which tests/test_golden.py
-keeps byte-identical to what `nb2prod build` writes; they import only the standard
-library and each other, so copies of the two files are loaded here as a package."""
+"""The step cache's storage (`nb2prod/runtime/store.py`, `formats.py`, vendored into every
+package): every value comes back exactly as it went in, whichever format wrote it;
+damaged entries are never loaded."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 import types
 from fractions import Fraction
 
@@ -17,31 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
-
-PACKAGE = ROOT / "tests" / "data" / "build" / "churn" / "expected" / "src" / "churn"
+from nb2prod.runtime import formats as runtime_formats
+from nb2prod.runtime import store as runtime_store
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """The golden tree's store.py and formats.py, copied (their bytecode stays out of the
-    tree) into a package of their own; the module namespace of both."""
-    package = tmp_path_factory.mktemp("store") / "churn"
-    package.mkdir()
-    for name in ("store.py", "formats.py"):
-        (package / name).write_bytes((PACKAGE / name).read_bytes())
-    saved = {name: sys.modules.pop(name) for name in list(sys.modules)
-             if name == "churn" or name.startswith("churn.")}
-    sys.path.insert(0, str(package.parent))
-    try:
-        store = importlib.import_module("churn.store")
-        formats = importlib.import_module("churn.formats")
-        yield types.SimpleNamespace(**{**vars(formats), **vars(store)})
-    finally:
-        sys.path.remove(str(package.parent))
-        for name in [n for n in sys.modules if n == "churn" or n.startswith("churn.")]:
-            del sys.modules[name]
-        sys.modules.update(saved)
+def store():
+    """The names of both modules, in one namespace."""
+    return types.SimpleNamespace(**{**vars(runtime_formats), **vars(runtime_store)})
 
 
 def _rng():
@@ -162,3 +140,23 @@ def test_saving_a_key_again_replaces_its_entry(store, tmp_path):
     cache, _ = _saved(store, tmp_path)
     cache.save("step", "k", {"note": store.encode("again")}, "", {})
     assert cache.load("step", "k").values["note"].value() == "again"
+
+
+def test_an_entry_is_bound_to_its_step_and_key(store, tmp_path):
+    """A copied or swapped entry file is a miss, never another step's or run's result."""
+    cache, entry_file = _saved(store, tmp_path)
+    for step, key in (("other", "k"), ("step", "k2")):
+        (tmp_path / f"{step}-{key}.json").write_bytes(entry_file.read_bytes())
+        assert cache.has(step, key) and cache.load(step, key) is None
+    assert cache.load("step", "k", ("frame", "note")) is not None
+    assert cache.load("step", "k", ("frame",)) is None  # not the outputs the step has now
+
+
+def test_an_output_file_that_is_not_a_regular_file_is_never_read(store, tmp_path):
+    import os
+
+    cache, entry_file = _saved(store, tmp_path)
+    data_file = tmp_path / json.loads(entry_file.read_text())["outputs"]["frame"]["file"]
+    data_file.unlink()
+    os.mkfifo(data_file)  # reading it would block forever
+    assert cache.load("step", "k") is None

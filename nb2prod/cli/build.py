@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nb2prod import __version__
 from nb2prod.errors import UserError
 from nb2prod.problems import ERROR, INFO, WARNING, problem_line
 
@@ -66,11 +65,10 @@ def build(
 
     Example: nb2prod build churn.ipynb -o churn --name churn
     """
-    options = BuildOptions(notebook, output, name, force, check, strict, templates,
-                           wheelhouse, image, quiet, ci=tuple(ci or ()),
-                           targets=tuple(target or ()), volume=volume, verbose=verbose,
-                           python=python)
-    raise typer.Exit(run_build(options))
+    flags = BuildFlags(notebook, output, name, force, check, strict, templates, wheelhouse,
+                       image, quiet, ci=tuple(ci or ()), targets=tuple(target or ()),
+                       volume=volume, verbose=verbose, python=python)
+    raise typer.Exit(run_build(flags))
 
 
 def plan(
@@ -92,7 +90,9 @@ def plan(
 
 
 @dataclass(frozen=True)
-class BuildOptions:
+class BuildFlags:
+    """`nb2prod build`'s flags: the core's options plus how much to print."""
+
     notebook: Path
     output: Path | None = None
     name: str | None = None
@@ -109,6 +109,14 @@ class BuildOptions:
     verbose: bool = False
     python: Path | None = None  # the environment dependencies are pinned from
 
+    def options(self):
+        from nb2prod.build import BuildOptions
+
+        return BuildOptions(name=self.name, output=self.output, force=self.force,
+                            check=self.check, templates=self.templates, ci=self.ci,
+                            targets=self.targets, image=self.image, volume=self.volume,
+                            python=self.python, wheelhouse=self.wheelhouse)
+
 
 def exit_code(plan: Plan, strict: bool) -> int:
     if plan.count(ERROR) or (strict and plan.count(WARNING)):
@@ -116,87 +124,22 @@ def exit_code(plan: Plan, strict: bool) -> int:
     return 0
 
 
-def run_build(options: BuildOptions) -> int:
-    from nb2prod.plan.build import make_plan
-    from nb2prod.project_config import templates_dir
-    from nb2prod.render import write
-    from nb2prod.render.templates import render
-    from nb2prod.targets.registry import with_notes
+def run_build(flags: BuildFlags) -> int:
+    from nb2prod.build import build
 
-    plan = make_plan(options.notebook, options.name, options.python)
-    if any(p.code == "NB624" for p in plan.problems):  # writing it would leak it
-        _print_problems(_console(), options.notebook, plan, quiet=True)
-        raise UserError("a parameter default looks like a credential; nothing written",
-                        path=options.notebook, exit_code=1,
-                        hint="read it from the environment in the step instead")
-    templates = templates_dir(options.templates, options.notebook)
-    targets = _target_options(options, plan)
-    plan = with_notes(plan, targets)  # serve: NB621/NB622
-    out_dir = options.output or Path(plan.dist_name)
-    hashes = _fill_wheelhouse(options, plan, out_dir) if options.wheelhouse and not \
-        options.check else None
-    files = render(plan, templates, options.ci, targets, hashes)
-    verdicts = write.plan_writes(out_dir, files, force=options.force)
+    result = build(flags.notebook, flags.options())  # a refusal: see cli/errors.py
     console = _console()
-    if options.check:
-        return _report_check(console, out_dir, verdicts)
-    conflicts = [v.path for v in verdicts if v.action == write.CONFLICT]
-    if conflicts:
-        raise UserError(
-            f"{len(conflicts)} generated file(s) were edited since the last build: "
-            + ", ".join(conflicts), path=out_dir, exit_code=1,
-            hint="keep your edits elsewhere, or rebuild with --force to replace them")
-    meta = {"nb2prod_version": __version__, "notebook": plan.notebook_name,
-            "notebook_sha256": plan.notebook_sha256}
-    write.write_tree(out_dir, files, verdicts, meta)
-    if options.verbose:
-        _print_plan(console, plan)
-    _print_problems(console, options.notebook, plan, options.quiet)
-    if not options.quiet:
-        _print_summary(console, plan, out_dir, verdicts)
-    _container_extras(options, plan, out_dir)
-    return exit_code(plan, options.strict)
-
-
-def _fill_wheelhouse(options: BuildOptions, plan: Plan, out_dir: Path) -> dict:
-    """Download the locked versions' wheels; return their sha256 for requirements.lock
-    (normalized name -> digests), or {} when some locked distribution has no wheel."""
-    from nb2prod.plan.dependencies import requirement_name
-    from nb2prod.plan.environment import normalize
-    from nb2prod.targets import container
-    from nb2prod.targets.registry import extra_requirements, target_options
-
-    # A target's extra runs in the image too (kubeflow: the KFP executor).
-    extras = extra_requirements(target_options(options.targets), plan)
-    locked = {normalize(name) for name, _ in plan.lock}
-    requirements = [f"{name}=={version}" for name, version in plan.lock] + [
-        r for r in plan.dependencies if normalize(requirement_name(r)) not in locked]
-    wheels = container.fill_wheelhouse(out_dir, [*requirements, *extras],
-                                       python_version=plan.python_version)
-    return container.lock_hashes(wheels, plan.lock)
-
-
-def _container_extras(options: BuildOptions, plan: Plan, out_dir: Path) -> None:
-    from nb2prod.targets import container
-
-    if options.image:
-        container.build_image(out_dir, options.image)
+    if flags.check:
+        return _report_check(console, result.out_dir, result.verdicts, result.plan.import_name)
+    if flags.verbose:
+        _print_plan(console, result.plan)
+    _print_problems(console, flags.notebook, result.plan.problems, flags.quiet)
+    if not flags.quiet:
+        _print_summary(console, result.plan, result.out_dir, result.verdicts)
+    return exit_code(result.plan, flags.strict)
 
 
 PLAN_FORMATS = ("text", "json", "mermaid", "dot")
-
-
-def _target_options(options: BuildOptions, plan: Plan):
-    """Targets to render, each checked against the plan (a refusal writes nothing)."""
-    from nb2prod.targets.registry import check, target_options
-
-    targets = target_options(options.targets, options.image, options.volume)
-    try:
-        check(plan, targets, options.notebook)
-    except UserError:
-        _print_problems(_console(), options.notebook, plan, quiet=True)
-        raise
-    return targets
 
 
 def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False) -> int:
@@ -211,7 +154,7 @@ def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False)
 
         if format == "text":
             _console().print(to_tree(plan_graph(plan)))
-            _print_problems(_console(), notebook, plan, quiet=False)
+            _print_problems(_console(), notebook, plan.problems, quiet=False)
         else:
             print(RENDERERS[format](plan_graph(plan)), end="")
         return exit_code(plan, False)
@@ -222,7 +165,7 @@ def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False)
         return exit_code(plan, False)
     console = _console()
     _print_plan(console, plan)
-    _print_problems(console, notebook, plan, quiet=False)
+    _print_problems(console, notebook, plan.problems, quiet=False)
     return exit_code(plan, False)
 
 
@@ -232,8 +175,8 @@ def _console():
     return Console(highlight=False, soft_wrap=True)
 
 
-def _print_problems(console, notebook: Path, plan: Plan, quiet: bool) -> None:
-    shown = [p for p in plan.problems if not (quiet and p.severity == INFO)]
+def _print_problems(console, notebook: Path, problems, quiet: bool) -> None:
+    shown = [p for p in problems if not (quiet and p.severity == INFO)]
     for problem in shown:
         console.print(problem_line(notebook, problem), markup=False)
 
@@ -259,6 +202,11 @@ def _print_plan(console, plan: Plan) -> None:
     console.print("model (--target serve): " + (
         f"{model.name}, cell {model.cell}, fitted on {model.x or 'unknown'} ({model.origin})"
         if model else "none"), markup=False)
+    if plan.inference is not None:
+        from nb2prod.plan.inference import describe
+
+        for line in describe(plan.inference):
+            console.print(line, markup=False)
 
 
 def _print_summary(console, plan: Plan, out_dir: Path, verdicts) -> None:
@@ -275,9 +223,16 @@ def _print_summary(console, plan: Plan, out_dir: Path, verdicts) -> None:
                   markup=False)
 
 
-def _report_check(console, out_dir: Path, verdicts) -> int:
+def _report_check(console, out_dir: Path, verdicts, import_name: str) -> int:
+    from nb2prod.render.vendor import runtime_drift
+
     changed = [v for v in verdicts if v.action != "identical"]
+    drift = runtime_drift(out_dir, import_name)  # one line for the vendored runtime's files
+    if drift:
+        console.print(drift, markup=False)
     for verdict in changed:
+        if drift and "/_runtime/" in verdict.path:
+            continue
         console.print(f"{out_dir / verdict.path}: would {verdict.action}", markup=False)
     if changed:
         console.print(f"{len(changed)} file(s) differ from a fresh build; "

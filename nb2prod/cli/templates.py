@@ -31,12 +31,9 @@ CONTEXT: dict[str, str] = {
     "pipeline.py.j2": "plan: imports, helpers, params, steps (blocks, inputs, outputs, "
                       "code_hash), metrics, results; run_specs (retry, cache, secrets); "
                       "kernel_display (module, option, kernel, terminal, why)",
-    "runtime.py.j2": "plan: import_name, dist_name (logging, step cache, resume, retries)",
-    "store.py.j2": "plan: import_name (the step cache: keys, digests, entries on disk)",
-    "formats.py.j2": "plan: import_name (the step cache's storage formats)",
     "requirements.lock.j2": "plan: lock (exact versions), environment; wheel_hashes",
-    "main.py.j2": "plan: params (argparse options), dist_name, import_name, dependencies; "
-                  "kernel_display",
+    "main.py.j2": "plan: params (argparse options), dist_name, import_name, dependencies, "
+                  "metrics_code; kernel_display, serve (the rest is _runtime/cli.py)",
     "conftest.py.j2": "plan: import_name, dist_name (the shared `values` fixture); "
                       "kernel_display",
     "test_pipeline.py.j2": "plan: tests (name, cell, code, reads, setup), golden, "

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -186,6 +187,8 @@ def fingerprint(path: Path) -> tuple[Stamp, Stamp | None, str] | None:
     """(raw stat, trusted stamp or None, sha256) of `path` now; None if unreadable."""
     try:
         st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read: load refuses it
+            return None
         data = _read(path)
     except OSError:
         return None

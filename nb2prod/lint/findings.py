@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from nb2prod.problems import ERROR, INFO, WARNING, Problem
+from nb2prod.problems import ERROR, INFO, WARNING, Problem, problem_order
 
 SEVERITY_RANK = {INFO: 0, WARNING: 1, ERROR: 2}
 
@@ -35,9 +35,7 @@ class Finding(NamedTuple):
                    problem.severity, problem.message, problem.hint, problem.cell_id)
 
     def sort_key(self) -> tuple:
-        # The message last: findings at one place with one code keep a fixed order.
-        return (self.path, self.cell or 0, self.line or 0, self.column or 0, self.code,
-                self.message)
+        return (self.path, *problem_order(self))
 
     def at_least(self, severity: str) -> bool:
         return SEVERITY_RANK[self.severity] >= SEVERITY_RANK[severity]

@@ -32,7 +32,7 @@ _MODULES = (rules_files, rules_cells, rules_execution, rules_names, rules_paths,
 CHECKS: tuple[Check, ...] = tuple(check for m in _MODULES for check in m.CHECKS)
 
 REUSED = ("NB002", "NB201", "NB202", "NB203", "NB601", "NB604", "NB606", "NB607", "NB608",
-          "NB609", "NB613", "NB625")
+          "NB609", "NB613", "NB617", "NB624", "NB625")
 """Conversion codes lint reports with the same meaning as build."""
 
 LINT_RULES: dict[str, Rule] = dict(sorted(

@@ -1,6 +1,7 @@
 """NB4xx and tag rules: the notebook's shape as `build` will see it.
 
-Tags decide how a notebook becomes a package, so a tag typo (NB606), a
+Tags decide how a notebook becomes a package, so a tag typo (NB606), an invalid
+step setting (NB617, checked by the plan's own function), a
 `parameters` cell that is not plain literals (NB607) or a step nothing uses
 (NB404) changes the package silently. Size rules keep cells reviewable.
 """
@@ -173,9 +174,19 @@ def _steps(cells: tuple[CellAnalysis, ...]) -> list[tuple[str, list[CellAnalysis
     return steps
 
 
+def check_settings(ctx: LintContext) -> Iterator[Problem]:
+    """NB617: an invalid step setting tag, as `plan` and `build` report it (one function)."""
+    for cell in ctx.code_cells:
+        if cell.tags.settings:  # most cells have none: plan/settings.py loads for the others
+            from nb2prod.plan.settings import cell_settings
+
+            yield from cell_settings(cell)[1]
+
+
 CHECKS = (
     Check(("NB401", "NB402", "NB405"), check_sizes),
     Check(("NB606", "NB403"), check_tags),
+    Check(("NB617",), check_settings),
     Check(("NB607",), check_parameters),
     Check(("NB404",), check_steps),
 )

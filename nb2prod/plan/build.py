@@ -1,7 +1,8 @@
-"""Notebook -> Plan: which cell goes where (`assign_units`), then `steps.py`
-links the units into steps with inputs and outputs, `file_flows.py` adds
-the problems of files passed between steps and `secret_flows.py` those of
-secret values passed between steps.
+"""Notebook -> Plan, as a chain of stages (DESIGN.md draws it):
+
+    analyze -> assign_units -> steps.assemble -> passes.PASSES
+    (facts     (roles; tags and   (cut, params, metrics,   (NB624 credentials,
+     per cell)  settings checked)  checks, links, module)   NB618 files, NB625 secrets)
 """
 
 from __future__ import annotations
@@ -13,37 +14,43 @@ from nb2prod.analysis.analyze import CellAnalysis, NotebookAnalysis, analyze
 from nb2prod.analysis.tags import EXPORT, FUNCTIONS, IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.errors import UserError
 from nb2prod.notebook import Notebook, load_notebook
-from nb2prod.plan.file_flows import with_file_flow_problems
 from nb2prod.plan.metrics import split_metrics_cell, unnamed_prints
+from nb2prod.plan.passes import run_passes
 from nb2prod.plan.records import Plan, PlanOptions, Unit
-from nb2prod.plan.secret_flows import with_secret_flow_problems
+from nb2prod.plan.settings import cell_settings
 from nb2prod.plan.steps import assemble
 from nb2prod.problems import Problem, make_problem
 
 MODULE_ROLES = (IMPORTS, FUNCTIONS, EXPORT)
 
 
-def make_plan(notebook: Path, name: str | None, python: Path | None = None) -> Plan:
+def make_plan(notebook: Path, name: str | None, python: Path | None = None,
+              config_from: Path | None = None) -> Plan:
     """Load the notebook at `notebook` and plan it: what every front end starts with.
-    Dependencies are pinned from `python`'s environment (see environment.py)."""
+    Dependencies are pinned from `python`'s environment (see environment.py);
+    `[tool.nb2prod]` is read from the pyproject nearest `config_from` (default: the
+    notebook; the nbconvert exporter plans a temporary copy of a notebook living elsewhere)."""
     from nb2prod.plan.environment import choose_python, read_environment
     from nb2prod.project_config import configured_model  # [tool.nb2prod] model
 
     loaded = load_notebook(notebook)
     env = read_environment(choose_python(python, loaded.kernel_name))
-    return build_plan(loaded, PlanOptions(name=name, model=configured_model(notebook),
-                                          environment=env))
+    model = configured_model(config_from or notebook)
+    return build_plan(loaded, PlanOptions(name=name, model=model, environment=env))
 
 
 def build_plan(notebook: Notebook, options: PlanOptions | None = None) -> Plan:
-    options = options or PlanOptions()
     if not notebook.code_cells:
         raise UserError("the notebook has no code cells: nothing to convert",
                         path=notebook.path, hint="add code cells; see `nb2prod rules NB616`")
-    analysis = analyze(notebook)
+    return plan_analysis(analyze(notebook), options)
+
+
+def plan_analysis(analysis: NotebookAnalysis, options: PlanOptions | None = None) -> Plan:
+    """The whole chain from an analysis (lint has one): units, assembly, passes."""
     units, problems = assign_units(analysis)
-    plan = with_file_flow_problems(assemble(notebook, analysis, units, problems, options))
-    return with_secret_flow_problems(plan, analysis)
+    plan = assemble(analysis.notebook, analysis, units, problems, options or PlanOptions())
+    return run_passes(plan, analysis)
 
 
 def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]:
@@ -60,13 +67,15 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
             role = TEST if _has_assert(cell) else "example"
         # A skipped cell is not converted, so its code's problems do not count.
         problems.extend(_tag_problems(cell, code_problems=role != SKIP))
+        settings, bad_settings = cell_settings(cell)
+        problems.extend(bad_settings)
         if role == SKIP:
             problems.append(make_problem("NB612", "cell tagged skip was left out",
                                          cell.cell.number, cell_id=cell.cell.cell_id))
             units.append(Unit(SKIP, [cell]))
             continue
         if role == STEP:
-            current = Unit(STEP, [cell], cell.tags.step, cell.tags.after, cell.tags.settings)
+            current = Unit(STEP, [cell], cell.tags.step, cell.tags.after, settings)
             if last_step and last_step.name == current.name and units[-1] is last_step:
                 last_step.cells.append(cell)
                 current = last_step

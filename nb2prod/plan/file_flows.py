@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from nb2prod.plan.records import Block, Plan, Step
-from nb2prod.problems import Problem, make_problem
+from nb2prod.problems import Problem, in_order, make_problem
 
 WRITE, READ = "write", "read"
 
@@ -193,9 +193,4 @@ def with_file_flow_problems(plan: Plan) -> Plan:
     added = file_flow_problems(find_file_flows(plan.steps))
     if not added:
         return plan
-    problems = sorted([*plan.problems, *added], key=_order)
-    return replace(plan, problems=tuple(problems))
-
-
-def _order(p: Problem):
-    return (p.cell or 0, p.line or 0, p.column or 0, p.code, p.message)
+    return replace(plan, problems=in_order([*plan.problems, *added]))

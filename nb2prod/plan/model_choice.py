@@ -14,6 +14,8 @@ import ast
 from dataclasses import dataclass
 
 from nb2prod import naming
+from nb2prod.plan.inference import InferencePath, find_path
+from nb2prod.plan.inference_batch import window_problems
 from nb2prod.plan.records import ModelChoice
 from nb2prod.problems import Problem, make_problem
 
@@ -37,6 +39,7 @@ class Choice:
     notes: tuple[Problem, ...]
     results: tuple[str, ...] = ()  # extra values run_steps returns
     snapshots: tuple[tuple[str, str, str], ...] = ()  # (step function, name, key)
+    inference: InferencePath | None = None  # the raw-input path (inference.py)
 
 
 def find_fits(raw_steps, functions: list[str]) -> list[Fit]:
@@ -114,7 +117,16 @@ def choose(raw_steps, functions: list[str], provider: dict[str, str],
     x = fit.x if fit.x and keys.get(fit.x) else None
     model = ModelChoice(fit.name, keys[fit.name], x, keys.get(x) if x else None, fit.function,
                         fit.cell, fit.line, origin, tuple(dict.fromkeys(f.name for f in fits)))
-    return Choice(model, tuple(notes), tuple(results), tuple(snapshots))
+    path = find_path(raw_steps, fit.name, fit.x, fit.cell, fit.line,
+                     {n for n, p in provider.items() if p != "params"},
+                     {n for n, p in provider.items() if p == "params"})
+    cell_ids = {c.cell.number: c.cell.cell_id for _, cells in raw_steps for c, _ in cells}
+    notes = [*notes, *window_problems(path, cell_ids)]
+    if path is not None:  # what the feature state and its proof read from the run
+        wanted = (*path.frozen, *path.train_rows, path.heldout, *path.heldout_rows)
+        results += [n for n in dict.fromkeys(filter(None, wanted))
+                    if n in provider and provider[n] != "params" and n not in results]
+    return Choice(model, tuple(notes), tuple(results), tuple(snapshots), path)
 
 
 def _pick(raw_steps, functions, fits: list[Fit], configured: str | None):
@@ -147,10 +159,74 @@ def _pick(raw_steps, functions, fits: list[Fit], configured: str | None):
                                    last.number if last else None,
                                    cell_id=last.cell_id if last else None)]
     names = list(dict.fromkeys(f.name for f in fits))
-    notes = [] if len(names) == 1 else [make_problem(
-        "NB622", f"{len(names)} fitted values ({', '.join(names)}): serving the last, "
-        f"`{fits[-1].name}`", fits[-1].cell, fits[-1].line)]
-    return (fits[-1], "fit"), notes
+    if len(names) == 1:
+        return (fits[-1], "fit"), []
+    dummies = _dummies(raw_steps)
+    real = [f for f in fits if f.name not in dummies] or fits
+    evaluated = [n for n in _evaluated(raw_steps) if n in {f.name for f in real}]
+    if evaluated:
+        chosen = [f for f in real if f.name == evaluated[-1]][-1]
+        why = "its predictions are the last the notebook evaluates"
+    else:
+        chosen, why = real[-1], "the last fitted"
+    skipped = f"; baselines left out: {', '.join(sorted(dummies & set(names)))}" if dummies & set(
+        names) else ""
+    return (chosen, "fit"), [make_problem(
+        "NB622", f"{len(names)} fitted values ({', '.join(names)}): serving `{chosen.name}`, "
+        f"{why}{skipped}", chosen.cell, chosen.line)]
+
+
+METRIC_SUFFIXES = ("_score", "_error", "_loss", "_report", "_matrix")
+
+
+def _dummies(raw_steps) -> set[str]:
+    """Names bound to a `Dummy*` estimator (a baseline, never served)."""
+    found = set()
+    for node in _all_statements(raw_steps):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            calls = [c for c in ast.walk(node.value) if isinstance(c, ast.Call)]
+            if any(getattr(c.func, "id", getattr(c.func, "attr", "")).startswith("Dummy")
+                   for c in calls):
+                found.add(node.targets[0].id)
+    return found
+
+
+def _evaluated(raw_steps) -> list[str]:
+    """Fitted names whose predict/predict_proba results reach a metric call
+    (`accuracy_score(y, m.predict(X))`, or through a name), in notebook order."""
+    predicted: dict[str, str] = {}  # name bound to predictions -> model
+    order = []
+    for node in _all_statements(raw_steps):
+        for call in (c for c in ast.walk(node) if isinstance(c, ast.Call)):
+            func = call.func
+            name = getattr(func, "id", getattr(func, "attr", ""))
+            if not name.endswith(METRIC_SUFFIXES):
+                continue
+            for sub in ast.walk(call):
+                model = _predicting(sub)
+                if model:
+                    order.append(model)
+                elif isinstance(sub, ast.Name) and sub.id in predicted:
+                    order.append(predicted[sub.id])
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            model = next(filter(None, map(_predicting, ast.walk(node.value))), None)
+            if model:
+                predicted[node.targets[0].id] = model
+    return order
+
+
+def _predicting(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+            node.func.attr in ("predict", "predict_proba", "decision_function") and \
+            isinstance(node.func.value, ast.Name):
+        return node.func.value.id
+    return None
+
+
+def _all_statements(raw_steps):
+    for _, cells in raw_steps:
+        for cell, _ in cells:
+            yield from _statements(cell.tree.body)
 
 
 def _named(name: str, fits: list[Fit], raw_steps, functions) -> Fit | None:

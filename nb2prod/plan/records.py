@@ -65,6 +65,34 @@ class HelperGlobal:
 
 
 @dataclass(frozen=True)
+class Secret:
+    name: str  # the Kubernetes Secret
+    key: str  # the key inside it
+    env: str  # the environment variable the step reads
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    """A step's setting tags (`retry:3`, `limit:cpu:2`, `secret:S:K:ENV`, ...), parsed and
+    checked by plan/settings.py: every value here is valid, so no target can fail on it."""
+
+    retry: int | None = None  # None: not set (a plain run retries 0 times)
+    cache: bool | None = None  # None: not set (cached)
+    secrets: tuple[Secret, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()  # pod labels, sorted by key
+    annotations: tuple[tuple[str, str], ...] = ()
+    cpu: str | None = None  # Kubernetes quantities, as written
+    memory: str | None = None
+    accelerator: str | None = None  # e.g. nvidia.com/gpu
+    accelerator_count: int | None = None
+    image: str | None = None
+    ignored: tuple[str, ...] = ()  # settings no target reads (`timeout:`, `report:`), as tagged
+
+
+NO_SETTINGS = StepSettings()
+
+
+@dataclass(frozen=True)
 class Step:
     name: str
     function: str
@@ -73,7 +101,7 @@ class Step:
     outputs: tuple[str, ...] = ()
     after: tuple[str, ...] = ()  # step names this step depends on
     edges: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (from step, names that flow)
-    settings: tuple[tuple[str, str], ...] = ()
+    settings: StepSettings = NO_SETTINGS
     unused: tuple[str, ...] = ()  # names bound but used nowhere: marked `noqa: F841`
     global_names: tuple[str, ...] = ()  # helper-read globals the step binds: `global x`
     bound_globals: tuple[str, ...] = ()  # helper-read globals it receives and binds first
@@ -127,6 +155,7 @@ class Plan:
     model: ModelChoice | None = None  # the served value (--target serve); model_choice.py
     model_notes: tuple[Problem, ...] = ()  # NB621/NB622, reported when serving is asked for
     predict_cell: int | None = None  # the cell tagged `predict` that defines predict()
+    inference: object | None = None  # inference.InferencePath: raw rows -> the model's input
     helper_globals: tuple[HelperGlobal, ...] = ()  # globals helper functions read
     resolved: tuple = ()  # dependencies.Resolved per third-party import (with an environment)
     lock: tuple[tuple[str, str], ...] = ()  # (distribution, exact version): the closure
@@ -147,4 +176,4 @@ class Unit:
     cells: list[CellAnalysis]
     name: str = ""
     after: tuple[str, ...] = ()
-    settings: tuple[tuple[str, str], ...] = ()
+    settings: StepSettings = NO_SETTINGS  # the settings of the cell that starts the step

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from nb2prod.plan.records import Plan, Step
-from nb2prod.problems import Problem, make_problem
+from nb2prod.problems import Problem, in_order, make_problem
 
 SAFE_CALLS = frozenset(["len", "bool", "isinstance", "hasattr", "type", "id", "hash"])
 """Builtins whose result tells nothing of the value they are given."""
@@ -62,18 +62,8 @@ class _Env:
 
 
 def secret_envs(steps: Iterable[Step]) -> dict[str, frozenset[str]]:
-    """Step function -> the variables its `secret:` tags name (unvalidated: `stepsettings`
-    refuses bad tags when a target needs them)."""
-    found = {}
-    for step in steps:
-        envs = set()
-        for key, value in step.settings:
-            kind, _, rest = f"{key}:{value}".partition(":")
-            parts = rest.split(":")
-            if kind == "secret" and len(parts) == 3 and parts[2]:
-                envs.add(parts[2])
-        found[step.function] = frozenset(envs)
-    return found
+    """Step function -> the variables its `secret:` tags name."""
+    return {step.function: frozenset(s.env for s in step.settings.secrets) for step in steps}
 
 
 def secret_flow_problems(plan: Plan, trees: dict[int, tuple[ast.Module, str | None]]
@@ -115,11 +105,7 @@ def with_secret_flow_problems(plan: Plan, analysis) -> Plan:
     added = secret_flow_problems(plan, trees)
     if not added:
         return plan
-    return replace(plan, problems=tuple(sorted([*plan.problems, *added], key=_order)))
-
-
-def _order(p: Problem):
-    return (p.cell or 0, p.line or 0, p.column or 0, p.code, p.message)
+    return replace(plan, problems=in_order([*plan.problems, *added]))
 
 
 def _readers(plan: Plan) -> dict[tuple[str, str], list[str]]:

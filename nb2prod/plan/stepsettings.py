@@ -1,37 +1,18 @@
-"""Per-step settings every target honours: retries, cache, secrets, pod labels/annotations.
-
-Read from a step's Kale-spelled tags (`retry:3`, `cache:disabled`,
-`secret:SECRET:KEY:ENV`, `label:KEY:VALUE`, `annotation:KEY:VALUE`). The plain
-package uses retry, cache and the secrets' variable names; Kubeflow and the
-Job also mount the secrets and set the labels and annotations. Pure.
+"""Per-step run settings every target honours: retries, cache, secrets, pod labels and
+annotations (the step's checked tags, plan/settings.py), plus what its code shows: the
+files it writes and reads. The plain package uses retry, cache and the secrets'
+variable names; Kubeflow and the Job also mount the secrets and set the labels and
+annotations. Pure, and cannot fail: the plan checked every tag.
 """
 
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 
-from nb2prod.errors import UserError
 from nb2prod.plan.file_flows import CALLS, PATH_METHODS, READ, WRITE, block_accesses
 from nb2prod.plan.read_paths import NO_PATHS, ReadPaths, read_paths
-from nb2prod.plan.records import Plan, Step
-
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?"
-                       r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-EXAMPLES = ("e.g. retry:3, cache:disabled, secret:db-credentials:password:DB_PASSWORD, "
-            "label:team:ml, annotation:owner:ml@example.com")
-
-
-@dataclass(frozen=True)
-class Secret:
-    name: str  # the Kubernetes Secret
-    key: str  # the key inside it
-    env: str  # the environment variable the step reads
+from nb2prod.plan.records import Plan, Secret, Step
 
 
 @dataclass(frozen=True)
@@ -54,31 +35,12 @@ class RunSettings:
 
 def run_settings(step: Step, params: frozenset[str] = frozenset()) -> RunSettings:
     """The step's settings; `params`, the plan's parameter names, for its read paths."""
-    retry, cache = 0, True
-    secrets: list[Secret] = []
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
-    for key, value in step.settings:
-        tag = f"{key}:{value}"
-        kind, _, rest = tag.partition(":")
-        if kind == "retry":
-            retry = int(_checked(step, tag, rest, re.compile(r"^\d+$")))
-        elif kind == "cache":
-            cache = _checked(step, tag, rest, re.compile(r"^(enabled|disabled)$")) == "enabled"
-        elif kind == "secret":
-            secrets.append(_secret(step, tag, rest))
-        elif kind in ("label", "annotation"):
-            name, _, text = rest.partition(":")
-            _checked(step, tag, name, LABEL_KEY)
-            if kind == "label":
-                _checked(step, tag, text, LABEL_VALUE)
-            (labels if kind == "label" else annotations)[name] = text
+    tags = step.settings  # parsed and checked by plan/settings.py
     writes = sorted({w for block in step.blocks for w in file_writes(block.code)})
     reads = sorted({a.path for block in step.blocks for a in block_accesses(block)
                     if a.mode == READ})
-    return RunSettings(retry, cache, tuple(secrets), tuple(sorted(labels.items())),
-                       tuple(sorted(annotations.items())), tuple(writes), tuple(reads),
-                       read_paths(step, params))
+    return RunSettings(tags.retry or 0, tags.cache is not False, tags.secrets, tags.labels,
+                       tags.annotations, tuple(writes), tuple(reads), read_paths(step, params))
 
 
 def file_writes(code: str) -> set[str]:
@@ -104,35 +66,11 @@ def file_writes(code: str) -> set[str]:
 
 
 def plan_settings(plan: Plan) -> dict[str, RunSettings]:
-    """Step function -> its settings (checked: a bad tag stops the build)."""
+    """Step function -> its settings."""
     params = frozenset(p.name for p in plan.params)
     return {step.function: run_settings(step, params) for step in plan.steps}
 
 
 def all_secrets(plan: Plan) -> tuple[Secret, ...]:
-    found = {s: None for step in plan.steps for s in run_settings(step).secrets}
+    found = {s: None for step in plan.steps for s in step.settings.secrets}
     return tuple(sorted(found, key=lambda s: (s.env, s.name, s.key)))
-
-
-def _secret(step: Step, tag: str, rest: str) -> Secret:
-    parts = rest.split(":")
-    if len(parts) != 3:
-        raise _error(step, tag, "a secret tag is secret:SECRET:KEY:ENV")
-    name, key, env = parts
-    _checked(step, tag, name, SECRET_NAME)
-    _checked(step, tag, key, SECRET_KEY)
-    _checked(step, tag, env, ENV_NAME)
-    return Secret(name, key, env)
-
-
-def _checked(step: Step, tag: str, value: str, pattern: re.Pattern) -> str:
-    if not pattern.match(value):
-        raise _error(step, tag, f"`{value}` is not valid there")
-    return value
-
-
-def _error(step: Step, tag: str, why: str) -> UserError:
-    cell = step.cells[0] if step.cells else None
-    where = f" (notebook cell {cell})" if cell else ""
-    return UserError(f"step `{step.name}`{where}: tag `{tag}`: {why}", hint=EXAMPLES,
-                     exit_code=2)

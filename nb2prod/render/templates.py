@@ -20,6 +20,7 @@ from nb2prod.plan.records import Plan
 from nb2prod.plan.stepsettings import plan_settings
 from nb2prod.render.display import kernel_settings
 from nb2prod.render.imports import import_block, sort_names
+from nb2prod.render.vendor import vendored
 from nb2prod.targets.container import WHEELHOUSE_README
 from nb2prod.targets.registry import target_files, template_context
 from nb2prod.targets.target import TargetOptions
@@ -34,9 +35,6 @@ FILES: tuple[tuple[str, str], ...] = (
     ("package_init.py.j2", "src/{import_name}/__init__.py"),
     ("pipeline.py.j2", "src/{import_name}/pipeline.py"),
     ("main.py.j2", "src/{import_name}/__main__.py"),
-    ("runtime.py.j2", "src/{import_name}/runtime.py"),
-    ("store.py.j2", "src/{import_name}/store.py"),
-    ("formats.py.j2", "src/{import_name}/formats.py"),
     ("conftest.py.j2", "tests/conftest.py"),
     ("test_pipeline.py.j2", "tests/test_pipeline.py"),
     ("requirements.lock.j2", "requirements.lock"),
@@ -77,6 +75,7 @@ def render(plan: Plan, templates: Path | None = None,
     if plan.export_module and plan.exports:
         path = f"src/{plan.import_name}/{plan.export_module}.py"
         files[path] = _render_one(env, "export_module.py.j2", plan, context)
+    files.update(vendored(plan.import_name))
     files[REPORT_JSON] = json.dumps(report_data(plan), indent=2, sort_keys=True) + "\n"
     files["wheelhouse/README.txt"] = WHEELHOUSE_README
     return files

@@ -92,9 +92,13 @@ def write_tree(out_dir: Path, files: Mapping[str, str], verdicts: list[Verdict],
     out_dir = out_dir.resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError("output path exists and is not a directory", path=out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".nb2prod-tmp",
-                                    dir=out_dir.parent))
+    try:  # a name too long, a read-only or virtual file system: refused, nothing written
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".nb2prod-tmp",
+                                        dir=out_dir.parent))
+    except OSError as exc:
+        raise UserError(f"cannot write the output folder: {exc.strerror or exc}",
+                        path=out_dir) from None
     try:
         tree = staging / "tree"
         if out_dir.exists():

@@ -19,7 +19,6 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from nb2prod.errors import UserError
 from nb2prod.plan.file_flows import find_file_flows
 from nb2prod.plan.records import Plan, Step
 from nb2prod.plan.stepsettings import RunSettings, Secret, run_settings
@@ -37,8 +36,6 @@ FILES: tuple[tuple[str, str], ...] = (
 EXTRA = ("kubeflow", ("kfp>=2", "kfp-kubernetes>=1.2"))
 """The optional dependency the generated package gets: `pip install PKG[kubeflow]`
 (kfp-kubernetes: secrets, pod labels and annotations, --pvc)."""
-POD_SETTINGS = ("secret", "label", "annotation")
-"""Setting kinds plan/stepsettings.py reads into Component.settings."""
 
 PARAMETER_TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool",
                    "list": "list", "dict": "dict", "str | None": "Optional[str]"}
@@ -53,8 +50,6 @@ MODULE_NAMES = frozenset([
 ])
 """Names the generated kubeflow.py defines or imports: a component must not shadow them."""
 
-CPU = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
-MEMORY = re.compile(r"^\d+(\.\d+)?(E|P|T|G|M|K|k|Ei|Pi|Ti|Gi|Mi|Ki)?$")
 MEMORY_FACTORS = {"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
                   "E": 1e18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
                   "Pi": 2**50, "Ei": 2**60}
@@ -290,44 +285,12 @@ def _file_after(plan: Plan) -> dict[str, tuple[str, ...]]:
 
 
 def resources(step: Step) -> Resources:
-    """Kale-spelled settings (`limit:cpu:2`, `limit:nvidia.com/gpu:1`, `retry:3`, ...)."""
-    found: dict[str, object] = {}
-    ignored = []
-    for key, value in step.settings:
-        if key.partition(":")[0] in POD_SETTINGS:
-            continue  # secrets, labels, annotations: Component.settings
-        setting = _setting(step, key, value)
-        if setting is None:
-            ignored.append(f"{key}:{value}")
-        else:
-            found.update(setting)
-    return Resources(**found, ignored=tuple(ignored))
-
-
-def _setting(step: Step, key: str, value: str) -> dict | None:
-    if key == "limit:cpu":
-        return {"cpu": _checked(step, key, value, CPU)}
-    if key == "limit:memory":
-        return {"memory": _checked(step, key, value, MEMORY)}
-    if key.startswith("limit:") and "/" in key:  # nvidia.com/gpu, amd.com/gpu
-        count = _checked(step, key, value, re.compile(r"^\d+$"))
-        return {"accelerator": key.partition(":")[2], "accelerator_count": int(count)}
-    if key == "retry":
-        return {"retry": int(_checked(step, key, value, re.compile(r"^\d+$")))}
-    if key == "cache":
-        _checked(step, key, value, re.compile(r"^(enabled|disabled)$"))
-        return {"cache": value == "enabled"}
-    if key == "image" or key.startswith("image:"):  # `image:repo/x:1.0` splits at the last colon
-        return {"image": f"{key.partition(':')[2]}:{value}" if ":" in key else value}
-    return None
-
-
-def _checked(step: Step, key: str, value: str, pattern: re.Pattern) -> str:
-    if not pattern.match(value):
-        raise UserError(f"step `{step.name}`: `{key}:{value}` is not a valid value for "
-                        f"`{key}`", hint="e.g. limit:cpu:2, limit:cpu:500m, limit:memory:4Gi, "
-                        "limit:nvidia.com/gpu:1, retry:3, cache:disabled", exit_code=2)
-    return value
+    """Kale-spelled settings (`limit:cpu:2`, `limit:nvidia.com/gpu:1`, `retry:3`, ...),
+    checked by the plan (plan/settings.py)."""
+    s = step.settings
+    return Resources(cpu=s.cpu, memory=s.memory, accelerator=s.accelerator,
+                     accelerator_count=s.accelerator_count, retry=s.retry, cache=s.cache,
+                     image=s.image, ignored=s.ignored)
 
 
 def _job(plan: Plan, components: tuple[Component, ...]) -> Job:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nb2prod.errors import UserError
 from nb2prod.plan.records import Plan
+from nb2prod.problems import in_order
 from nb2prod.targets import kubeflow, serve
 from nb2prod.targets.target import Target, TargetOptions
 
@@ -56,9 +57,7 @@ def with_notes(plan: Plan, options: TargetOptions) -> Plan:
     notes = tuple(p for target in selected(options) for p in target.notes(plan))
     if not notes:
         return plan
-    return dataclasses.replace(plan, problems=tuple(sorted(
-        (*plan.problems, *notes),
-        key=lambda p: (p.cell or 0, p.line or 0, p.column or 0, p.code, p.message))))
+    return dataclasses.replace(plan, problems=in_order((*plan.problems, *notes)))
 
 
 def check(plan: Plan, options: TargetOptions, notebook: Path | str | None = None) -> None:

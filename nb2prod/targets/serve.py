@@ -2,8 +2,10 @@
 
 The served value and the value it was fitted on are decided while planning
 (`model_choice.py`); this module only shapes that choice for the templates:
-`model_io.py.j2` (save the fitted model and its card, load it back after
-checking both), `serve.py.j2` (FastAPI on uvicorn, the KServe v1 data plane),
+`model_io.py.j2` (which value is the model: saving and loading it checked are
+the vendored runtime's `model_io.py` and `model_trust.py`), `serve.py.j2` (the
+service's names; the FastAPI app on the KServe v1 data plane is the runtime's
+`serve_app.py`),
 `test_serve.py.j2` and `serve.yaml.j2` (Deployment, Service, InferenceService).
 Every container there gets every `secret:` tag of the notebook as a `secretKeyRef`
 environment variable: the init container runs every step, and the server imports
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nb2prod.plan import inference_code
+from nb2prod.plan.inference import InferencePath, free_names
 from nb2prod.plan.records import Plan
 from nb2prod.plan.stepsettings import Secret, all_secrets
 from nb2prod.targets.kubeflow import default_image, k8s_name
@@ -28,6 +32,8 @@ FILES: tuple[tuple[str, str], ...] = (
     ("serve.py.j2", "src/{import_name}/serve.py"),
     ("test_serve.py.j2", "tests/test_serve.py"),
     ("serve.yaml.j2", "deploy/serve.yaml"),
+    ("inference.py.j2", "src/{import_name}/inference.py"),
+    ("test_inference.py.j2", "tests/test_inference.py"),
 )
 """Template -> output path, added when the target is requested and a model was found."""
 
@@ -37,6 +43,31 @@ EXTRA = (SERVE, ("fastapi>=0.110", "uvicorn>=0.29", "skops>=0.10", "joblib", "ht
 PORT = 8000
 RESOURCES = {"cpu": "500m", "memory": "512Mi"}
 """The Deployment's requests (edit deploy/serve.yaml to taste); limits are twice these."""
+
+
+@dataclass(frozen=True)
+class Inference:
+    """`inference.py.j2`: the notebook's feature code as the generated module runs it."""
+
+    path: InferencePath
+    load_body: str
+    features_body: str
+    load_params: tuple[str, ...]
+    features_params: tuple[str, ...]
+    features_frozen: tuple[str, ...]
+    imports: tuple[str, ...]
+
+
+def inference_context(plan: Plan) -> Inference | None:
+    path = plan.inference
+    if path is None or plan.predict_cell is not None:  # the notebook's predict() decides
+        return None
+    load, body = inference_code.load_body(path), inference_code.features_body(path)
+    reads_load, reads_body = free_names([load]), free_names([body]) - {path.frame}
+    return Inference(path, load, body, tuple(p for p in path.params if p in reads_load),
+                     tuple(p for p in path.params if p in reads_body),
+                     tuple(n for n in path.frozen if n in reads_body),
+                     tuple(n for n in path.imports if n in reads_load | reads_body))
 
 
 @dataclass(frozen=True)
@@ -51,6 +82,7 @@ class Serve:
     app_name: str  # Kubernetes object names
     image: str
     secrets: tuple[Secret, ...] = ()  # every step's: env vars from secretKeyRef, all containers
+    inference: Inference | None = None  # raw rows -> the model's input (None: as fitted)
     port: int = PORT
     cpu: str = RESOURCES["cpu"]
     memory: str = RESOURCES["memory"]
@@ -63,7 +95,7 @@ def template_context(plan: Plan, options: TargetOptions) -> Serve:
         model=model.name, model_key=model.key, x_key=model.x_key, model_name=plan.dist_name,
         cell=model.cell, origin=model.origin, predict=plan.predict_cell is not None,
         app_name=k8s_name(plan.dist_name), image=options.image or default_image(plan),
-        secrets=all_secrets(plan),
+        secrets=all_secrets(plan), inference=inference_context(plan),
     )
 
 
@@ -73,12 +105,14 @@ TARGET = Target(
     files=FILES,
     context=template_context,
     extra=EXTRA,
-    active=lambda plan: plan.model is not None,
+    active=lambda plan: plan.model is not None and not any(
+        p.code == "NB626" for p in plan.model_notes),  # a window feature: not served
     notes=lambda plan: plan.model_notes,
     template_help=(
         ("model_io.py.j2", ("plan, serve: model, model_key, x_key, cell, origin "
                            "(only with the serve target and a model)")),
-        ("serve.py.j2", "plan, serve: model_name, port, predict (only with the serve target)"),
+        ("serve.py.j2", ("plan, serve: model_name, port, predict, inference (only with the "
+                         "serve target)")),
         ("test_serve.py.j2", "plan, serve: predict (only with the serve target)"),
         ("serve.yaml.j2", ("plan, serve: app_name, image, port, cpu, memory, model_name, "
                           "secrets (only with the serve target)")),

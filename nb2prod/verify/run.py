@@ -1,7 +1,7 @@
 """`verify`: run the notebook and the package built from it, compare what they compute.
 
-The package is built into a temporary directory by the same code path as
-`build` (plan -> render -> write). The notebook runs top to bottom in an
+The package is built into a temporary directory by the core build
+(`nb2prod.build`, as `nb2prod build` does: plan, refusals, render, write). The notebook runs top to bottom in an
 ipykernel through nbclient, with `skip` cells left out and parameter overrides
 injected papermill-style right after the `parameters` cell. The package runs in
 a fresh interpreter as `python -m PKG --PARAM V --metrics-out FILE`. Both sides
@@ -188,20 +188,21 @@ def classify(name: str, notebook_runs: list[dict], package_runs: list[dict],
 # --- running both sides -----------------------------------------------------------------
 
 def run_verify(options: VerifyOptions) -> Outcome:
-    """Build, run both sides `options.runs` times, compare; RunFailure when a side fails."""
+    """Build, run both sides `options.runs` times, compare; RunFailure when a side fails.
+    The package is built by the core build, so whatever `build` refuses, verify refuses."""
+    from nb2prod.build import BuildOptions, build
     from nb2prod.notebook import load_notebook
-    from nb2prod.plan.build import make_plan
 
     if options.runs < 1:
         raise UserError("--runs must be at least 1")
-    plan = make_plan(options.notebook, options.name)
-    overrides = parse_overrides(options.params, plan.params)
-    names = plan.metrics or plan.results
-    notebook = load_notebook(options.notebook)
     cwd = options.notebook.resolve().parent
     with tempfile.TemporaryDirectory(prefix="nb2prod-verify-") as tmp:
         root = Path(tmp)
-        build_package(plan, root / "build")
+        plan = build(options.notebook, BuildOptions(name=options.name,
+                                                    output=root / "build")).plan
+        overrides = parse_overrides(options.params, plan.params)
+        names = plan.metrics or plan.results
+        notebook = load_notebook(options.notebook)
         runs = [_run_both(plan, notebook, overrides, names, root / f"run{i}", cwd, options)
                 for i in range(options.runs)]
     nb_runs, pkg_runs = [r[0] for r in runs], [r[1] for r in runs]
@@ -212,16 +213,6 @@ def run_verify(options: VerifyOptions) -> Outcome:
         notes += ((f"the build reported {errors} error(s): the package leaves out what they "
                   "name, so it cannot pass; see `nb2prod plan`"),)
     return Outcome(str(options.notebook), plan.import_name, rows, notes, errors)
-
-
-def build_package(plan: Plan, out_dir: Path) -> None:
-    """The `build` code path (render, then the atomic writer), into `out_dir`."""
-    from nb2prod.render import templates as render
-    from nb2prod.render import write
-
-    files = render.render(plan)  # looked up at call time: tests alter a build through it
-    verdicts = write.plan_writes(out_dir, files)
-    write.write_tree(out_dir, files, verdicts, {"notebook": plan.notebook_name})
 
 
 def _run_both(plan, notebook, overrides, names, work: Path, cwd: Path,

@@ -36,17 +36,25 @@ fitted, x = model_io.fitted(values)
 rows = values.get("X_test", x).head(30)
 loaded, card = model_io.load_model(sys.argv[1])
 predict = getattr(__import__("{name}.pipeline", fromlist=["predict"]), "predict", None)
+inference = __import__("{name}.inference", fromlist=["features"])
+contract, inputs = None, rows
+if inference.features is not None:  # requests are raw rows of the loaded frame
+    state, contract = inference.load_state(sys.argv[1])
+    raw = inference.load(Params()).drop(columns=[inference.TARGET], errors="ignore")
+    rows = raw.loc[rows.index]
+    inputs = inference.features(rows.copy(), state)
 def answer(model):
     if predict is not None:
-        return {{"predictions": model_io.jsonable(predict(model, rows))}}
-    return {{"predictions": model_io.jsonable(model.predict(rows)),
-             "probabilities": model_io.jsonable(model.predict_proba(rows))}}
+        return {{"predictions": model_io.jsonable(predict(model, inputs))}}
+    return {{"predictions": model_io.jsonable(model.predict(inputs)),
+             "probabilities": model_io.jsonable(model.predict_proba(inputs))}}
 assert answer(loaded) == answer(fitted), "the saved model predicts differently"
-print(json.dumps({{"rows": json.loads(rows.to_json(orient="values")),
-                  "records": json.loads(rows.to_json(orient="records")),
-                  "expected": answer(loaded), "card": card}}))
+print(json.dumps({{"rows": json.loads(rows.to_json(orient="values", double_precision=15)),
+                  "records": json.loads(rows.to_json(orient="records", double_precision=15)),
+                  "expected": answer(loaded), "card": card, "contract": contract}}))
 """
-"""Run in the venv: the rows of the notebook's test split and what the model predicts."""
+"""Run in the venv: the rows of the notebook's test split (raw, when the package runs the
+notebook's feature code) and what the model predicts."""
 
 
 def run(python, *args, cwd, ok=True):
@@ -191,7 +199,8 @@ def test_bad_input_gets_a_4xx_naming_the_field(installed, servers, name):
     _, _, _, probe = installed[name]
     predict = f"{urls[name]}/v1/models/{name}:predict"
     row, record = probe["rows"][0], probe["records"][0]
-    first = next(iter(record))
+    required = [c["name"] for c in (probe["contract"] or {}).get("columns", []) if c["required"]]
+    first = required[0] if required else next(iter(record))
     over = 200_000 // len(json.dumps(row)) + 100  # just over --max-body-bytes: the server
     # answers 413 before reading the body, so a much larger body would break the pipe
     cases = [
@@ -232,7 +241,7 @@ def test_a_tampered_artifact_is_refused_with_one_line(installed, tmp_path):
     artifact.write_bytes(bytes(data))
     done = run(python, "-m", "churn.serve", "--model", str(tampered), "--port",
                str(free_port()), cwd=tmp_path, ok=False)
-    assert done.returncode == 1
+    assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert "does not match model.json" in line and line.endswith("refusing to load")
     assert "Traceback" not in done.stderr

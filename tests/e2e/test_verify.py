@@ -74,8 +74,8 @@ def test_a_parameter_override_reaches_both_sides(capsys):
 def test_a_broken_conversion_is_caught(capsys, monkeypatch):
     original = render.render
 
-    def broken(plan, templates=None):  # the package now computes revenue off by one
-        files = original(plan, templates)
+    def broken(plan, *args):  # the package now computes revenue off by one
+        files = original(plan, *args)
         path = f"src/{plan.import_name}/pipeline.py"
         line = "total_revenue = float(round(product_totals.sum(), 2))"
         assert line in files[path]
@@ -151,8 +151,8 @@ def test_fitted_models_are_compared_and_figures_summarised(tmp_path, capsys):
 def test_a_model_fitted_differently_is_caught(tmp_path, capsys, monkeypatch):
     original = render.render
 
-    def broken(plan, templates=None):  # same repr(), other data: only the weights differ
-        files = original(plan, templates)
+    def broken(plan, *args):  # same repr(), other data: only the weights differ
+        files = original(plan, *args)
         path = f"src/{plan.import_name}/pipeline.py"
         line = "data['y'] = 1.5 * data['x'] - data['z'] + rng.normal(size=80)"
         assert line in files[path]

@@ -2,16 +2,22 @@
 
 The running app (TestClient) predicts what the model predicts in-process on
 training rows; every kind of bad input gets its 4xx; /readyz answers 200 only
-once the model is loaded; a tampered artifact is refused.
+once the model is loaded; a tampered artifact, and a model file that would run
+code, are refused before anything is built.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import time
+import zipfile
 
 import pytest
 
 from loans import model_io
+from loans._runtime.model_trust import current_protocol
 from loans.pipeline import METRICS, Params
 
 EXTRA = "needs the serve extra: pip install 'loans[serve]'"
@@ -33,7 +39,17 @@ def model_dir(values, tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(model_dir):
     with TestClient(serve.create_app(model_dir, max_body_bytes=64 * 1024)) as running:
-        yield running
+        yield ready(running)
+
+
+def ready(client, timeout: float = 120.0):
+    """The client, once /readyz says the model (built in the background) is in."""
+    deadline = time.monotonic() + timeout
+    while (answer := client.get("/readyz")).status_code != 200:
+        assert answer.status_code == 503 and "error" not in answer.json(), answer.text
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.05)
+    return client
 
 
 def training_rows(values, n: int = ROWS) -> list:
@@ -85,6 +101,9 @@ def bad_bodies(values, model_dir) -> dict[str, tuple[str | bytes, int]]:
         "not a row": (json.dumps({"instances": [42]}), 422),
         "wrong width": (json.dumps({"instances": [[*row, *row]]}), 422),
         "body too large": (json.dumps({"instances": [row] * 20_000}), 413),
+        "nested too deep": ("[" * 5000 + "]" * 5000, 400),
+        "NaN is not JSON": ('{"instances": [NaN]}', 400),
+        "a lone surrogate": ('{"instances": [{"\\ud800": 1}]}', 422),
     }
     if names:
         record = dict(zip(names, row))
@@ -94,6 +113,12 @@ def bad_bodies(values, model_dir) -> dict[str, tuple[str | bytes, int]]:
         cases["wrong type"] = (json.dumps({"instances": [{**record, names[0]: [1, 2]}]}), 422)
     elif isinstance(row, list) and row:  # an array: a list where a value belongs
         cases["wrong type"] = (json.dumps({"instances": [[[1, 2], *row[1:]]]}), 422)
+    number = next((j for j, v in enumerate(row) if isinstance(v, (int, float))
+                   and not isinstance(v, bool)), None) if isinstance(row, list) else None
+    if number is not None:  # beyond int64 and float64: a 422, not an OverflowError
+        huge = [*row[:number], "HUGE", *row[number + 1:]]
+        cases["a 400-digit number"] = (json.dumps({"instances": [huge]}).replace(
+            '"HUGE"', "9" * 400), 422)
     return cases
 
 
@@ -112,8 +137,10 @@ def test_readiness_before_and_after_loading(model_dir):
     assert before.get("/healthz").status_code == 200
     assert before.get("/readyz").status_code == 503
     assert before.get(f"/v1/models/{serve.MODEL_NAME}").json()["ready"] is False
+    early = before.post(serve.PREDICT_PATH, json={"instances": [[0]]})
+    assert early.status_code == 503 and early.headers["retry-after"]
     with TestClient(app) as after:
-        assert after.get("/readyz").status_code == 200
+        assert ready(after).get("/readyz").status_code == 200
         assert after.get(f"/v1/models/{serve.MODEL_NAME}").json() == {
             "name": serve.MODEL_NAME, "ready": True}
         card = after.get("/metadata").json()
@@ -133,16 +160,38 @@ def test_a_tampered_artifact_is_refused(model_dir, tmp_path):
         model_io.load_model(copy)
 
 
-def test_a_skops_file_with_untrusted_types_is_refused(tmp_path):
-    import hashlib
+def hostile_skops(marker, module: str, name: str) -> bytes:
+    """A skops file whose root calls `module.name(code, {})` when built: with
+    numpy.testing's runstring (an exec), `code` creates `marker`."""
+    def node(loader, module, cls, **extra):
+        return {"__class__": cls, "__module__": module, "__loader__": loader, **extra}
 
-    import skops.io as sio
-    from sklearn.preprocessing import FunctionTransformer
+    code = node("JsonNode", "builtins", "str", is_json=True,
+                content=json.dumps(f"open({str(marker)!r}, 'w').close()"))
+    namespace = node("DictNode", "builtins", "dict", content={},
+                     key_types=node("ListNode", "builtins", "list", content=[]))
+    args = node("TupleNode", "builtins", "tuple", content=[code, namespace])
+    schema = node("ConstructorFromReduceNode", module, name, content=args)
+    schema["protocol"] = current_protocol()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("schema.json", json.dumps(schema))
+    return buffer.getvalue()
 
-    data = sio.dumps(FunctionTransformer(func=json.dumps))  # a function: not a trusted type
+
+@pytest.mark.parametrize("module, name", [
+    ("numpy.testing._private.utils", "runstring"), ("builtins", "exec"), ("os", "system")])
+def test_a_model_file_that_would_run_code_is_refused_and_runs_nothing(tmp_path, module, name):
+    marker = tmp_path / "ran"
+    data = hostile_skops(marker, module, name)
     (tmp_path / "model.skops").write_bytes(data)
-    card = {"format": model_io.CARD_FORMAT, "artifact": {
-        "file": "model.skops", "format": "skops", "sha256": hashlib.sha256(data).hexdigest()}}
+    card = {"format": model_io.CARD_FORMAT, "model_type": "x.Model",
+            "input_schema": {"kind": "any"},
+            "artifact": {"file": "model.skops", "format": "skops", "types": [f"{module}.{name}"],
+                         "sha256": hashlib.sha256(data).hexdigest()}}
     (tmp_path / model_io.CARD).write_text(json.dumps(card))
-    with pytest.raises(model_io.ModelError, match="outside the trusted list: json.dumps"):
+    with pytest.raises(model_io.ModelError) as refused:
         model_io.load_model(tmp_path)
+    assert f"type {module}.{name} is not on the allow-list" in str(refused.value)
+    assert "\n" not in str(refused.value)
+    assert not marker.exists()

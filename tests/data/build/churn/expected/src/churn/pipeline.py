@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -18,7 +18,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from churn import runtime as _runtime
+from churn._runtime import runner as _runtime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,44 +108,29 @@ def evaluate(model, X_test, y_test):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "load_data": _runtime.StepSpec(
-        name="load_data",
-        function="load_data",
-        cells=(6, 7),
+        name="load_data", function="load_data", cells=(6, 7),
         inputs=("seed", "n_customers"),
-        outputs=("df",),
-        code_hash="e139ba665f4fb7bf",
+        outputs=("df",), code_hash="e139ba665f4fb7bf",
     ),
     "features": _runtime.StepSpec(
-        name="features",
-        function="features",
-        cells=(11,),
+        name="features", function="features", cells=(11,),
         inputs=("df",),
-        outputs=("df", "feature_cols"),
-        code_hash="7b682dda5acd7f20",
+        outputs=("df", "feature_cols"), code_hash="7b682dda5acd7f20",
     ),
     "split": _runtime.StepSpec(
-        name="split",
-        function="split",
-        cells=(13,),
+        name="split", function="split", cells=(13,),
         inputs=("df", "feature_cols", "test_size", "seed"),
-        outputs=("X_train", "y_train", "X_test", "y_test"),
-        code_hash="c0ba10cc7615e70a",
+        outputs=("X_train", "y_train", "X_test", "y_test"), code_hash="c0ba10cc7615e70a",
     ),
     "train": _runtime.StepSpec(
-        name="train",
-        function="train",
-        cells=(15,),
+        name="train", function="train", cells=(15,),
         inputs=("n_estimators", "seed", "X_train", "y_train"),
-        outputs=("model",),
-        code_hash="e79336baf3bf9df4",
+        outputs=("model",), code_hash="e79336baf3bf9df4",
     ),
     "evaluate": _runtime.StepSpec(
-        name="evaluate",
-        function="evaluate",
-        cells=(17,),
+        name="evaluate", function="evaluate", cells=(17,),
         inputs=("model", "X_test", "y_test"),
-        outputs=("accuracy", "roc_auc"),
-        code_hash="d40f7a4fa7a4a2e0",
+        outputs=("accuracy", "roc_auc"), code_hash="d40f7a4fa7a4a2e0",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part
@@ -159,7 +144,7 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="churn")).call
     n_customers = params.n_customers
     test_size = params.test_size
     seed = params.seed
@@ -177,6 +162,7 @@ def run_steps(
         "n_customers": n_customers,
         "y_train": y_train,
         "model": model,
+        "feature_cols": feature_cols,
     }, names)
 
 

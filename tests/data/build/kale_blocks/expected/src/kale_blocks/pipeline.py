@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
-from kale_blocks import runtime as _runtime
+from kale_blocks._runtime import runner as _runtime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,28 +55,19 @@ def evaluate(km):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "data": _runtime.StepSpec(
-        name="data",
-        function="data",
-        cells=(4,),
+        name="data", function="data", cells=(4,),
         inputs=("n_clusters", "random_state"),
-        outputs=("X",),
-        code_hash="8524f551df09530d",
+        outputs=("X",), code_hash="8524f551df09530d",
     ),
     "train": _runtime.StepSpec(
-        name="train",
-        function="train",
-        cells=(5,),
+        name="train", function="train", cells=(5,),
         inputs=("n_clusters", "random_state", "X"),
-        outputs=("km",),
-        code_hash="2c86b4dfc33674a1",
+        outputs=("km",), code_hash="2c86b4dfc33674a1",
     ),
     "evaluate": _runtime.StepSpec(
-        name="evaluate",
-        function="evaluate",
-        cells=(6,),
+        name="evaluate", function="evaluate", cells=(6,),
         inputs=("km",),
-        outputs=("inertia", "sizes"),
-        code_hash="3755dd99b3584d58",
+        outputs=("inertia", "sizes"), code_hash="3755dd99b3584d58",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part
@@ -90,7 +81,7 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="kale_blocks")).call
     n_clusters = params.n_clusters
     random_state = params.random_state
     X = _run_step("data", data, n_clusters, random_state)

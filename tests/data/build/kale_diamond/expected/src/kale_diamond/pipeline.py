@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -15,7 +15,7 @@ import typing
 import numpy as np
 import pandas as pd
 
-from kale_diamond import runtime as _runtime
+from kale_diamond._runtime import runner as _runtime
 
 
 # cell 2
@@ -75,44 +75,29 @@ def combine(rolling, scaled):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "load": _runtime.StepSpec(
-        name="load",
-        function="load",
-        cells=(4,),
+        name="load", function="load", cells=(4,),
         inputs=("SEED", "N_ROWS"),
-        outputs=("raw",),
-        code_hash="5e2d9084c6d0ce31",
+        outputs=("raw",), code_hash="5e2d9084c6d0ce31",
     ),
     "clean_step": _runtime.StepSpec(
-        name="clean",
-        function="clean_step",
-        cells=(5,),
+        name="clean", function="clean_step", cells=(5,),
         inputs=("raw",),
-        outputs=("clean",),
-        code_hash="d63b3e4203ebde42",
+        outputs=("clean",), code_hash="d63b3e4203ebde42",
     ),
     "feat_rolling": _runtime.StepSpec(
-        name="feat_rolling",
-        function="feat_rolling",
-        cells=(6,),
+        name="feat_rolling", function="feat_rolling", cells=(6,),
         inputs=("clean", "WINDOW"),
-        outputs=("rolling",),
-        code_hash="d6be68d4419973b9",
+        outputs=("rolling",), code_hash="d6be68d4419973b9",
     ),
     "feat_scaled": _runtime.StepSpec(
-        name="feat_scaled",
-        function="feat_scaled",
-        cells=(7,),
+        name="feat_scaled", function="feat_scaled", cells=(7,),
         inputs=("clean",),
-        outputs=("scaled",),
-        code_hash="1fccbbf5ed32e55b",
+        outputs=("scaled",), code_hash="1fccbbf5ed32e55b",
     ),
     "combine": _runtime.StepSpec(
-        name="combine",
-        function="combine",
-        cells=(8,),
+        name="combine", function="combine", cells=(8,),
         inputs=("rolling", "scaled"),
-        outputs=("corr_rs", "n_joined"),
-        code_hash="fc21837999038148",
+        outputs=("corr_rs", "n_joined"), code_hash="fc21837999038148",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part
@@ -126,7 +111,7 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="kale_diamond")).call
     N_ROWS = params.N_ROWS
     SEED = params.SEED
     WINDOW = params.WINDOW

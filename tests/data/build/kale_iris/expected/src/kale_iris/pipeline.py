@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from kale_iris import runtime as _runtime
+from kale_iris._runtime import runner as _runtime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,28 +68,19 @@ def evaluate(model, X_test, y_test):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "load_data": _runtime.StepSpec(
-        name="load_data",
-        function="load_data",
-        cells=(5, 6),
+        name="load_data", function="load_data", cells=(5, 6),
         inputs=("test_size", "seed"),
-        outputs=("X_train", "y_train", "X_test", "y_test"),
-        code_hash="9f3d484122d56d2b",
+        outputs=("X_train", "y_train", "X_test", "y_test"), code_hash="9f3d484122d56d2b",
     ),
     "train": _runtime.StepSpec(
-        name="train",
-        function="train",
-        cells=(9,),
+        name="train", function="train", cells=(9,),
         inputs=("C", "max_iter", "X_train", "y_train"),
-        outputs=("model",),
-        code_hash="70c85891004defa7",
+        outputs=("model",), code_hash="70c85891004defa7",
     ),
     "evaluate": _runtime.StepSpec(
-        name="evaluate",
-        function="evaluate",
-        cells=(11,),
+        name="evaluate", function="evaluate", cells=(11,),
         inputs=("model", "X_test", "y_test"),
-        outputs=("accuracy", "f1_macro"),
-        code_hash="652cd367d73182da",
+        outputs=("accuracy", "f1_macro"), code_hash="652cd367d73182da",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part
@@ -103,7 +94,7 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="kale_iris")).call
     test_size = params.test_size
     seed = params.seed
     C = params.C
@@ -116,6 +107,7 @@ def run_steps(
         "f1_macro": f1_macro,
         "model": model,
         "X_train": X_train,
+        "X_test": X_test,
     }, names)
 
 

@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from loans import runtime as _runtime
+from loans._runtime import runner as _runtime
 
 
 # cell 7
@@ -55,7 +55,7 @@ def load(seed, n_loans):
     loans["default"] = (risk > np.median(risk)).astype(int)
     X = loans[["income", "amount", "years_employed", "purpose"]]
     y = loans["default"]
-    return X, y
+    return X, y, loans
 
 
 def explore(X):
@@ -82,28 +82,19 @@ def train(X, y):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "load": _runtime.StepSpec(
-        name="load",
-        function="load",
-        cells=(4,),
+        name="load", function="load", cells=(4,),
         inputs=("seed", "n_loans"),
-        outputs=("X", "y"),
-        code_hash="4022db5fadf4d684",
+        outputs=("X", "y", "loans"), code_hash="2068b8b370050dfc",
     ),
     "explore": _runtime.StepSpec(
-        name="explore",
-        function="explore",
-        cells=(5,),
+        name="explore", function="explore", cells=(5,),
         inputs=("X",),
-        outputs=(),
-        code_hash="2b8eb6d35972b007",
+        outputs=(), code_hash="2b8eb6d35972b007",
     ),
     "train": _runtime.StepSpec(
-        name="train",
-        function="train",
-        cells=(6,),
+        name="train", function="train", cells=(6,),
         inputs=("X", "y"),
-        outputs=("accuracy", "pipeline"),
-        code_hash="18684e970ec504ad",
+        outputs=("accuracy", "pipeline"), code_hash="18684e970ec504ad",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part
@@ -117,16 +108,17 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="loans")).call
     n_loans = params.n_loans
     seed = params.seed
-    X, y = _run_step("load", load, seed, n_loans)
+    X, y, loans = _run_step("load", load, seed, n_loans)
     _run_step("explore", explore, X)
     accuracy, pipeline = _run_step("train", train, X, y)
     return _runtime.resolved({
         "accuracy": accuracy,
         "pipeline": pipeline,
         "X": X,
+        "loans": loans,
     }, names)
 
 

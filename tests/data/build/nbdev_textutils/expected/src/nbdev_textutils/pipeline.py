@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -15,7 +15,7 @@ import typing
 import unicodedata
 from collections import Counter
 
-from nbdev_textutils import runtime as _runtime
+from nbdev_textutils._runtime import runner as _runtime
 
 # cell 6
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -67,7 +67,7 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="nbdev_textutils")).call
     return _runtime.resolved({
     }, names)
 

@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -15,7 +15,7 @@ import typing
 import numpy as np
 from sklearn.linear_model import LinearRegression
 
-from odd_steps import runtime as _runtime
+from odd_steps._runtime import runner as _runtime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,36 +73,24 @@ def lambda_(scale, y, model, X, log):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "load_data": _runtime.StepSpec(
-        name="load data",
-        function="load_data",
-        cells=(3,),
+        name="load data", function="load_data", cells=(3,),
         inputs=("n_points", "noise"),
-        outputs=("x", "log", "y"),
-        code_hash="335012ba55408bd7",
+        outputs=("x", "log", "y"), code_hash="335012ba55408bd7",
     ),
     "pre_process": _runtime.StepSpec(
-        name="pre-process",
-        function="pre_process",
-        cells=(4,),
+        name="pre-process", function="pre_process", cells=(4,),
         inputs=("x", "log"),
-        outputs=("x", "log", "scale"),
-        code_hash="b29f2d47558e9367",
+        outputs=("x", "log", "scale"), code_hash="b29f2d47558e9367",
     ),
     "class_": _runtime.StepSpec(
-        name="class",
-        function="class_",
-        cells=(5,),
+        name="class", function="class_", cells=(5,),
         inputs=("x", "y", "log"),
-        outputs=("model", "X", "log"),
-        code_hash="dd2096416f442297",
+        outputs=("model", "X", "log"), code_hash="dd2096416f442297",
     ),
     "lambda_": _runtime.StepSpec(
-        name="lambda",
-        function="lambda_",
-        cells=(6,),
+        name="lambda", function="lambda_", cells=(6,),
         inputs=("scale", "y", "model", "X", "log"),
-        outputs=("r2", "slope", "steps_logged", "last_log", "y_std"),
-        code_hash="9179f4f1a064a6fe",
+        outputs=("r2", "slope", "steps_logged", "last_log", "y_std"), code_hash="9179f4f1a064a6fe",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part
@@ -116,7 +104,7 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="odd_steps")).call
     n_points = params.n_points
     noise = params.noise
     x, log, y = _run_step("load_data", load_data, n_points, noise)

@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import cross_val_score
 
-from papermill_report import runtime as _runtime
+from papermill_report._runtime import runner as _runtime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,12 +52,9 @@ def main(seed, n_samples, n_features, alpha, label):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "main": _runtime.StepSpec(
-        name="main",
-        function="main",
-        cells=(2, 5, 6),
+        name="main", function="main", cells=(2, 5, 6),
         inputs=("seed", "n_samples", "n_features", "alpha", "label"),
-        outputs=("rng", "X", "coef", "y", "scores", "mean_score", "summary"),
-        code_hash="c538a449dc03d0c0",
+        outputs=("rng", "X", "coef", "y", "scores", "mean_score", "summary"), code_hash="c538a449dc03d0c0",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part
@@ -71,7 +68,7 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="papermill_report")).call
     alpha = params.alpha
     n_samples = params.n_samples
     n_features = params.n_features

@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -14,7 +14,7 @@ import typing
 
 import numpy as np
 
-from pricing import runtime as _runtime
+from pricing._runtime import runner as _runtime
 
 
 # cell 3
@@ -87,29 +87,20 @@ def evaluate(prices, clip, discount, mean_price, std_price):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "load": _runtime.StepSpec(
-        name="load",
-        function="load",
-        cells=(6,),
+        name="load", function="load", cells=(6,),
         inputs=("seed", "n"),
-        outputs=("prices",),
-        code_hash="6955c7277a8b3aac",
+        outputs=("prices",), code_hash="6955c7277a8b3aac",
     ),
     "fit": _runtime.StepSpec(
-        name="fit",
-        function="fit",
-        cells=(8,),
+        name="fit", function="fit", cells=(8,),
         inputs=("prices",),
-        outputs=("mean_price", "std_price"),
-        code_hash="090273b54505522d",
+        outputs=("mean_price", "std_price"), code_hash="090273b54505522d",
         cache=False,  # it sets globals helpers read, a cache hit would not
     ),
     "evaluate": _runtime.StepSpec(
-        name="evaluate",
-        function="evaluate",
-        cells=(10,),
+        name="evaluate", function="evaluate", cells=(10,),
         inputs=("prices", "clip", "discount", "mean_price", "std_price"),
-        outputs=("high_share", "mean_score"),
-        code_hash="2a0e0f1ec50a40cd",
+        outputs=("high_share", "mean_score"), code_hash="2a0e0f1ec50a40cd",
         cache=False,  # it sets globals helpers read, a cache hit would not
     ),
 }
@@ -124,7 +115,7 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="pricing")).call
     n = params.n
     discount = params.discount
     clip = params.clip

@@ -2,7 +2,7 @@
 
 Each notebook step is a function that takes its inputs as arguments and
 returns its outputs; `run_steps()` calls them in notebook order (through a
-`runtime.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
+`_runtime.runner.Runner`: logs, step cache, retries) and `run()` returns the metrics. Comments `# cell N` point at the notebook cell a line
 came from. Change the notebook and rebuild rather than editing this file:
 nb2prod keeps your edits, but the next build stops and lists them.
 """
@@ -15,7 +15,7 @@ import typing
 import numpy as np
 import pandas as pd
 
-from sales_etl import runtime as _runtime
+from sales_etl._runtime import runner as _runtime
 
 
 # cell 5
@@ -100,36 +100,24 @@ def report(monthly, region):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "extract": _runtime.StepSpec(
-        name="extract",
-        function="extract",
-        cells=(7,),
+        name="extract", function="extract", cells=(7,),
         inputs=("seed", "n_orders"),
-        outputs=("raw",),
-        code_hash="b0f0471a2eb128c0",
+        outputs=("raw",), code_hash="b0f0471a2eb128c0",
     ),
     "clean": _runtime.StepSpec(
-        name="clean",
-        function="clean",
-        cells=(10,),
+        name="clean", function="clean", cells=(10,),
         inputs=("raw", "region", "min_revenue"),
-        outputs=("orders",),
-        code_hash="b9cfa5b81e8b06b3",
+        outputs=("orders",), code_hash="b9cfa5b81e8b06b3",
     ),
     "aggregate": _runtime.StepSpec(
-        name="aggregate",
-        function="aggregate",
-        cells=(12, 13),
+        name="aggregate", function="aggregate", cells=(12, 13),
         inputs=("orders",),
-        outputs=("monthly", "orders"),
-        code_hash="84f29b9a3107dc3c",
+        outputs=("monthly", "orders"), code_hash="84f29b9a3107dc3c",
     ),
     "report": _runtime.StepSpec(
-        name="report",
-        function="report",
-        cells=(15,),
+        name="report", function="report", cells=(15,),
         inputs=("monthly", "region"),
-        outputs=("total_revenue", "n_products", "top_product"),
-        code_hash="c51abb015849e9b3",
+        outputs=("total_revenue", "n_products", "top_product"), code_hash="c51abb015849e9b3",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part
@@ -143,7 +131,7 @@ def run_steps(
 
     With a cache, values of steps loaded from it are read only if a running step needs
     them or they are among `names` (default: all)."""
-    _run_step = (runner or _runtime.Runner(_STEPS)).call
+    _run_step = (runner or _runtime.Runner(_STEPS, package="sales_etl")).call
     n_orders = params.n_orders
     seed = params.seed
     min_revenue = params.min_revenue

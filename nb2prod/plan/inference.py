@@ -1,0 +1,450 @@
+"""The inference path: the notebook's own statements between the frame it loaded and
+the served model's input (`--target serve`, issue 22). Pure `ast`, nothing runs.
+
+From the value the model was fitted on (`model_choice` records it), walk the step
+statements backwards, following the *frame chain*: the names a statement computes
+its frame from (a subscripted or method-called frame, a function's arguments,
+operands). Names used as keys (`df[feature_cols]`, `columns=cats`) or as fitted
+objects (`scaler.transform(X)`) are not followed: their training values are
+frozen (taken from the training run). The walk keeps derived columns, date
+parts, fillna, get_dummies, mappings, column selections and fitted transforms;
+it leaves out what only training needs: the target column's statements, fitting,
+and evaluation. A split (`X_train, X_test, ... = train_test_split(X, y)`)
+continues through X. It stops at the loaded frame: a `pd.read_*`/`pd.DataFrame`
+result, or any value its statement builds from no frame of the chain.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass
+
+from nb2prod.plan import inference_batch as batch
+
+SPLITS = frozenset({"train_test_split"})
+FITTED_METHODS = frozenset({"transform", "predict", "predict_proba", "decision_function",
+                            "fit_transform", "inverse_transform", "score_samples"})
+"""Methods called on a fitted object: the object's training value is frozen."""
+FIT_METHODS = frozenset({"fit", "partial_fit"})
+LOADERS = frozenset({"DataFrame", "read_csv", "read_parquet", "read_json", "read_excel",
+                     "read_feather", "read_sql", "read_table", "read_pickle", "read_orc"})
+TARGET_GETTERS = frozenset({"pop"})
+BUILTINS = frozenset(dir(builtins))
+MUTATORS = frozenset({"append", "extend", "insert", "update", "pop", "clear", "setdefault",
+                      "remove", "sort", "add", "discard", "shuffle", "fit", "partial_fit"})
+"""Methods that change their receiver when called as a statement (`df.head()` does not)."""
+
+
+@dataclass(frozen=True)
+class PathStatement:
+    cell: int
+    line: int
+    code: str  # the statement as written (ast.unparse)
+    role: str  # batch.ROLES: "load", "derive", "split", "filter", "statistic", ...
+
+
+@dataclass(frozen=True)
+class InferencePath:
+    """What the service runs before the model, and what it needs from training."""
+
+    frame: str  # the loaded frame's name: requests are rows of it
+    frame_cell: int
+    frame_line: int
+    load: tuple[PathStatement, ...]  # the statements that build the loaded frame
+    statements: tuple[PathStatement, ...]  # frame -> model input, in notebook order
+    result: str  # the name the last statement binds: the model's input
+    target: str | None  # the target column (flows only into the fit's y)
+    dropped: tuple[str, ...]  # columns the path drops by name
+    frozen: tuple[str, ...]  # step values the path reads: taken from the training run
+    params: tuple[str, ...]  # parameters the load and the path read
+    imports: tuple[str, ...]  # module-level names they read (imports, helpers): from pipeline
+    train_rows: tuple[str, ...]  # names whose index are the training rows (fit's X chain)
+    heldout: str | None  # what the notebook passes to the model's predict
+    heldout_rows: tuple[str, ...]  # names whose index are the held-out rows
+    origin: str  # "loaded" or "tag"
+
+
+@dataclass(frozen=True)
+class _Stmt:
+    cell: int
+    node: ast.stmt
+
+
+def step_statements(raw_steps) -> list[_Stmt]:
+    """Top-level statements of every step cell, in notebook order (defs and imports
+    are module level in the package)."""
+    skip = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+    return [_Stmt(cell.cell.number, node) for _, cells in raw_steps for cell, _ in cells
+            for node in cell.tree.body if not isinstance(node, skip)]
+
+
+def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int,
+              step_values: set[str], params: set[str]) -> InferencePath | None:
+    """The inference path into `x`, fitted by `model` at (fit_cell, fit_line); None
+    when X is unknown or no loaded frame is reached."""
+    if not x:
+        return None
+    stmts = step_statements(raw_steps)
+    end = next((i for i, s in enumerate(stmts)
+                if s.cell == fit_cell and s.node.lineno <= fit_line <= s.node.end_lineno), None)
+    if end is None:
+        return None
+    target = _target(stmts, end)
+    walk = _walk(stmts, end, {x}, target)
+    if walk is None:
+        return None
+    path, frozen, load_at, frame, train_rows = walk
+    start = stmts[load_at]
+    heldout, heldout_rows = _heldout(stmts, end, model)
+    dropped = tuple(dict.fromkeys(c for i in path for c in _dropped_columns(stmts[i].node)))
+    statements = tuple(_record(stmts[i], batch.role(stmts[i].node, i == load_at))
+                       for i in path if i != load_at)
+    load = tuple(_record(stmts[i], "load") for i in load_slice(stmts, load_at))
+    free = free_names([_as_run(s) for s in statements]) - {frame}
+    free_load = free_names([s.code for s in load])
+    frozen = (frozen | free) & step_values
+    return InferencePath(
+        frame=frame, frame_cell=start.cell, frame_line=start.node.lineno, load=load,
+        statements=statements, result=x, target=target, dropped=dropped,
+        frozen=tuple(sorted(frozen)),
+        params=tuple(sorted((free | free_load) & params)),
+        imports=tuple(sorted((free | free_load) - step_values - params)),
+        train_rows=tuple(n for n in train_rows if n in step_values), heldout=heldout, heldout_rows=heldout_rows, origin="loaded")
+
+
+def _as_run(stmt: PathStatement) -> str:
+    """The statement as the features function runs it, for the names it reads."""
+    if stmt.role != "split":
+        return stmt.code
+    return "\n".join(f"{bound} = {source}"
+                     for bound, source in split_bindings(ast.parse(stmt.code).body[0]))
+
+
+def _record(stmt: _Stmt, role: str) -> PathStatement:
+    return PathStatement(stmt.cell, stmt.node.lineno, ast.unparse(stmt.node), role)
+
+
+def _walk(stmts, end, need, target):
+    """Backwards from statement `end`: (path indexes in order, frozen names, index of
+    the load, the loaded frame's name, names on the fit's X chain up to the split)."""
+    need = set(need)
+    path, frozen, chain_names = [], set(), list(need)
+    in_split = False
+    for i in range(end - 1, -1, -1):
+        node = stmts[i].node
+        written = bound_names(node) | mutated_names(node)
+        hit = written & need
+        if not hit or _fits_only(node) or _target_only(node, target):
+            continue
+        split = _split_source(node, hit)
+        if split is not None:
+            path.append(i)
+            need = (need - hit) | {split}
+            in_split = True
+            continue
+        chain, keys = frame_reads(node)
+        if not in_split:
+            chain_names.extend(sorted(chain))
+        rebinds = bound_names(node) & hit
+        need = (need - rebinds) | chain
+        frozen |= keys - chain
+        path.append(i)
+        if _is_load(node, chain):  # no split: every row trained the model
+            rows = tuple(dict.fromkeys(chain_names)) if in_split else ()
+            return sorted(path), frozen - need, i, min(hit), rows
+    return None
+
+
+def _target(stmts, end) -> str | None:
+    """The column the fit's `y` is: `NAME.fit(X, y)` -> back through a split -> `df['c']`."""
+    fit = stmts[end].node
+    call = fit.value if isinstance(fit, (ast.Expr, ast.Assign)) else None
+    if not isinstance(call, ast.Call) or len(call.args) < 2 or \
+            not isinstance(call.args[1], ast.Name):
+        return None
+    want = call.args[1].id
+    for i in range(end - 1, -1, -1):
+        node = stmts[i].node
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple) and \
+                _call_name(node.value) in SPLITS:
+            names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
+            if want in names and len(node.value.args) >= 2 and \
+                    isinstance(node.value.args[1], ast.Name):
+                want = node.value.args[1].id
+        elif isinstance(node, ast.Assign) and [want] == [
+                t.id for t in node.targets if isinstance(t, ast.Name)]:
+            column = _column_of(node.value)
+            if column:
+                return column
+    return None
+
+
+def _column_of(expr: ast.expr) -> str | None:
+    """`df['c']`, `df.c`, `df.pop('c')` -> 'c'."""
+    if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Constant) and \
+            isinstance(expr.slice.value, str):
+        return expr.slice.value
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and \
+            expr.func.attr in TARGET_GETTERS and expr.args and \
+            isinstance(expr.args[0], ast.Constant):
+        return str(expr.args[0].value)
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        return expr.attr
+    return None
+
+
+def _target_only(node: ast.stmt, target: str | None) -> bool:
+    """`df['churn'] = ...` or `y = df.pop('churn')`: only training needs it."""
+    if target is None:
+        return False
+    if isinstance(node, ast.Assign) and all(
+            isinstance(t, ast.Subscript) and _column_of(t) == target for t in node.targets):
+        return True
+    return isinstance(node, ast.Assign) and _column_of(node.value) == target and \
+        isinstance(node.value, ast.Call)
+
+
+def _fits_only(node: ast.stmt) -> bool:
+    """`scaler.fit(X)`: changes the fitted object, not the frame (frozen from training)."""
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
+        isinstance(node.value.func, ast.Attribute) and node.value.func.attr in FIT_METHODS
+
+
+def _split_source(node: ast.stmt, hit: set[str]) -> str | None:
+    """`a, b, c, d = train_test_split(X, y)` binding a name of `hit`: X's name."""
+    if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple)
+            and _call_name(node.value) in SPLITS and node.value.args):
+        return None
+    first = node.value.args[0]
+    return first.id if isinstance(first, ast.Name) else None
+
+
+def split_bindings(node: ast.stmt) -> list[tuple[str, str]]:
+    """(X_train, X) of a split: the training part of the frame the path goes through."""
+    source = _split_source(node, set())
+    if source is None:
+        return []
+    elts = node.targets[0].elts
+    return [(e.id, source) for k, e in enumerate(elts)  # (X_train, X_test, y_train, ...)
+            if isinstance(e, ast.Name) and k == 0]
+
+
+def _is_load(node: ast.stmt, chain: set[str]) -> bool:
+    if not isinstance(node, ast.Assign):
+        return False
+    return _call_name(node.value) in LOADERS or not chain
+
+
+def _call_name(expr: ast.expr) -> str | None:
+    if not isinstance(expr, ast.Call):
+        return None
+    func = expr.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+
+
+def bound_names(node: ast.stmt) -> set[str]:
+    """Names a statement rebinds as a whole (`x = ...`, `a, b = ...`, `for x in`)."""
+    targets = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+        targets = [node.target]
+    names = set()
+    for t in targets:
+        for sub in ast.walk(t):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                names.add(sub.id)
+    for inner in ast.walk(node):  # nested blocks (if/for/with bodies) bind too
+        if inner is not node and isinstance(inner, ast.stmt):
+            names |= bound_names(inner)
+    return names
+
+
+def mutated_names(node: ast.stmt) -> set[str]:
+    """Names a statement changes in place: `df['x'] = ...`, `df.x = ...`,
+    `df.fillna(0, inplace=True)`, `df.pop('y')`, `del df['x']`."""
+    names = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Subscript, ast.Attribute)) and isinstance(
+                sub.ctx, (ast.Store, ast.Del)):
+            base = _base_name(sub)
+            if base:
+                names.add(base)
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and (
+                sub.func.attr in ("pop", "update", "insert") or any(
+                    k.arg == "inplace" for k in sub.keywords)):
+            base = _base_name(sub.func.value)
+            if base:
+                names.add(base)
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
+            isinstance(node.value.func, ast.Attribute) and node.value.func.attr in MUTATORS:
+        base = _base_name(node.value.func.value)
+        if base:
+            names.add(base)
+    return names
+
+
+def called_names(node: ast.stmt) -> set[str]:
+    """Names a method is called on (`rng.normal(...)`): a generator drawn from changes."""
+    return {b for sub in ast.walk(node) if isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Attribute) and (b := _base_name(sub.func.value))}
+
+
+def _base_name(expr: ast.expr) -> str | None:
+    while isinstance(expr, (ast.Subscript, ast.Attribute)):
+        expr = expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def frame_reads(node: ast.stmt) -> tuple[set[str], set[str]]:
+    """(chain names, key names) a statement reads: see the module docstring."""
+    chain, keys = set(), set()
+
+    def visit(expr, on_chain: bool) -> None:
+        if isinstance(expr, ast.Name):
+            if isinstance(expr.ctx, ast.Load):
+                (chain if on_chain else keys).add(expr.id)
+            return
+        if isinstance(expr, ast.Subscript):
+            visit(expr.value, on_chain)
+            visit(expr.slice, False)
+            return
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            fitted = isinstance(func, ast.Attribute) and func.attr in FITTED_METHODS
+            if isinstance(func, ast.Attribute):
+                visit(func.value, on_chain and not fitted)
+            else:
+                visit(func, False)
+            for arg in expr.args:
+                visit(arg, on_chain)
+            for kw in expr.keywords:
+                visit(kw.value, False)
+            return
+        if isinstance(expr, ast.keyword):
+            visit(expr.value, False)
+            return
+        for child in ast.iter_child_nodes(expr):
+            visit(child, on_chain)
+
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.expr) and not (
+                isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store)):
+            visit(child, True)
+        elif isinstance(child, ast.stmt):
+            sub_chain, sub_keys = frame_reads(child)
+            chain |= sub_chain
+            keys |= sub_keys
+    _drop_comprehension_names(node, chain, keys)
+    return chain, keys
+
+
+def _drop_comprehension_names(node, chain: set[str], keys: set[str]) -> None:
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            for gen in sub.generators:
+                for t in ast.walk(gen.target):
+                    if isinstance(t, ast.Name):
+                        chain.discard(t.id)
+                        keys.discard(t.id)
+        elif isinstance(sub, ast.Lambda):
+            for a in sub.args.args:
+                chain.discard(a.arg)
+                keys.discard(a.arg)
+
+
+def _dropped_columns(node: ast.stmt) -> list[str]:
+    """String constants passed to `.drop(...)`: columns the path leaves out."""
+    found = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and \
+                sub.func.attr == "drop":
+            for value in [*sub.args, *(k.value for k in sub.keywords if k.arg == "columns")]:
+                found.extend(c.value for c in ast.walk(value)
+                             if isinstance(c, ast.Constant) and isinstance(c.value, str))
+    return found
+
+
+def load_slice(stmts, at: int) -> list[int]:
+    """The statements the load at `at` depends on: every earlier statement that
+    mentions a name the slice reads (a generator drawn from before counts), to a
+    fixed point. Prints are left out."""
+    names = _names(stmts[at].node)
+    picked = {at}
+    changed = True
+    while changed:
+        changed = False
+        for i in range(at - 1, -1, -1):
+            node = stmts[i].node
+            if i in picked or _is_print(node):
+                continue
+            if (bound_names(node) | mutated_names(node) | called_names(node)) & names:
+                picked.add(i)
+                names |= _names(node)
+                changed = True
+    return sorted(picked)
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _is_print(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and _call_name(node.value) in ("print", "display")
+
+
+def _heldout(stmts, end: int, model: str) -> tuple[str | None, tuple[str, ...]]:
+    """The last `model.predict(NAME)` (or `.score(NAME, y)`) after the fit, and NAME's
+    chain back to a split."""
+    for i in range(len(stmts) - 1, end, -1):
+        for sub in ast.walk(stmts[i].node):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and \
+                    sub.func.attr in ("predict", "predict_proba", "score") and \
+                    _base_name(sub.func.value) == model and sub.args and \
+                    isinstance(sub.args[0], ast.Name):
+                return sub.args[0].id, _chain_to_split(stmts, i, sub.args[0].id)
+    return None, ()
+
+
+def _chain_to_split(stmts, before: int, name: str) -> tuple[str, ...]:
+    """`name` and the frames it was computed from, back to a split's output."""
+    chain = [name]
+    for i in range(before - 1, -1, -1):
+        node = stmts[i].node
+        if name not in bound_names(node):
+            continue
+        if _split_source(node, set()) is not None:
+            break
+        reads, _ = frame_reads(node)
+        if len(reads) != 1:
+            break
+        name = next(iter(reads))
+        chain.append(name)
+    return tuple(chain)
+
+
+def describe(path: InferencePath) -> list[str]:
+    """`nb2prod plan`'s lines for the inference path."""
+    lines = [(f"inference path: requests are rows of `{path.frame}` (cell {path.frame_cell}, "
+             f"line {path.frame_line}) without the target `{path.target or 'unknown'}`; "
+             f"{len(path.statements)} statement(s) to `{path.result}`")]
+    lines += [f"  cell {s.cell}, line {s.line} ({s.role}): {s.code.splitlines()[0][:70]}"
+              for s in path.statements]
+    if path.frozen:
+        lines.append(f"  frozen from training: {', '.join(path.frozen)}")
+    return lines
+
+
+def free_names(codes: list[str]) -> set[str]:
+    """Names the statements read and do not bind themselves (nor are builtins)."""
+    bound, read = set(), set()
+    for code in codes:
+        for node in ast.parse(code).body:
+            local = {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)} | {
+                n.id for c in ast.walk(node) if isinstance(c, ast.comprehension)
+                for n in ast.walk(c.target) if isinstance(n, ast.Name)}
+            read |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                     and isinstance(n.ctx, ast.Load)} - bound - local
+            bound |= bound_names(node)
+    return read - BUILTINS - bound

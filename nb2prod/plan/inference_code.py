@@ -1,0 +1,93 @@
+"""The inference path as Python: the body of the generated `features(frame, state)`
+and `load(params)` (templates/inference.py.j2). Pure: syntax trees in, text out.
+
+The notebook's statements are kept as written, with these rewrites, each so the
+same code fits the state on the training frame and then answers requests:
+- a statistic becomes `state.statistic(KEY, lambda: <it>)` (recorded when fitting,
+  read back when serving); `pd.get_dummies(df, ...)` becomes `state.dummies(KEY,
+  pd.get_dummies, df, ...)` (serving: the training categories, so one row gets the
+  training columns, `drop_first` included); `astype('category')`
+  becomes `state.categories(KEY, <it>)` (serving: the training categories);
+- a row filter runs only when fitting (`if state.fitting:`): a request row is
+  always answered;
+- a split binds the X part to `state.rows(X)`: the training rows when fitting
+  (so later statistics see what the notebook's did), every row when serving;
+- `t.fit_transform(x)` becomes `t.transform(x)` (t is the notebook's fitted value),
+  and `.drop(...)` ignores absent columns (a request has no target column).
+KEY is `cell:line:n`, stable for the same notebook.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from nb2prod.plan import inference_batch as batch
+from nb2prod.plan.inference import split_bindings
+
+
+class _Rewrite(ast.NodeTransformer):
+    def __init__(self, cell: int, line: int) -> None:
+        self.prefix = f"{cell}:{line}"
+        self.count = 0
+
+    def key(self) -> ast.Constant:
+        self.count += 1
+        return ast.Constant(f"{self.prefix}:{self.count}")
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if batch.is_statistic(node):  # outermost only: inner calls run when fitting
+            return _state_call("statistic", self.key(), ast.Lambda(_no_args(), node))
+        node = self.generic_visit(node)
+        name = batch.call_name(node)
+        if name in batch.CATEGORY_SETS and node.args:  # state.dummies(KEY, pd.get_dummies, df)
+            return ast.Call(ast.Attribute(ast.Name("state", ast.Load()), "dummies", ast.Load()),
+                            [self.key(), node.func, *node.args], node.keywords)
+        if batch.is_category_cast(node):
+            return _state_call("categories", self.key(), node)
+        if name == "fit_transform":
+            node.func.attr = "transform"
+        if name == "drop" and not any(k.arg == "errors" for k in node.keywords):
+            node.keywords.append(ast.keyword("errors", ast.Constant("ignore")))
+        return node
+
+
+def _no_args() -> ast.arguments:
+    return ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[])
+
+
+def _state_call(method: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(ast.Attribute(ast.Name("state", ast.Load()), method, ast.Load()),
+                    list(args), [])
+
+
+def statement_code(code: str, role: str, cell: int, line: int) -> str:
+    """One path statement as the generated function runs it."""
+    node = ast.parse(code).body[0]
+    if role == "split":
+        return "\n".join(f"{bound} = state.rows({source})"
+                         for bound, source in split_bindings(node))
+    node = _Rewrite(cell, line).visit(node)
+    ast.fix_missing_locations(node)
+    text = ast.unparse(node)
+    if role == "filter":
+        return "if state.fitting:  # a row filter: requests are always answered\n" + \
+            _indent(text)
+    return text
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + t if t else t for t in text.splitlines())
+
+
+def features_body(path) -> str:
+    """Statements of `features(frame, state)` after the frame is bound."""
+    parts = []
+    for stmt in path.statements:
+        parts.append(f"# cell {stmt.cell}, line {stmt.line} ({stmt.role})")
+        parts.append(statement_code(stmt.code, stmt.role, stmt.cell, stmt.line))
+    return "\n".join(parts)
+
+
+def load_body(path) -> str:
+    """Statements of `load(params)`: what builds the loaded frame, from the parameters."""
+    return "\n".join(f"# cell {s.cell}, line {s.line}\n{s.code}" for s in path.load)

@@ -1,0 +1,207 @@
+"""The command line every generated package shares: run options, resume, the run, metrics.
+
+A package's `__main__.py` holds what its notebook makes specific (parameter
+options, how the metrics cell printed) in a `Command` record and calls
+`main(command, argv)`. Exit codes: 0 done (or stopped by `--only-step`), 1 a
+step failed (one line on stderr), 2 bad options (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
+
+from .logs import configure_logging
+from .model_trust import ModelError
+from .redact import Secrets
+from .runner import Runner, StepFailed, StopRun, environment_digest
+from .state import read_state
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """A parameter of the notebook's parameters cell as a command-line option."""
+
+    flag: str  # `--n-customers`
+    name: str  # its Params field
+    kind: str  # a key of OPTION_KINDS
+    cell: int  # the notebook cell it comes from (its help says so)
+
+
+OPTION_KINDS: dict[str, dict[str, Any]] = {
+    "int": {"type": int}, "float": {"type": float}, "str": {"type": str},
+    "bool": {"action": argparse.BooleanOptionalAction},
+    "json": {"type": json.loads, "metavar": "JSON"},  # lists and dicts
+}
+"""Option kind -> how argparse reads it."""
+
+SaveModel = Callable[[dict[str, Any], Any, dict[str, Any], Path], Path]
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """What a generated package's command line is made of."""
+
+    package: str  # import name: the logger, the prefix of a failure line
+    dist: str  # distribution name: the program's name
+    description: str
+    steps: dict[str, Any]  # pipeline._STEPS
+    params: type  # pipeline.Params (a dataclass)
+    run_steps: Callable[..., dict[str, Any]]
+    metrics: tuple[str, ...]
+    distributions: tuple[str, ...] = ()  # dependencies whose versions key the step cache
+    options: tuple[Option, ...] = ()  # an option per parameter
+    prepare: Callable[[], None] | None = None  # before any step (print as the kernel did)
+    print_metrics: Callable[[dict[str, Any]], None] | None = None  # the metrics cell
+    # serve: `--model-out DIR` saves the model with (every value run_steps returned,
+    # Params, metrics, DIR) -> the card's path, or ModelError
+    save_model: SaveModel | None = None
+
+
+def build_parser(command: Command) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=command.dist, description=command.description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    defaults = command.params()
+    for option in command.options:
+        parser.add_argument(option.flag, dest=option.name, default=getattr(defaults, option.name),
+                            help=f"parameter `{option.name}` from notebook cell {option.cell}",
+                            **OPTION_KINDS[option.kind])
+    parser.add_argument("--metrics-out", type=Path, metavar="FILE",
+                        help="write the metrics as a JSON object keyed by name to FILE")
+    if command.save_model:
+        parser.add_argument(
+            "--model-out", type=Path, metavar="DIR",
+            help="also save the fitted model and its card (model.json) to DIR; serve it "
+            f"with `python -m {command.package}.serve --model DIR`")
+    add_run_options(parser, [spec.name for spec in command.steps.values()])
+    return parser
+
+
+def add_run_options(parser: argparse.ArgumentParser, names: list[str]) -> None:
+    group = parser.add_argument_group("running")
+    group.add_argument("--cache", type=Path, metavar="DIR",
+                       help="keep each step's outputs in DIR; unchanged steps are loaded")
+    group.add_argument("--resume", action="store_true",
+                       help="with --cache: start at the step the last run failed or stopped "
+                       "at, with its parameters (options given here win)")
+    group.add_argument("--from-step", metavar="STEP", choices=names,
+                       help="re-run STEP and every later step (earlier ones from the cache)")
+    group.add_argument("--only-step", metavar="STEP", choices=names,
+                       help="run up to STEP (earlier ones from the cache) and stop there")
+    group.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="stderr logs: a line per step, or one JSON object per line")
+    group.add_argument("--log-level", choices=("debug", "info", "warning"), default="info",
+                       help="text logs: debug adds each step's start, warning keeps only "
+                       "problems (JSON logs carry every event)")
+    group.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def parse(command: Command, argv: list[str] | None) -> argparse.Namespace:
+    """The options; `--resume` takes the parameters of the run it resumes."""
+    parser = build_parser(command)
+    args = parser.parse_args(argv)
+    if (args.resume or args.from_step or args.only_step) and not args.cache:
+        parser.error("--resume, --from-step and --only-step need --cache DIR")
+    args.resume_at = None
+    if args.resume:
+        state = read_state(args.cache)
+        if state is None:
+            parser.error(f"--resume: no earlier run in {args.cache}")
+        resumed = _resumed_params(command, state["params"])
+        if isinstance(resumed, str):
+            parser.error(f"--resume: parameter {resumed} of the last run in {args.cache} "
+                         "is damaged; run without --resume")
+        parser.set_defaults(**resumed)
+        args = parser.parse_args(argv)
+        args.resume_at = state.get("step") if state["status"] != "completed" else None
+    return args
+
+
+KINDS: dict[type, tuple[type, ...]] = {bool: (bool,), int: (int,), float: (int, float),
+                                       str: (str,), list: (list,), dict: (dict,)}
+"""A parameter's default type -> the JSON types a journal may give it back as."""
+
+
+def _resumed_params(command: Command, saved: dict[str, Any]) -> dict[str, Any] | str:
+    """The journal's parameters of `command`, or the name of one whose value is not of
+    its parameter's type (the journal is outside input)."""
+    defaults = command.params()
+    resumed = {}
+    for name in _param_names(command):
+        if name not in saved:
+            continue
+        value, default = saved[name], getattr(defaults, name)
+        kinds = KINDS.get(type(default))
+        if kinds and type(value) not in kinds:  # exact types: a bool is no int here
+            return name
+        resumed[name] = value
+    return resumed
+
+
+def _param_names(command: Command) -> list[str]:
+    return [field.name for field in dataclasses.fields(command.params)]
+
+
+def to_jsonable(value: object) -> object:
+    """numpy and pandas values become plain JSON; anything else its repr()."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    for method in ("tolist", "to_dict"):
+        if hasattr(value, method):
+            return to_jsonable(getattr(value, method)())
+    return repr(value)
+
+
+def main(command: Command, argv: list[str] | None = None) -> int:
+    args = parse(command, argv)
+    names = {name for spec in command.steps.values() for name in spec.secrets}
+    log = configure_logging(command.package, args.log_format, args.log_level, redact=(
+        (lambda text: Secrets.from_environment(names).redact(text)) if names else None))
+    if command.prepare:
+        command.prepare()
+    params = {name: getattr(args, name) for name in _param_names(command)}
+    runner = Runner(
+        command.steps, package=command.package, cache=args.cache, from_step=args.from_step,
+        only_step=args.only_step, params=params,
+        environment=environment_digest((command.dist, *command.distributions))
+        if args.cache else "")
+    if args.resume:
+        where = f"at step {args.resume_at}" if args.resume_at else "(the last run completed)"
+        log.info("resuming %s", where)
+    try:
+        values = command.run_steps(command.params(**params), runner,
+                                   None if command.save_model else command.metrics)
+    except StopRun:
+        return 0
+    except StepFailed as exc:
+        # the message is redacted already; a traceback (--debug) is redacted here
+        text = "".join(traceback.format_exception(exc)) if args.debug else f"{exc}\n"
+        sys.stderr.write(f"{command.package}: {runner.redact(text)}")
+        return 1
+    runner.finish()
+    metrics = {name: values[name] for name in command.metrics}
+    if command.print_metrics:
+        command.print_metrics(metrics)
+    if args.metrics_out:
+        args.metrics_out.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({k: to_jsonable(v) for k, v in metrics.items()}, indent=2)
+        args.metrics_out.write_text(text + "\n", encoding="utf-8")
+    if command.save_model and args.model_out:
+        try:
+            card = command.save_model(values, command.params(**params), metrics,
+                                      args.model_out)
+        except ModelError as exc:
+            print(f"{command.dist}: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"model saved: {card}", file=sys.stderr)
+    return 0

@@ -1,0 +1,179 @@
+"""The data contract of a served model's raw input: recorded from the training frame,
+enforced on every request row (and on files scored in batch).
+
+Plain Python over pandas, importing nothing from nb2prod: generated packages carry a
+copy of this file. `record(frame)` -> a JSON-able dict: per column its dtype, whether
+it may be null, the categories seen (low-cardinality text), the numeric range, and
+whether it is required (the feature code reads it) or optional (an id it never
+reads). `to_frame(rows, contract)` checks JSON rows against it and builds the frame
+with the training dtypes; a break is `ContractError(field, message)`. Out-of-range
+numbers are counted (`Ranges`), not refused: the model may extrapolate sensibly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+FORMAT = "nb2prod-contract/1"
+MAX_CATEGORIES = 20
+"""Text columns with at most this many distinct training values list them: requests
+with another value are refused (the feature code never saw it)."""
+
+
+class ContractError(ValueError):
+    """A row that breaks the contract: `field` names it (`instances[3].plan`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def record(frame: Any, optional: tuple[str, ...] = (), dates: tuple[str, ...] = ()) -> dict:
+    """The contract of `frame`'s columns (the raw input as loaded, without the target)."""
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        kind = "date" if name in dates else column_kind(series)
+        entry: dict[str, Any] = {"name": str(name), "dtype": str(series.dtype), "kind": kind,
+                                 "nullable": bool(series.isna().any()),
+                                 "required": name not in optional}
+        present = series.dropna()
+        if kind in ("integer", "number") and len(present):
+            entry["range"] = [_plain(present.min()), _plain(present.max())]
+        if kind == "text":
+            seen = sorted(map(str, present.unique()))
+            if len(seen) <= MAX_CATEGORIES:
+                entry["categories"] = seen
+        columns.append(entry)
+    return {"format": FORMAT, "columns": columns}
+
+
+def column_kind(series: Any) -> str:
+    kind = getattr(series.dtype, "kind", "O")
+    if kind == "b":
+        return "boolean"
+    if kind in "iu":
+        return "integer"
+    if kind == "f":
+        return "number"
+    if kind == "M":
+        return "date"
+    return "text"
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+ACCEPTS: dict[str, tuple[type, ...]] = {
+    "boolean": (bool,), "integer": (int,), "number": (int, float), "text": (str,),
+    "date": (str,),
+}
+"""Contract kind -> the JSON values a request may send (null aside)."""
+WANTED = {"boolean": "true/false", "integer": "an integer", "number": "a number",
+          "text": "a string", "date": "a date string (ISO 8601)"}
+
+
+class Ranges:
+    """Out-of-range values by column, counted (a service exposes them)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def add(self, column: str, n: int = 1) -> None:
+        self.counts[column] = self.counts.get(column, 0) + n
+
+
+def check_row(i: int, row: Any, contract: dict, where: Callable[[int, str], str],
+              ranges: Ranges | None = None) -> dict:
+    """One JSON row -> {column: value} with every contract column; ContractError else."""
+    names = [c["name"] for c in contract["columns"]]
+    if isinstance(row, list):  # the loaded frame's column order, every column
+        if len(row) != len(names):
+            raise ContractError(where(i, ""), f"{len(row)} values: expected {len(names)} "
+                                f"({', '.join(names)})")
+        row = dict(zip(names, row))
+    if not isinstance(row, dict):
+        raise ContractError(where(i, ""), "expected an object keyed by column name, or a "
+                            "list in the loaded frame's column order")
+    known = set(names)
+    ignored = set(contract.get("ignored", ()))
+    unknown = [k for k in row if k not in known and k not in ignored]
+    if unknown:
+        raise ContractError(where(i, unknown[0]), "unknown column")
+    out = {}
+    for column in contract["columns"]:
+        name = column["name"]
+        if name not in row:
+            if column["required"]:
+                raise ContractError(where(i, name), "missing column")
+            out[name] = None
+            continue
+        out[name] = check_value(row[name], column, lambda name=name: where(i, name), ranges)
+    return out
+
+
+def check_value(value: Any, column: dict, field: Callable[[], str],
+                ranges: Ranges | None = None) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        if not column["nullable"] and column["required"]:
+            raise ContractError(field(), "null: the column had no missing values in training")
+        return None
+    accepted = ACCEPTS[column["kind"]]
+    if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+        raise ContractError(field(), f"expected {WANTED[column['kind']]} ({column['dtype']}), got "
+                            f"{type(value).__name__}")
+    categories = column.get("categories")
+    if categories is not None and value not in categories and not column.get("open"):
+        raise ContractError(field(), f"{value!r} is not one of {', '.join(categories)}")
+    if column["kind"] == "date":
+        _check_date(value, field)
+    bounds = column.get("range")
+    if ranges is not None and bounds and not bounds[0] <= value <= bounds[1]:
+        ranges.add(column["name"])
+    return value
+
+
+def _check_date(value: str, field: Callable[[], str]) -> None:
+    import pandas as pd
+
+    try:
+        pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ContractError(field(), f"{value!r} is not a date") from None
+
+
+def field_name(i: int, column: str) -> str:
+    """KServe-style path of a request value: `instances[3].plan`."""
+    return f"instances[{i}].{column}" if column else f"instances[{i}]"
+
+
+def to_frame(rows: list, contract: dict, where: Callable[[int, str], str] | None = None,
+             ranges: Ranges | None = None) -> Any:
+    """JSON rows -> a DataFrame with the training columns and dtypes, or ContractError."""
+    import pandas as pd
+
+    where = where or field_name
+    checked = [check_row(i, row, contract, where, ranges) for i, row in enumerate(rows)]
+    data = {}
+    for column in contract["columns"]:
+        name = column["name"]
+        values = [row[name] for row in checked]
+        data[name] = _column(values, column["dtype"])
+    return pd.DataFrame(data)
+
+
+def _column(values: list, dtype: str) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    if any(v is None for v in values) and dtype.startswith(("int", "uint", "bool")):
+        return pd.Series(values, dtype="float64" if dtype[0] in "iu" else "object")
+    if dtype.startswith(("int", "uint", "float", "bool")):
+        return np.asarray(values, dtype=dtype)
+    if dtype.startswith("datetime64"):
+        return pd.to_datetime(pd.Series(values, dtype="object"))
+    return pd.Series(values, dtype=dtype)
