@@ -11,7 +11,7 @@ import ast
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "nb2prod"
-CORE = ("analysis", "plan", "render", "targets", "verify")
+CORE = ("analysis", "plan", "render", "targets", "verify", "build")
 
 
 def module_name(path) -> str:

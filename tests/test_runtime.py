@@ -94,7 +94,7 @@ def test_hooks_are_not_called_for_a_step_loaded_from_the_cache(pipeline, tmp_pat
 
 
 def test_a_failing_step_names_its_cell(pipeline):
-    with pytest.raises(StepFailed, match=r"step `broken` \(notebook cell 4\) failed: "
+    with pytest.raises(StepFailed, match=r"step `broken` \(notebook cell 4, line 2\) failed: "
                                          r"ValueError: no luck"):
         Runner(STEPS).call("broken", pipeline.broken, [1])
 

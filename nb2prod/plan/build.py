@@ -65,17 +65,13 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
         role = cell.tags.role
         if role is None and nbdev:
             role = TEST if _has_assert(cell) else "example"
-        # A skipped cell is not converted, so its code's problems do not count.
-        problems.extend(_tag_problems(cell, code_problems=role != SKIP))
-        settings, bad_settings = cell_settings(cell)
-        problems.extend(bad_settings)
+        problems.extend(_tag_problems(cell, role))
         if role == SKIP:
-            problems.append(make_problem("NB612", "cell tagged skip was left out",
-                                         cell.cell.number, cell_id=cell.cell.cell_id))
             units.append(Unit(SKIP, [cell]))
             continue
         if role == STEP:
-            current = Unit(STEP, [cell], cell.tags.step, cell.tags.after, settings)
+            current = Unit(STEP, [cell], cell.tags.step, cell.tags.after,
+                           cell_settings(cell)[0])
             if last_step and last_step.name == current.name and units[-1] is last_step:
                 last_step.cells.append(cell)
                 current = last_step
@@ -109,7 +105,9 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
     return units, problems
 
 
-def _tag_problems(cell: CellAnalysis, code_problems: bool) -> list[Problem]:
+def _tag_problems(cell: CellAnalysis, role: str | None) -> list[Problem]:
+    """Unknown tags (NB606), competing roles (NB615), invalid settings (NB617), a
+    skipped cell (NB612), and the cell's code problems unless it is skipped."""
     number, cell_id = cell.cell.number, cell.cell.cell_id
     problems = [make_problem("NB606", f"unknown tag `{tag}` ignored", number, cell_id=cell_id)
                 for tag in cell.tags.unknown]
@@ -117,7 +115,11 @@ def _tag_problems(cell: CellAnalysis, code_problems: bool) -> list[Problem]:
         problems.append(make_problem(
             "NB615", f"tags {', '.join(cell.tags.extra_roles)} ignored: the cell is "
             f"`{cell.tags.role}`", number, cell_id=cell_id))
-    return problems + list(cell.problems if code_problems else ())
+    problems += cell_settings(cell)[1]
+    if role == SKIP:  # not converted: its code's problems do not count
+        return [*problems, make_problem("NB612", "cell tagged skip was left out", number,
+                                        cell_id=cell_id)]
+    return problems + list(cell.problems)
 
 
 def _has_assert(cell: CellAnalysis) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from nb2prod.analysis.analyze import CellAnalysis
 from nb2prod.analysis.tags import IMPORTS, STEP
-from nb2prod.plan import codegen
+from nb2prod.plan import code_strings, codegen, outputs
 from nb2prod.plan.records import Block, Unit
 from nb2prod.plan.tests import bound_by_import
 from nb2prod.problems import Problem, make_problem
@@ -24,6 +24,7 @@ class CellCut:
     imports: tuple[str, ...]  # hoisted import statements
     dropped: frozenset[tuple[int, int]]  # (cell, line) of every dropped display line
     problems: tuple[Problem, ...]  # NB605 per dropped display expression
+    first_line: int = 1  # the cell line the kept code starts at
 
 
 def cut_cell(cell: CellAnalysis, *, hoist: bool) -> CellCut:
@@ -34,7 +35,13 @@ def cut_cell(cell: CellAnalysis, *, hoist: bool) -> CellCut:
     problems = tuple(make_problem("NB605", f"display-only `{cut.text.splitlines()[0]}` dropped",
                                   number, cut.line, 1, cell.cell.cell_id)
                      for cut in body.dropped)
-    return CellCut(body.code, tuple(cut.text for cut in body.imports), dropped, problems)
+    imports = tuple(cut.text for cut in body.imports)
+    if not hoist:  # a test's code, kept whole
+        return CellCut(body.code, imports, dropped, problems)
+    # `# cell N, line L` markers where hoisting or dropping cut lines out, so a failure
+    # at run time is named at its notebook line
+    return CellCut(outputs.line_markers(number, body.code, body.lines), imports, dropped,
+                   problems, body.lines[0] if body.lines else 1)
 
 
 StepCells = list[tuple[CellAnalysis, str]]
@@ -49,6 +56,7 @@ class CutCode:
     module_names: frozenset[str]  # bound by module-level code or a hoisted import
     dropped: frozenset[tuple[int, int]]  # (cell, line) of dropped display lines
     problems: tuple[Problem, ...]
+    first_line: dict[int, int]  # cell -> the cell line its kept code starts at
 
 
 def cut_code(units: list[Unit]) -> CutCode:
@@ -63,8 +71,13 @@ def cut_code(units: list[Unit]) -> CutCode:
     names.update(n for u in units if u.role == IMPORTS for c in u.cells if c.flow
                  for n in c.flow.defines)
     return CutCode(
-        helpers=tuple(Block(c.cell.number, c.cell.cell_id, cut.code) for c, cut in module),
-        steps=[(u, [(c, cut.code) for c, cut in cells]) for u, cells in steps],
+        helpers=tuple(Block(c.cell.number, c.cell.cell_id, cut.code, cut.first_line)
+                      for c, cut in module),
+        # code in strings (exec, eval, cProfile.run, timeit) gets the step's namespace
+        steps=[(u, [(c, code_strings.namespaced(cut.code)) for c, cut in cells])
+               for u, cells in steps],
         imports=imports, module_names=frozenset(names),
         dropped=frozenset().union(*(cut.dropped for cut in cuts)),
-        problems=tuple(p for cut in cuts for p in cut.problems))
+        problems=tuple(p for cut in cuts for p in cut.problems),
+        first_line={c.cell.number: cut.first_line for c, cut in
+                    [*module, *(pair for _, cells in steps for pair in cells)]})

@@ -11,7 +11,7 @@ from nb2prod.analysis.analyze import IPYTHON_NAMES, CellAnalysis
 from nb2prod.analysis.magics import DEPENDENCY
 from nb2prod.plan import dependencies as deps
 from nb2prod.plan.cut import CutCode
-from nb2prod.plan.records import Block, Step, Unit
+from nb2prod.plan.records import Block, Unit
 from nb2prod.problems import Problem, make_problem
 
 
@@ -86,16 +86,3 @@ def export_module(analysis) -> str | None:
         return None
     module = naming.identifier(names[0].rsplit(".", 1)[-1])
     return None if module in ("pipeline", "__main__", "__init__") else module
-
-
-def last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
-    """Data the last step leaves behind: its public names, minus defs, classes and
-    loop variables (unbound when a loop runs zero times with other parameters)."""
-    code = "\n".join(b.code for b in step.blocks)
-    tree = ast.parse(code) if code.strip() else ast.Module(body=[], type_ignores=[])
-    excluded = {n.name for n in ast.walk(tree) if isinstance(
-        n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    excluded |= {t.id for n in ast.walk(tree) if isinstance(n, (ast.For, ast.AsyncFor))
-                 for t in ast.walk(n.target) if isinstance(t, ast.Name)}
-    return [n for n, p in provider.items()
-            if p == step.function and not n.startswith("_") and n not in excluded]

@@ -20,7 +20,15 @@ from nb2prod import naming
 from nb2prod.analysis.analyze import CellAnalysis, unresolved_names
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
-from nb2prod.plan import codegen, model_choice, module_code, stephash
+from nb2prod.plan import (
+    code_strings,
+    codegen,
+    figures,
+    model_choice,
+    module_code,
+    outputs,
+    stephash,
+)
 from nb2prod.plan import helper_globals as helperglobals
 from nb2prod.plan import tests as testplan
 from nb2prod.plan.cut import CutCode, cut_cell, cut_code
@@ -81,7 +89,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         params=params,
         steps=steps,
         metrics=metrics or tuple(n for n in linked.results if steps and n in
-                                 module_code.last_step_values(steps[-1], linked.provider)),
+                                 outputs.last_step_values(steps[-1], linked.provider)),
         metrics_code=metrics_code,
         results=linked.results,
         golden=golden,
@@ -104,6 +112,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         predict_cell=next((c.cell.number for c in _cells(valid, IMPORTS)
                            if c.tags.predict and _defines(c, "predict")), None),
         helper_globals=helperglobals.records(gplan, steps, params),
+        close_figures=figures.closes_figures(list(analysis.code_cells)),
     )
 
 
@@ -125,6 +134,10 @@ def _check_code(code: CutCode, units: list[Unit], params):
     problems += gplan.problems
     problems += module_code.step_code_problems(code, ordered, [c for u in units
                                                                for c in u.cells])
+    step_reads = {r.name for u in step_units for c in u.cells if c.flow for r in c.flow.reads}
+    problems += [p for u in step_units for c in u.cells if c.tree is not None  # NB628
+                 for p in code_strings.string_problems(c.tree, c.cell.number,
+                                                       c.cell.cell_id, step_reads)]
     return gplan, problems
 
 
@@ -159,9 +172,10 @@ def _link(code: CutCode, units: list[Unit], params, gplan, metrics, model) -> Li
                                         _cells(units, METRICS))
     results += tuple(n for n in served.results if n not in results)
     snapshots += served.snapshots
-    return Linked(_with_outputs(steps, provider, results, snapshots), provider, results,
-                  tests, snapshots, served,
-                  (*link_problems, *test_problems, *result_problems))
+    steps = _with_outputs(steps, provider, results, snapshots)
+    unbound = [p for s in steps for p in outputs.unbound_outputs(s)]  # NB627
+    return Linked(steps, provider, results, tests, snapshots, served,
+                  (*link_problems, *test_problems, *result_problems, *unbound))
 
 
 def _defines(cell: CellAnalysis, name: str) -> bool:
@@ -169,8 +183,9 @@ def _defines(cell: CellAnalysis, name: str) -> bool:
         isinstance(n, ast.FunctionDef) and n.name == name for n in cell.tree.body)
 
 
-def _block(cell: CellAnalysis, code: str) -> Block:
-    return Block(cell.cell.number, cell.cell.cell_id, code)
+def _block(cell: CellAnalysis, code: str, first_line: dict[int, int]) -> Block:
+    return Block(cell.cell.number, cell.cell.cell_id, code,
+                 first_line.get(cell.cell.number, 1))
 
 
 def _link_steps(code: CutCode, params, gplan):
@@ -191,7 +206,7 @@ def _link_steps(code: CutCode, params, gplan):
         after, unknown = _explicit_after(unit, known_steps)
         problems += unknown
         after = tuple(dict.fromkeys([*edges, *after]))
-        steps.append(Step(unit.name, function, tuple(_block(c, text) for c, text in cells),
+        steps.append(Step(unit.name, function, tuple(_block(c, text, code.first_line) for c, text in cells),
                           inputs=tuple(inputs), after=after, settings=unit.settings,
                           edges=tuple((k, tuple(v)) for k, v in edges.items()),
                           global_names=gplan.declared.get(index, ()), bound_globals=bound))
@@ -254,7 +269,7 @@ def _results(code: CutCode, metrics, tests, steps, provider, metric_cells):
     """(values run_steps returns, NB608 for metrics no step computes)."""
     wanted = list(metrics) + [n for t in tests for n in t.reads]
     if not metrics and steps:
-        wanted += module_code.last_step_values(steps[-1], provider)
+        wanted += outputs.last_step_values(steps[-1], provider)
     results, problems = [], []
     for name in dict.fromkeys(wanted):
         if name in provider:
@@ -289,9 +304,8 @@ def _with_outputs(steps: list[Step], provider, results, snapshots) -> tuple[Step
         bound = {n for blk in step.blocks if blk.code.strip()
                  for n in codegen.bound_names(blk.code)}
         unused = tuple(sorted(bound - loaded - set(outs) - set(step.global_names)))
-        blocks = tuple(Block(blk.cell, blk.cell_id, codegen.mark_unused_locals(blk.code,
-                                                                               set(unused)))
-                       for blk in step.blocks)
+        blocks = tuple(dataclasses.replace(blk, code=codegen.mark_unused_locals(
+            blk.code, set(unused))) for blk in step.blocks)
         final.append(dataclasses.replace(step, blocks=blocks, outputs=outs, unused=unused))
     return tuple(final)
 

@@ -12,6 +12,7 @@ numbers are counted (`Ranges`), not refused: the model may extrapolate sensibly.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -126,6 +127,9 @@ def check_value(value: Any, column: dict, field: Callable[[], str],
     if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
         raise ContractError(field(), f"expected {WANTED[column['kind']]} ({column['dtype']}), got "
                             f"{type(value).__name__}")
+    if column["kind"] in ("integer", "number") and not fits(value, column["dtype"]):
+        raise ContractError(field(), f"does not fit {column['dtype']} (beyond its range, "
+                            "or not finite)")
     categories = column.get("categories")
     if categories is not None and value not in categories and not column.get("open"):
         raise ContractError(field(), f"{value!r} is not one of {', '.join(categories)}")
@@ -135,6 +139,29 @@ def check_value(value: Any, column: dict, field: Callable[[], str],
     if ranges is not None and bounds and not bounds[0] <= value <= bounds[1]:
         ranges.add(column["name"])
     return value
+
+
+def fits(value: float, dtype: str) -> bool:
+    """A number the column's dtype can hold: within its range, finite (JSON's 1e400
+    parses as infinity). Beyond it numpy raises OverflowError while building the frame,
+    or the model sees infinity: a 422 naming the field here instead."""
+    low, high = _bounds(dtype)
+    return low <= value <= high
+
+
+@functools.lru_cache(maxsize=32)
+def _bounds(dtype: str) -> tuple[float, float]:
+    import numpy as np
+
+    try:  # pandas' nullable "Int64" is numpy's int64; other dtypes: float64's range
+        kind = np.dtype(dtype.lower()).kind
+    except TypeError:
+        dtype, kind = "float64", "f"
+    if kind in "iu":
+        return int(np.iinfo(dtype.lower()).min), int(np.iinfo(dtype.lower()).max)
+    if kind != "f":
+        dtype = "float64"
+    return float(np.finfo(dtype.lower()).min), float(np.finfo(dtype.lower()).max)
 
 
 def _check_date(value: str, field: Callable[[], str]) -> None:

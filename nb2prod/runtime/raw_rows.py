@@ -26,6 +26,7 @@ from . import contract as _contract
 from .batches import MAX_INSTANCES, InputError
 from .feature_state import FeatureState
 from .model_io import ModelError, jsonable
+from .model_trust import read_regular
 
 STATE_FILE, CARD_FILE, CONTRACT_FILE = "features.joblib", "features.json", "contract.json"
 CARD_FORMAT = "nb2prod-features/1"
@@ -213,11 +214,11 @@ def _summary(value: Any) -> Any:
 def load_state(model_dir: Path | str) -> tuple[FeatureState, dict]:
     """The fitted state (after its sha256 matches features.json) and the contract."""
     folder = Path(model_dir)
-    try:
-        card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
-        contract = json.loads((folder / CONTRACT_FILE).read_text(encoding="utf-8"))
-        data = (folder / STATE_FILE).read_bytes()
-    except (OSError, ValueError) as exc:
+    try:  # regular files of the folder only: a FIFO, a directory or a link out is refused
+        card = json.loads(read_regular(folder / CARD_FILE, folder))
+        contract = json.loads(read_regular(folder / CONTRACT_FILE, folder))
+        data = read_regular(folder / STATE_FILE, folder)
+    except (ValueError, RecursionError) as exc:
         raise ModelError(f"{folder}: cannot read the feature state: "
                          f"{' '.join(str(exc).split())}") from None
     if not isinstance(card, dict) or hashlib.sha256(data).hexdigest() != card.get("sha256"):

@@ -46,7 +46,7 @@ from .store import (
 )
 
 CACHE_VERSION = 3  # part of every key: entries of an older layout are never read
-CELL_COMMENT = re.compile(r"^\s*# cell (\d+)\s*$")
+CELL_COMMENT = re.compile(r"^\s*# cell (\d+)(?:, line (\d+))?\s*$")  # line 1 if none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,8 +71,9 @@ class StepSpec:
 class StepFailed(Exception):
     """A step raised, or cannot start: the one line the command line prints."""
 
-    def __init__(self, step: StepSpec, cell: int, message: str) -> None:
-        super().__init__(f"step `{step.name}` (notebook cell {cell}) failed: {message}")
+    def __init__(self, step: StepSpec, cell: int, message: str, line: int | None = None) -> None:
+        where = f"cell {cell}, line {line}" if line else f"cell {cell}"
+        super().__init__(f"step `{step.name}` (notebook {where}) failed: {message}")
         self.step = step
 
 
@@ -216,9 +217,10 @@ class Runner:
                 self._state(spec, "failed")
                 self._log(logging.DEBUG, "error", spec, cached=False, seconds=0.0,
                           error=type(exc).__name__)
-                cell = failing_cell(exc, function.__code__.co_filename, spec.cells[0])
-                raise StepFailed(spec, cell, self.redact(f"{type(exc).__name__}: {exc}")
-                                 ) from exc
+                cell, line = failing_place(exc, function.__code__.co_filename, spec.cells[0],
+                                           function.__name__)
+                raise StepFailed(spec, cell, self.redact(f"{type(exc).__name__}: {exc}"),
+                                 line) from exc
             finally:
                 sys.stdout = stdout
         raise AssertionError("unreachable")
@@ -310,19 +312,36 @@ def resolved(values: dict[str, Any], names: tuple[str, ...] | None = None) -> di
             for k, v in values.items()}
 
 
-def failing_cell(exc: BaseException, filename: str, default: int) -> int:
-    """The notebook cell of the deepest line of `filename` (the module of the step
-    functions, pipeline.py) in the traceback: the `# cell N` comment above it."""
-    line = None
+def end_cell() -> None:
+    """The end of a notebook cell inside a step, as Jupyter's inline backend ends one: it
+    shows and closes every open figure, so the next cell starts without a current figure
+    (a 2-D plot does not land on the 3-D axes of the cell above; `savefig` writes only
+    what its cell drew). Nothing to do, and nothing imported, without pyplot."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
+
+
+def failing_place(exc: BaseException, filename: str, default: int,
+                  step: str = "") -> tuple[int, int | None]:
+    """(cell, line) in the notebook of the deepest line of `filename` (the module of the
+    step functions, pipeline.py) in the traceback: the `# cell N` or `# cell N, line L`
+    comment above it, counting the lines in between. No line for the `return` nb2prod
+    wrote at the end of the function `step` (the cell above it), (default, None) when no
+    comment is above."""
+    line, function = None, ""
     tb = exc.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == filename:
-            line = tb.tb_lineno
+            line, function = tb.tb_lineno, tb.tb_frame.f_code.co_name
         tb = tb.tb_next
-    while line and line > 0:
-        match = CELL_COMMENT.match(linecache.getline(filename, line))
+    text = linecache.getline(filename, line) if line else ""
+    generated = function == step and re.fullmatch(r"    return [\w, ]+\n?", text) is not None
+    marker = line
+    while marker and marker > 0:
+        match = CELL_COMMENT.match(linecache.getline(filename, marker))
         if match:
-            return int(match.group(1))
-        line -= 1
-    return default
-
+            start = int(match.group(2) or 1)
+            return int(match.group(1)), None if generated else start + line - marker - 1
+        marker -= 1
+    return default, None

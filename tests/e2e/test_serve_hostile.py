@@ -33,8 +33,6 @@ from tests.conftest import EXAMPLES
 pytestmark = pytest.mark.e2e
 
 STOPPED = (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM once it has shut down
-ROW = [3, 70.0, 1, 0, 210.0, 4.0, 1, 1, 0, 0]  # churn's columns, in training order
-RECORD_KEYS = ("tenure_months", "monthly_charges")
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +47,25 @@ def package(tmp_path_factory):
                         "--n-estimators", trees], env=env, cwd=out, check=True,
                        capture_output=True, timeout=600)
     return env, out / "model", out / "big"
+
+
+RAW_ROW = """
+import json
+from churn import inference
+from churn.pipeline import Params
+raw = inference.load(Params()).drop(columns=[inference.TARGET], errors="ignore").head(1)
+print(json.dumps({"row": json.loads(raw.to_json(orient="values", double_precision=15))[0],
+                  "columns": list(raw.columns), "kinds": [t.kind for t in raw.dtypes]}))
+"""
+"""A raw row the service takes (the frame the notebook loaded, without the target)."""
+
+
+@pytest.fixture(scope="module")
+def raw(package):
+    env, _, _ = package
+    done = subprocess.run([sys.executable, "-c", RAW_ROW], env=env, check=True,
+                          capture_output=True, text=True, timeout=600)
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def serve(env, model, *args, port=None, **kwargs):
@@ -239,6 +256,11 @@ TAMPERED = {
     "an older skops protocol": (in_skops(lambda s: s.update(protocol=0)), "skops protocol 0"),
     "schema nested 100k deep": (replace_artifact(skops_zip(deep(100_000))), "not a skops file"),
     "a pickle without --trust-pickle": (joblib_model, "--trust-pickle"),
+    "feature state card is a FIFO": (special("fifo", "features.json"), "not a regular file"),
+    "contract links out of the folder": (special("symlink out", "contract.json"),
+                                         "outside the model"),
+    "feature state card is not JSON": (lambda f, o: (f / "features.json").write_text("{"),
+                                       "cannot read the feature state"),
 }
 """How a model folder is tampered with -> what the one-line refusal says."""
 
@@ -283,6 +305,39 @@ def test_a_pickle_loads_with_trust_pickle(package, tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
     assert proc.returncode in STOPPED
+
+
+class RunsCode:
+    """Unpickling it creates `marker`."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: the feature state (features.joblib) is "
+                   "a pickle loaded without --trust-pickle; to be replaced by a format "
+                   "that names its types")
+def test_a_feature_state_pickle_runs_nothing(package, tmp_path):
+    import pickle
+
+    env, model, _ = package
+    folder, marker = tmp_path / "model", tmp_path / "ran"
+    shutil.copytree(model, folder)
+    data = pickle.dumps(RunsCode(marker))
+    (folder / "features.joblib").write_bytes(data)
+    card = json.loads((folder / "features.json").read_text())
+    card["sha256"] = hashlib.sha256(data).hexdigest()
+    (folder / "features.json").write_text(json.dumps(card))
+    proc = serve(env, folder)
+    try:
+        proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+    assert not marker.exists()
 
 
 def damaged_tree(folder: Path, outside: Path) -> None:
@@ -376,53 +431,59 @@ def test_healthz_answers_while_the_model_loads(server):
     assert seen[-1] == (200, 200)
 
 
-def with_value(position: int, raw: str) -> bytes:
-    """A body whose first row holds `raw` (JSON text) at `position`."""
-    row = [*ROW[:position], "SLOT", *ROW[position + 1:]]
-    return json.dumps({"instances": [row]}).replace('"SLOT"', raw).encode()
+def with_value(row: list, position: int, text: str) -> bytes:
+    """A body whose first row holds `text` (JSON) at `position`."""
+    row = [*row[:position], "SLOT", *row[position + 1:]]
+    return json.dumps({"instances": [row]}).replace('"SLOT"', text).encode()
 
 
-MALFORMED = [
-    (b'{"instances": [', 400, "body"),
-    (b"\xff\xfe not UTF-8", 400, "body"),
-    (b"[" * 5000 + b"]" * 5000, 400, "body"),
-    (b'{"instances": ' + b"[" * 3000 + b"]" * 3000 + b"}", 400, "body"),
-    (b'{"instances": [' + b'{"a": ' * 3000 + b"1" + b"}" * 3000 + b"]}", 400, "body"),
-    (with_value(1, "NaN"), 400, "body"),
-    (with_value(1, "Infinity"), 400, "body"),
-    (with_value(0, "9" * 5000), 400, "body"),  # beyond Python's int parsing limit
-    (with_value(0, "9" * 30), 422, "instances[0].tenure_months"),  # beyond int64
-    (with_value(0, "-" + "9" * 20), 422, "instances[0].tenure_months"),
-    (with_value(1, "9" * 400), 422, "instances[0].monthly_charges"),  # beyond float64
-    (with_value(1, "1e400"), 422, "instances[0].monthly_charges"),
-    (with_value(0, "1.5"), 422, "instances[0].tenure_months"),
-    (with_value(0, "true"), 422, "instances[0].tenure_months"),
-    (with_value(0, '"\\ud800"'), 422, "instances[0].tenure_months"),
-    (b'{"instances": [{"\\ud800": 1}]}', 422, "instances[0].\\ud800"),
-    (b'{"instances": [{"\\udfff\\ud800x": 1}]}', 422, "instances[0].\\udfff\\ud800x"),
-    (b'{"instances": [{"tenure_months": 1, "' + b"k" * 5000 + b'": 2}]}', 422, None),
-    (b'{"instances": {"a": 1}}', 422, "instances"),
-    (b'{"instances": []}', 422, "instances"),
-    (b'{"instances": [[]]}', 422, "instances[0]"),
-    (json.dumps({"instances": [ROW] * 10_001}).encode(), 422, "instances"),
-    (b"[]", 422, "body"),
-    (b"null", 422, "body"),
-]
-"""Body -> status -> the field the answer names (None: any field)."""
+def malformed(raw: dict) -> list[tuple[bytes, int, str | None]]:
+    """Body -> status -> the field the answer names (None: any field)."""
+    row, columns, kinds = raw["row"], raw["columns"], raw["kinds"]
+    integer = next(j for j, kind in enumerate(kinds) if kind in "iu")
+    number = next(j for j, kind in enumerate(kinds) if kind == "f")
+    as_int, as_float = f"instances[0].{columns[integer]}", f"instances[0].{columns[number]}"
+    return [
+        (b'{"instances": [', 400, "body"),
+        (b"\xff\xfe not UTF-8", 400, "body"),
+        (b"[" * 5000 + b"]" * 5000, 400, "body"),
+        (b'{"instances": ' + b"[" * 3000 + b"]" * 3000 + b"}", 400, "body"),
+        (b'{"instances": [' + b'{"a": ' * 3000 + b"1" + b"}" * 3000 + b"]}", 400, "body"),
+        (with_value(row, number, "NaN"), 400, "body"),
+        (with_value(row, number, "Infinity"), 400, "body"),
+        (with_value(row, integer, "9" * 5000), 400, "body"),  # beyond Python's int parsing
+        (with_value(row, integer, "9" * 30), 422, as_int),  # beyond int64
+        (with_value(row, integer, "-" + "9" * 20), 422, as_int),
+        (with_value(row, number, "9" * 400), 422, as_float),  # beyond float64
+        (with_value(row, number, "1e400"), 422, as_float),
+        (with_value(row, integer, "1.5"), 422, as_int),
+        (with_value(row, integer, "true"), 422, as_int),
+        (with_value(row, integer, '"\\ud800"'), 422, as_int),
+        (b'{"instances": [{"\\ud800": 1}]}', 422, "instances[0].\\ud800"),
+        (b'{"instances": [{"\\udfff\\ud800x": 1}]}', 422, "instances[0].\\udfff\\ud800x"),
+        (b'{"instances": [{"' + b"k" * 5000 + b'": 2}]}', 422, None),
+        (b'{"instances": {"a": 1}}', 422, "instances"),
+        (b'{"instances": []}', 422, "instances"),
+        (b'{"instances": [[]]}', 422, None),
+        (json.dumps({"instances": [row] * 10_001}).encode(), 422, "instances"),
+        (b"[]", 422, "body"),
+        (b"null", 422, "body"),
+    ]
 
 
-def test_malformed_bodies_get_a_4xx_naming_the_field_on_one_connection(server):
+def test_malformed_bodies_get_a_4xx_naming_the_field_on_one_connection(server, raw):
     port, _ = server
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     path = "/v1/models/churn:predict"
     headers = {"content-type": "application/json"}
-    for body, status, field in MALFORMED:
+    for body, status, field in malformed(raw):
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
         answer = json.loads(response.read())  # the body is JSON even when the input was not
         assert response.status == status, (body[:80], answer)
         assert answer["field"] == field if field else answer["field"], (body[:80], answer)
-        connection.request("POST", path, body=json.dumps({"instances": [ROW]}), headers=headers)
+        good = json.dumps({"instances": [raw["row"]]})
+        connection.request("POST", path, body=good, headers=headers)
         good = connection.getresponse()  # the same keep-alive connection still works
         assert good.status == 200 and json.loads(good.read())["predictions"], body[:80]
     connection.close()

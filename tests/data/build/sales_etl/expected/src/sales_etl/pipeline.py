@@ -75,7 +75,7 @@ def clean(raw, region, min_revenue):
 
 def aggregate(orders):
     """Step `aggregate` (notebook cells 12, 13)."""
-    # cell 12
+    # cell 12, line 2
     orders["month"] = month_key(orders["order_date"])
     monthly = (
         orders.groupby(["month", "product"], as_index=False)["revenue"]
