@@ -33,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+TIMEOUTS = (asyncio.TimeoutError, TimeoutError)  # one class from Python 3.11, two before
+
 
 class Overloaded(Exception):
     """The queue is full: answer 503 at once, with Retry-After."""
@@ -101,7 +103,7 @@ class MicroBatcher:
         self._wakeup.set()
         try:
             return await asyncio.wait_for(asyncio.shield(item.future), self.settings.timeout)
-        except asyncio.TimeoutError:
+        except TIMEOUTS:
             item.future.cancel()  # still queued: the worker skips it
             self.stats.deadline_exceeded += 1
             raise DeadlineExceeded(f"no answer within {self.settings.timeout:g} s") from None
