@@ -171,13 +171,19 @@ def test_serve_yaml_is_a_valid_deployment_service_and_inference_service():
     from kubernetes.utils import parse_quantity
 
     docs = list(yaml.safe_load_all(rendered(image="reg/churn:1")["deploy/serve.yaml"]))
-    assert [d["kind"] for d in docs] == ["Deployment", "Service", "InferenceService"]
+    assert [d["kind"] for d in docs] == ["Deployment", "HorizontalPodAutoscaler", "Service",
+                                         "InferenceService"]
+    hpa = ApiClient().deserialize(_Response(docs.pop(1)), "V2HorizontalPodAutoscaler")
+    assert hpa.spec.scale_target_ref.name == docs[0]["metadata"]["name"]
+    assert hpa.spec.metrics[0].resource.name == "cpu" and hpa.spec.min_replicas >= 2
     api = ApiClient()
     deployment = api.deserialize(_Response(docs[0]), "V1Deployment")
     pod = deployment.spec.template.spec
     assert pod.security_context.run_as_non_root and pod.security_context.run_as_user == 10001
     (server,) = pod.containers
     assert server.image == "reg/churn:1" and server.args[0] == "serve"
+    workers = server.args[server.args.index("--workers") + 1]  # a CPU per worker
+    assert server.resources.requests["cpu"] == server.resources.limits["cpu"] == workers
     assert server.readiness_probe.http_get.path == "/readyz"
     assert server.liveness_probe.http_get.path == "/healthz"
     for quantity in server.resources.requests.values():
@@ -193,6 +199,7 @@ def test_serve_yaml_is_a_valid_deployment_service_and_inference_service():
     (predictor,) = isvc["spec"]["predictor"]["containers"]
     container = api.deserialize(_Response(predictor), "V1Container")
     assert container.image == "reg/churn:1" and container.args[0] == "serve"
+    assert isvc["spec"]["predictor"]["containerConcurrency"] == 32 * int(workers)
     assert _keys(predictor) <= _keys(api.sanitize_for_serialization(container))
     for raw, model in ((docs[0], deployment), (docs[1], service)):
         assert _keys(raw) <= _keys(api.sanitize_for_serialization(model))
@@ -217,7 +224,7 @@ def test_serve_yaml_mounts_every_secret_in_every_container(notebook_factory):
 
     plan = build_plan(load_notebook(notebook_factory(SECRET_CELLS)))
     text = render(plan, targets=TargetOptions(("serve",), "reg/s:1"))["deploy/serve.yaml"]
-    deployment, _, isvc = yaml.safe_load_all(text)
+    deployment, _, _, isvc = yaml.safe_load_all(text)
     api = ApiClient()
     pod = api.deserialize(_Response(deployment), "V1Deployment").spec.template.spec
     predictor = api.deserialize(_Response(isvc["spec"]["predictor"]["containers"][0]),

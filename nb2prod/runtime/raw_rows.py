@@ -7,8 +7,10 @@ this module does the rest. `fit` loads the frame as the notebook did, fits the
 state (feature_state.py) on it, records the data contract (contract.py) and proves
 that the notebook's held-out rows, served one at a time and as one batch, get the
 notebook's own predictions (a model that does not is not saved); `save` writes
-DIR/features.joblib (the state), DIR/features.json (its sha256, the statements,
-the proof) and DIR/contract.json; `load_state` reads them back checked;
+DIR/features.state.json and DIR/features.skops (the state: data as JSON, fitted
+objects as allow-listed skops, state_codec.py: loading it never runs code),
+DIR/features.json (their sha256 and types, the statements, the proof) and
+DIR/contract.json; `load_state` reads them back checked;
 `model_input` turns a request into the model's input.
 """
 
@@ -16,20 +18,21 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import contract as _contract
+from . import state_codec
 from .batches import MAX_INSTANCES, InputError
 from .feature_state import FeatureState
 from .model_io import ModelError, jsonable
 from .model_trust import read_regular
 
-STATE_FILE, CARD_FILE, CONTRACT_FILE = "features.joblib", "features.json", "contract.json"
-CARD_FORMAT = "nb2prod-features/1"
+STATE_FILE, OBJECTS_FILE = "features.state.json", "features.skops"
+CARD_FILE, CONTRACT_FILE = "features.json", "contract.json"
+CARD_FORMAT = "nb2prod-features/2"
 TOLERANCE = 1e-6
 ONE_BY_ONE = 2000
 """Held-out rows proven one request each (all of them are proven as one batch)."""
@@ -189,15 +192,19 @@ def _dates(inputs: Any) -> tuple[str, ...]:
 
 def save(path: FeaturePath, state: FeatureState, contract: dict, proof: dict,
          out_dir: Path | str) -> None:
-    import joblib
-
+    """The state as JSON plus allow-listed skops (never pickle), its card and the contract;
+    ModelError (nothing written) when a fitted object could not be loaded back safely."""
     out = Path(out_dir)
-    buffer = io.BytesIO()
-    joblib.dump(state.saved(), buffer)
-    data = buffer.getvalue()
+    objects: list[Any] = []
+    data = json.dumps(state_codec.encode(state.saved(), objects), sort_keys=True).encode()
+    blob, types = state_codec.dump_objects(objects)
     (out / STATE_FILE).write_bytes(data)
+    (out / OBJECTS_FILE).write_bytes(blob)
     card = {"format": CARD_FORMAT, "file": STATE_FILE,
-            "sha256": hashlib.sha256(data).hexdigest(), "frame": path.frame,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "objects": {"file": OBJECTS_FILE, "sha256": hashlib.sha256(blob).hexdigest(),
+                        "types": types},
+            "frame": path.frame,
             "target": path.target, "statements": list(path.statements),
             "frozen": list(path.frozen),
             "recorded": {key: _summary(v) for key, v in sorted(state.recorded.items())},
@@ -212,21 +219,37 @@ def _summary(value: Any) -> Any:
 
 
 def load_state(model_dir: Path | str) -> tuple[FeatureState, dict]:
-    """The fitted state (after its sha256 matches features.json) and the contract."""
+    """The fitted state and the contract, once both state files match the sha256 in
+    features.json and every type the skops file names is allow-listed and recorded."""
     folder = Path(model_dir)
     try:  # regular files of the folder only: a FIFO, a directory or a link out is refused
         card = json.loads(read_regular(folder / CARD_FILE, folder))
         contract = json.loads(read_regular(folder / CONTRACT_FILE, folder))
         data = read_regular(folder / STATE_FILE, folder)
+        blob = read_regular(folder / OBJECTS_FILE, folder)
     except (ValueError, RecursionError) as exc:
         raise ModelError(f"{folder}: cannot read the feature state: "
                          f"{' '.join(str(exc).split())}") from None
-    if not isinstance(card, dict) or hashlib.sha256(data).hexdigest() != card.get("sha256"):
-        raise ModelError(f"{folder / STATE_FILE}: sha256 does not match {CARD_FILE}: "
-                         "refusing to load")
-    import joblib
-
-    return FeatureState.restore(joblib.load(io.BytesIO(data))), contract
+    objects_card = card.get("objects") if isinstance(card, dict) else None
+    if not isinstance(objects_card, dict) or card.get("format") != CARD_FORMAT:
+        raise ModelError(f"{folder / CARD_FILE}: not a {CARD_FORMAT} card: train again")
+    for name, content, expected in ((STATE_FILE, data, card.get("sha256")),
+                                    (OBJECTS_FILE, blob, objects_card.get("sha256"))):
+        if hashlib.sha256(content).hexdigest() != expected:
+            raise ModelError(f"{folder / name}: sha256 does not match {CARD_FILE}: "
+                             "refusing to load")
+    types = objects_card.get("types")
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise ModelError(f"{folder / CARD_FILE}: objects.types must be a list of names")
+    try:
+        objects = state_codec.load_objects(blob, types)
+        saved = state_codec.decode(json.loads(data), objects)
+        return FeatureState.restore(saved), contract
+    except ModelError as exc:
+        raise ModelError(f"{folder}: {exc}") from None
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise ModelError(f"{folder / STATE_FILE}: damaged feature state: "
+                         f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from None
 
 
 def model_input(path: FeaturePath, payload: Any, state: FeatureState, contract: dict,

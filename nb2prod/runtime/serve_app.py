@@ -35,9 +35,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from .batches import MAX_INSTANCES, InputError, to_batch
+from .batching import BatchSettings, DeadlineExceeded, MicroBatcher, Overloaded
 from .contract import Ranges
 from .model_io import Checked, ModelError, build_model, check_model, jsonable
 from .raw_rows import FeaturePath, load_state, model_input
+from .serve_scale import add_scaling_options, batch_settings, predict_many, run_workers
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 32  # arrays and objects in a body; a row is at depth 3
@@ -46,6 +48,7 @@ GRACEFUL_TIMEOUT = 20.0  # seconds in-flight requests get at shutdown (Kubernete
 RETRY_AFTER = "1"
 TIMEOUTS = (asyncio.TimeoutError, TimeoutError)  # one class from Python 3.11, two before
 PORT = 8000
+DEFAULT_BATCHING = BatchSettings()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +132,8 @@ async def lifespan(app: FastAPI):
     task = asyncio.create_task(load(app.state))
     yield
     task.cancel()
+    if app.state.batcher is not None:
+        await app.state.batcher.close()
     app.state.model = None
 
 
@@ -161,8 +166,10 @@ async def load(state: Any) -> None:
 
 def create_app(service: Service, model_dir: Path | str,
                max_body_bytes: int = MAX_BODY_BYTES, *, trust_pickle: bool = False,
-               checked: Checked | None = None, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
-    """The app; `checked` is what start-up already checked (else the lifespan checks)."""
+               checked: Checked | None = None, body_timeout: float = BODY_TIMEOUT,
+               batching: BatchSettings | None = DEFAULT_BATCHING) -> FastAPI:
+    """The app; `checked` is what start-up already checked (else the lifespan checks).
+    `batching=None` calls the model once per request (no micro-batching)."""
     app = FastAPI(title=f"{service.model_name} model", version=service.version,
                   description=service.description, lifespan=lifespan)
     state = app.state
@@ -171,6 +178,8 @@ def create_app(service: Service, model_dir: Path | str,
     state.max_body_bytes, state.body_timeout = max_body_bytes, body_timeout
     state.model, state.card, state.load_error = None, None, None
     state.stop = lambda: None  # main() makes it stop uvicorn
+    state.batcher = None if batching is None else MicroBatcher(
+        lambda batches: predict_many(predictions, state, batches), batching)
     app.add_api_route(service.predict_path, predict, methods=["POST"],
                       openapi_extra={"requestBody": PREDICT_BODY})
     app.add_api_route(f"/v1/models/{service.model_name}", model_ready, methods=["GET"])
@@ -200,12 +209,24 @@ async def predict(request: Request) -> JSONResponse:
         batch = to_batch(payload, state.card["input_schema"]) if inference is None else \
             model_input(inference, payload, state.features, state.contract,
                         state.out_of_range)
-        return SafeJSON(await run_in_threadpool(predictions, state, batch))
+        return SafeJSON(await answer(state, batch))
     except InputError as exc:
         return error(422, exc.field, exc.message)
     except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:
         message = " ".join(str(exc).split())[:300]  # the model refused the rows
         return error(422, "instances", f"the model rejected the input: {message}")
+    except Overloaded as exc:
+        return error(503, "server", f"overloaded: {exc}; retry", {"Retry-After": RETRY_AFTER})
+    except DeadlineExceeded as exc:
+        return error(504, "server", str(exc))
+
+
+async def answer(state: Any, batch: Any) -> dict[str, Any]:
+    """The predictions for one request's rows: through the micro-batcher, which may
+    answer it in one model call with other requests' rows, or alone."""
+    if state.batcher is None:
+        return await run_in_threadpool(predictions, state, batch)
+    return await state.batcher.submit(batch, rows=len(batch))
 
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -342,6 +363,7 @@ def build_parser(service: Service) -> argparse.ArgumentParser:
                         "wrote the model directory put in it")
     parser.add_argument("--log-level", default="info",
                         choices=["critical", "error", "warning", "info", "debug"])
+    add_scaling_options(parser)
     return parser
 
 
@@ -356,10 +378,13 @@ def main(service: Service, argv: list[str] | None = None) -> int:
         print(f"{service.prog}: error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s", stream=sys.stderr)
+    batching = batch_settings(args)
+    if args.workers > 1:
+        return run_workers(service, args, batching)
     import uvicorn
 
     app = create_app(service, args.model, args.max_body_bytes, trust_pickle=args.trust_pickle,
-                     checked=checked, body_timeout=args.body_timeout)
+                     checked=checked, body_timeout=args.body_timeout, batching=batching)
     server = uvicorn.Server(uvicorn.Config(
         app, host=args.host, port=args.port, access_log=False, log_level=args.log_level,
         timeout_graceful_shutdown=args.graceful_timeout))
@@ -369,4 +394,3 @@ def main(service: Service, argv: list[str] | None = None) -> int:
         print(f"{service.prog}: error: {app.state.load_error}", file=sys.stderr)
         return 2
     return 0
-

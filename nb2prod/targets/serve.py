@@ -42,7 +42,15 @@ EXTRA = (SERVE, ("fastapi>=0.110", "uvicorn>=0.29", "skops>=0.10", "joblib", "ht
 
 PORT = 8000
 RESOURCES = {"cpu": "500m", "memory": "512Mi"}
-"""The Deployment's requests (edit deploy/serve.yaml to taste); limits are twice these."""
+"""The training init container's requests (edit deploy/serve.yaml to taste)."""
+WORKERS = 2
+"""Server processes per pod, each with the model and its micro-batcher; the server
+container requests and is limited to one CPU per worker, so the pod's CPU use is what
+the HorizontalPodAutoscaler scales on."""
+REQUESTS_PER_WORKER = 32
+"""KServe's containerConcurrency is this many in-flight requests per worker: enough to
+fill micro-batches, few enough that a request waits at most a few model calls (beyond
+it KServe queues or scales out rather than piling requests into one pod)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ class Serve:
     port: int = PORT
     cpu: str = RESOURCES["cpu"]
     memory: str = RESOURCES["memory"]
+    workers: int = WORKERS
+    container_concurrency: int = WORKERS * REQUESTS_PER_WORKER
 
 
 def template_context(plan: Plan, options: TargetOptions) -> Serve:
@@ -114,8 +124,9 @@ TARGET = Target(
         ("serve.py.j2", ("plan, serve: model_name, port, predict, inference (only with the "
                          "serve target)")),
         ("test_serve.py.j2", "plan, serve: predict (only with the serve target)"),
-        ("serve.yaml.j2", ("plan, serve: app_name, image, port, cpu, memory, model_name, "
-                          "secrets (only with the serve target)")),
+        ("serve.yaml.j2", ("plan, serve: app_name, image, port, cpu, memory, workers, "
+                          "container_concurrency, model_name, secrets (only with the serve "
+                          "target)")),
     ),
 )
 """`build --target serve`: this module's record in `registry.TARGETS`."""

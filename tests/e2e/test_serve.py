@@ -106,12 +106,14 @@ def servers(installed, tmp_path_factory):
     """name -> base URL of a running server; stopped at the end."""
     started, urls = [], {}
     logs = tmp_path_factory.mktemp("logs")
+    workers = {"churn": "2", "loans": "1"}  # both ways of running, micro-batching on
     for name, (python, _, model, _) in installed.items():
         port = free_port()
         log = open(logs / f"{name}.log", "w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen([str(python), "-m", f"{name}.serve", "--model", str(model),
                                  "--host", "127.0.0.1", "--port", str(port),
-                                 "--max-body-bytes", "200000"], stdout=log, stderr=log)
+                                 "--max-body-bytes", "200000", "--workers", workers[name]],
+                                stdout=log, stderr=log)
         started.append((proc, log))
         urls[name] = f"http://127.0.0.1:{port}"
     try:
@@ -165,6 +167,87 @@ def test_a_burst_of_concurrent_requests_all_get_the_right_answer(installed, serv
     for status, predictions, start in results:
         assert status == 200
         assert predictions == probe["expected"]["predictions"][start:start + 3]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_interleaved_requests_get_exactly_their_own_answers_and_bad_rows_fail_alone(
+        installed, servers, name):
+    """Concurrent requests of 1 to 5 rows, coalesced by the micro-batcher into shared
+    model calls, each get what the model predicts for their rows alone; a request with a
+    bad row gets its own 422 and takes nobody down."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    urls, _ = servers
+    _, _, _, probe = installed[name]
+    predict = f"{urls[name]}/v1/models/{name}:predict"
+    records, expected = probe["records"], probe["expected"]
+    required = [c["name"] for c in (probe["contract"] or {}).get("columns", []) if c["required"]]
+    field = required[0] if required else next(iter(records[0]))
+    cases = []
+    for i in range(96):
+        start, size = (i * 7) % 25, 1 + i % 5
+        rows = [dict(row) for row in records[start:start + size]]
+        if i % 6 == 5:
+            rows[-1][field] = {"a": 1}
+        cases.append((rows, start, size, i % 6 == 5))
+
+    def send(case):
+        return request(predict, {"instances": case[0]})
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(send, cases))
+    for (rows, start, size, bad), (status, answer) in zip(cases, answers):
+        if bad:
+            assert (status, answer["field"]) == (422, f"instances[{size - 1}].{field}")
+            continue
+        assert status == 200, answer
+        assert answer == {key: values[start:start + size] for key, values in expected.items()}
+
+
+def test_overload_gets_503_with_retry_after_and_a_missed_deadline_504(installed, tmp_path):
+    """A full queue answers 503 at once with Retry-After; a request not answered within
+    --timeout gets 504. The server stays up and answers the next request."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    python, _, model, probe = installed["churn"]
+    predict_path = "/v1/models/churn:predict"
+
+    def start(*options):
+        port = free_port()
+        log = tmp_path / f"{port}.log"
+        proc = subprocess.Popen([str(python), "-m", "churn.serve", "--model", str(model),
+                                 "--port", str(port), "--workers", "1", *options],
+                                stdout=log.open("w"), stderr=subprocess.STDOUT)
+        _wait_ready(proc, f"http://127.0.0.1:{port}", log)
+        return proc, f"http://127.0.0.1:{port}{predict_path}"
+
+    def send(url, rows):
+        req = urllib.request.Request(url, json.dumps({"instances": rows}).encode(),
+                                     headers={"content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as response:
+                return response.status, response.headers.get("Retry-After")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers.get("Retry-After")
+
+    rows = probe["records"][:20]
+    proc, url = start("--max-queue", "1")
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            seen = list(pool.map(lambda _: send(url, rows), range(64)))
+        assert {status for status, _ in seen} <= {200, 503}
+        assert (503, "1") in seen and (200, None) in seen
+        assert send(url, rows[:1])[0] == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    proc, url = start("--timeout", "0.0005")
+    try:
+        assert send(url, rows)[0] == 504
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_a_pipeline_takes_raw_columns_and_the_notebook_predict_shapes_answers(installed):

@@ -317,27 +317,41 @@ class RunsCode:
         return (open, (str(self.marker), "w"))
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the feature state (features.joblib) is "
-                   "a pickle loaded without --trust-pickle; to be replaced by a format "
-                   "that names its types")
-def test_a_feature_state_pickle_runs_nothing(package, tmp_path):
+@pytest.mark.parametrize("kind", ["pickle", "exec", "runstring", "unrecorded"])
+def test_a_hostile_feature_state_runs_nothing_and_is_refused_in_one_line(package, tmp_path,
+                                                                         kind):
+    """The feature state's fitted objects (features.skops) pass the model's allow-list and
+    the types recorded at save before anything is built; a pickle is no skops file."""
     import pickle
 
     env, model, _ = package
     folder, marker = tmp_path / "model", tmp_path / "ran"
     shutil.copytree(model, folder)
-    data = pickle.dumps(RunsCode(marker))
-    (folder / "features.joblib").write_bytes(data)
     card = json.loads((folder / "features.json").read_text())
-    card["sha256"] = hashlib.sha256(data).hexdigest()
+    if kind == "pickle":
+        data = pickle.dumps(RunsCode(marker))
+    elif kind == "unrecorded":  # an allowed type the card never recorded
+        import skops.io as sio
+        from sklearn.preprocessing import StandardScaler
+
+        data = sio.dumps([StandardScaler()])
+    else:
+        module, name = {"exec": ("builtins", "exec"),
+                        "runstring": ("numpy.testing._private.utils", "runstring")}[kind]
+        data = runs_code(module, name, marker)
+        card["objects"]["types"].append(f"{module}.{name}")  # recorded: still not allowed
+    (folder / "features.skops").write_bytes(data)
+    card["objects"]["sha256"] = hashlib.sha256(data).hexdigest()
     (folder / "features.json").write_text(json.dumps(card))
     proc = serve(env, folder)
     try:
-        proc.communicate(timeout=20)
+        _, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()
+        _, err = proc.communicate()
     assert not marker.exists()
+    assert proc.returncode == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
 
 
 def damaged_tree(folder: Path, outside: Path) -> None:
