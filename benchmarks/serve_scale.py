@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve_load import ROOT, free_port, run, wait_ready  # noqa: E402
+from serve_load import ROOT, free_port, run, wait_ready
 
 CONCURRENCY = (1, 16)
 
