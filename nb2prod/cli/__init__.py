@@ -16,6 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     rest = [a for a in args if a != "--debug"]
+    if rest in (["--version"], ["-V"]):
+        from nb2prod import __version__
+
+        print(f"nb2prod {__version__}")
+        return 0
     if rest[:1] == ["lint"]:
         from nb2prod.cli.lint_args import fast_main
 

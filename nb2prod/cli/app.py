@@ -12,6 +12,7 @@ traceback.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -32,6 +33,12 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", "-V", help="Print nb2prod's version and exit.")] = False) -> None:
+    """Documents --version in `nb2prod --help`; `main` answers it before typer loads."""
+
 
 # One module per command (each keeps its heavy imports lazy).
 app.command()(build)

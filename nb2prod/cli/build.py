@@ -219,8 +219,19 @@ def _print_summary(console, plan: Plan, out_dir: Path, verdicts) -> None:
     console.print(f"problems: {plan.count(ERROR)} error(s), {plan.count(WARNING)} warning(s), "
                   f"{plan.count(INFO)} note(s); see {out_dir / 'nb2prod-report.md'}",
                   markup=False)
-    console.print(f"next: pip install {out_dir} && python -m {plan.import_name} --help",
-                  markup=False)
+    console.print(f"next: pip install {pip_target(out_dir)} && python -m {plan.import_name} "
+                  "--help", markup=False, soft_wrap=True)  # a command to paste: never wrapped
+
+
+def pip_target(folder: Path) -> str:
+    """A folder as pip must be told it, quoted for a shell: `./churn`, never `churn`
+    (a bare name installs a distribution of that name from the index)."""
+    import shlex
+
+    text = str(folder)
+    if not (folder.is_absolute() or text.startswith(".")):
+        text = f"./{text}"
+    return shlex.quote(text)
 
 
 def _report_check(console, out_dir: Path, verdicts, import_name: str) -> int:
