@@ -281,6 +281,28 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "service would answer with a value the model never saw in training.",
           "df['avg5'] = df['spend'].rolling(5).mean()",
           "# cell tagged serve-input, after the window:\ndf['avg5'] = df['spend'].rolling(5).mean()"),
+    _rule("NB627", "maybe-unbound-output", WARNING,
+          "A value later cells read is not bound on every path through its step.",
+          "Bind it before the `try`/`if` (a default), or in every branch; do not reuse "
+          "the name of an `except ... as` variable.",
+          "A step returns the values later steps, metrics and tests read. A name bound "
+          "only in one branch of an `if`/`try`, or unbound by Python at the end of "
+          "`except ValueError as e:`, is unbound when another path runs: the package "
+          "then stops with UnboundLocalError where the notebook went on (or failed later).",
+          "try:\n    import ujson as json_lib\nexcept ImportError:\n    fast = False",
+          "fast = True\ntry:\n    import ujson as json_lib\nexcept ImportError:\n"
+          "    fast = False"),
+    _rule("NB628", "code-in-string", WARNING,
+          "Code in a string cannot behave in the package as in the notebook.",
+          "Assign the value in the cell's own code; in `timeit` pass `globals=globals()` "
+          "instead of importing from `__main__`.",
+          "The package gives code in strings (`exec`, `eval`, `cProfile.run`, "
+          "`timeit.timeit(..., globals=globals())`) the step's values to read, as the "
+          "notebook's namespace gave them. But a name the string binds stays in that "
+          "namespace, not in the step, and `__main__` is the package's entry point, not "
+          "the notebook.",
+          "exec('total = a + b')\nprint(total)",
+          "total = a + b\nprint(total)"),
     _rule("NB619", "reserved-name", ERROR,
           "A module-level name of the notebook clashes with the generated pipeline's own.",
           "Rename it: `run`, `run_steps`, `Params` and `METRICS` are the package's API.",

@@ -10,7 +10,6 @@ and on every snippet of the dataflow and lint-facts tests.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import textwrap
 import warnings
 from pathlib import Path
@@ -137,16 +136,3 @@ def test_tricky_cells_are_analysed_as_before(source):
     assert_same(tree, source)
     for body in _lifted_bodies(tree):
         assert_same(body, ast.unparse(body))
-
-
-def test_records_built_without_init_are_whole_dataclass_instances():
-    """flow_of and facts build their frozen records with `frozen_record` (no
-    `__init__`): every field set, in field order, as the generated `__init__` would."""
-    source = "import os\ndef f(a):\n    global g\n    g = a\nprint(x, os.sep)\ndel y"
-    flow, facts = analyze_cell_with_facts(ast.parse(source), source)
-    for record in (flow, facts, *flow.reads, *flow.global_writes):
-        cls = type(record)
-        assert list(vars(record)) == [f.name for f in dataclasses.fields(cls)], cls
-        assert not hasattr(cls, "__post_init__"), cls
-        assert record == cls(**vars(record)) and repr(record) == repr(cls(**vars(record)))
-    assert flow.reads and flow.global_writes

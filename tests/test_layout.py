@@ -11,7 +11,7 @@ import ast
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "nb2prod"
-CORE = ("analysis", "plan", "render", "targets", "verify")
+CORE = ("analysis", "plan", "render", "targets", "verify", "build")
 
 
 def module_name(path) -> str:
@@ -71,3 +71,42 @@ def test_only_the_target_modules_name_a_target():
     named = [p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*.py")
              if "targets" not in p.parts and "KUBEFLOW" in p.read_text(encoding="utf-8")]
     assert named == []
+
+
+def package_of(module: str) -> str:
+    """`nb2prod.plan.steps` -> `plan`; top-level modules are their own package."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_no_package_cycles():
+    """Between the folders (stages), function-level imports included: `plan` importing
+    `lint` inside a function while `lint` imports `plan` is a cycle too."""
+    graph: dict[str, set[str]] = {}
+    for module, targets in imports().items():
+        graph.setdefault(package_of(module), set()).update(
+            package_of(t) for t in targets if package_of(t) != package_of(module))
+    closure = {p: set(ts) for p, ts in graph.items()}
+    changed = True
+    while changed:
+        changed = False
+        for reached in closure.values():
+            more = set().union(*(closure.get(t, set()) for t in reached)) - reached
+            if more:
+                reached |= more
+                changed = True
+    cycles = sorted((p, t) for p in closure for t in closure[p] if t != p and p in closure[t]
+                    and p in ("analysis", "plan", "render", "targets", "verify", "lint", "tag"))
+    assert cycles == []
+
+
+def test_analysis_and_plan_import_nothing_from_lint():
+    reaching = {(m, t) for m, targets in imports().items() for t in targets
+                if package_of(m) in ("analysis", "plan") and package_of(t) == "lint"}
+    assert reaching == set()
+
+
+def test_no_module_over_400_lines():
+    long = {p.relative_to(ROOT).as_posix(): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
+    assert long == {}

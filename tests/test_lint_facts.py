@@ -122,3 +122,17 @@ TRICKY = [
 def test_facts_are_the_old_walks_on_tricky_cells(source):
     _same(ast.parse(source), source)
     assert isinstance(analyze_cell_with_facts(ast.parse(source), source)[1], CellFacts)
+
+
+def test_build_walks_without_collecting_lints_facts():
+    """`analyze_cell` (build's walk) records no facts; the flow is the same either way."""
+    from nb2prod.analysis.walk import CellWalk
+
+    source = ("import os\n@dec(1)\ndef f(x: 'T' = g('s')) -> int:\n    return h(x, 'y')\n"
+              "class C(Base):\n    z: list['int'] = []\nf(os.sep)\n")
+    tree = ast.parse(source)
+    walk = CellWalk(tree).run()
+    assert (walk.calls, walk.strings, walk.decorators, walk.import_nodes) == ([], [], [], [])
+    flow, facts = analyze_cell_with_facts(tree, source)
+    assert flow == analyze_cell(tree)
+    assert facts.calls and facts.strings and facts.decorators and facts.imports

@@ -140,3 +140,23 @@ def test_saving_a_key_again_replaces_its_entry(store, tmp_path):
     cache, _ = _saved(store, tmp_path)
     cache.save("step", "k", {"note": store.encode("again")}, "", {})
     assert cache.load("step", "k").values["note"].value() == "again"
+
+
+def test_an_entry_is_bound_to_its_step_and_key(store, tmp_path):
+    """A copied or swapped entry file is a miss, never another step's or run's result."""
+    cache, entry_file = _saved(store, tmp_path)
+    for step, key in (("other", "k"), ("step", "k2")):
+        (tmp_path / f"{step}-{key}.json").write_bytes(entry_file.read_bytes())
+        assert cache.has(step, key) and cache.load(step, key) is None
+    assert cache.load("step", "k", ("frame", "note")) is not None
+    assert cache.load("step", "k", ("frame",)) is None  # not the outputs the step has now
+
+
+def test_an_output_file_that_is_not_a_regular_file_is_never_read(store, tmp_path):
+    import os
+
+    cache, entry_file = _saved(store, tmp_path)
+    data_file = tmp_path / json.loads(entry_file.read_text())["outputs"]["frame"]["file"]
+    data_file.unlink()
+    os.mkfifo(data_file)  # reading it would block forever
+    assert cache.load("step", "k") is None

@@ -11,7 +11,6 @@ import ast
 import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from nb2prod.analysis.dataflow import CellFlow, analyze_cell
 from nb2prod.analysis.facts import CellFacts, analyze_cell_with_facts
@@ -46,11 +45,9 @@ class CellAnalysis:
         return self.cell.kind == "code"
 
 
-class NotebookAnalysis(NamedTuple):
-    """Every cell of a notebook, analysed once, in notebook order.
-
-    NamedTuple, not a frozen dataclass: `dataclass()` compiles each method when the
-    module is imported (~0.6 ms a class, at every start-up), NamedTuple ~0.1 ms."""
+@dataclass(frozen=True)
+class NotebookAnalysis:
+    """Every cell of a notebook, analysed once, in notebook order."""
 
     notebook: Notebook
     cells: tuple[CellAnalysis, ...]
@@ -90,10 +87,22 @@ def analyze_one(cell: Cell, facts: bool = False) -> CellAnalysis:
             "NB002", f"not valid Python source: {_reason(exc)}", cell.number, line, column,
             cell.cell_id))
         return CellAnalysis(cell, tags, code, None, None, tuple(problems))
-    if facts:
-        flow, found = analyze_cell_with_facts(tree, code.python)
-        return CellAnalysis(cell, tags, code, tree, flow, tuple(problems), found)
-    return CellAnalysis(cell, tags, code, tree, analyze_cell(tree), tuple(problems))
+    except (RecursionError, MemoryError):  # `1+1+...` 50,000 times: Python cannot run it
+        return _too_deep(cell, tags, code, problems)
+    try:
+        if facts:
+            flow, found = analyze_cell_with_facts(tree, code.python)
+            return CellAnalysis(cell, tags, code, tree, flow, tuple(problems), found)
+        return CellAnalysis(cell, tags, code, tree, analyze_cell(tree), tuple(problems))
+    except RecursionError:  # 500 nested lambdas parse, but no walk over them ends well
+        return _too_deep(cell, tags, code, problems)
+
+
+def _too_deep(cell: Cell, tags: CellTags, code: CellCode, problems: list) -> CellAnalysis:
+    problems.append(make_problem(
+        "NB002", "code nested too deeply to analyse (over Python's recursion limit): "
+        "split the expression", cell.number, None, None, cell.cell_id))
+    return CellAnalysis(cell, tags, code, None, None, tuple(problems))
 
 
 def _position(source: str, index: int | None) -> tuple[int | None, int | None]:

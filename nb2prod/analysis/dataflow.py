@@ -20,9 +20,6 @@ from nb2prod.analysis.walk import CellWalk
 
 @dataclass(frozen=True)
 class NameUse:
-    """One use of a name in a cell. (A docstring: without one, `dataclass()`
-    computes `inspect.signature` at import, at every start-up of lint.)"""
-
     name: str
     line: int  # 1-based, within the cell
     column: int  # 1-based
@@ -82,40 +79,22 @@ def analyze_cell(tree: ast.Module) -> CellFlow:
 def flow_of(walk: CellWalk) -> CellFlow:
     """The `CellFlow` of a finished walk (uses become `NameUse`s only here)."""
     reads, deleted, global_writes = walk.reads, walk.deleted, walk.global_writes
-    # (`if` before each comprehension: most are empty, and each is a call)
-    return frozen_record(CellFlow, {
-        "defines": tuple(walk.defines),
+    return CellFlow(
+        defines=tuple(walk.defines),
         # A stable sort of the uses in the order they were found: as before.
-        "reads": tuple(sorted([_name_use(name, node) for name, node in reads.items()],
-                              key=_USE_POSITION)) if reads else (),
-        "mutates": tuple(walk.mutates),
-        "deletes": tuple([n for n in deleted if n not in walk.module.local]) if deleted else (),
-        "imports": tuple(walk.imports),
-        "star_imports": tuple(walk.star_imports),
-        "functions": tuple(walk.functions),
-        "global_writes": tuple([_name_use(name, node) for name, node in global_writes.items()])
-        if global_writes else (),
-    })
+        reads=tuple(sorted((_name_use(name, node) for name, node in reads.items()),
+                           key=_USE_POSITION)),
+        mutates=tuple(walk.mutates),
+        deletes=tuple(n for n in deleted if n not in walk.module.local),
+        imports=tuple(walk.imports),
+        star_imports=tuple(walk.star_imports),
+        functions=tuple(walk.functions),
+        global_writes=tuple(_name_use(name, node) for name, node in global_writes.items()),
+    )
 
 
-_USE_POSITION = operator.attrgetter("line", "column")  # a C key: no Python call per use
-_new, _set = object.__new__, object.__setattr__
+_USE_POSITION = operator.attrgetter("line", "column")
 
 
 def _name_use(name: str, node: ast.AST) -> NameUse:
-    # `frozen_record`, inlined: one call per use instead of two.
-    use = _new(NameUse)
-    _set(use, "__dict__", {"name": name, "line": node.lineno, "column": node.col_offset + 1})
-    return use
-
-
-def frozen_record(cls: type, fields: dict[str, object]):
-    """`cls(**fields)` for a frozen dataclass of ours, without its generated
-    `__init__`. That one sets each field with `object.__setattr__`: for the
-    eight fields of `CellFlow` (one per cell) it cost as much as walking a
-    small cell. The result is the same instance (equal, same field order, same
-    repr); `fields` must name every field (test_dataflow_oracle checks) and the
-    class must have no `__post_init__`."""
-    record = object.__new__(cls)
-    record.__dict__.update(fields)
-    return record
+    return NameUse(name, node.lineno, node.col_offset + 1)

@@ -2,8 +2,9 @@
 
 `analyze_cell_with_facts(tree, source)` is `dataflow.analyze_cell` plus a
 `CellFacts`: the calls, string literals, decorators and import statements
-of the cell, at any depth. The walk (walk.py) visits every node anyway, so it
-records them as it goes (a list append each; `build` ignores them), which
+of the cell, at any depth. The walk (walk.py) visits every node anyway, so with
+`facts=True` it records them as it goes (a list append each; `build` walks
+without), which
 replaces a second walk of every tree (that cost lint ~15% of a cold run:
 docs/lint.md); it also walks, for the facts only, the few subtrees the
 dataflow skips (annotations inside functions, type parameters). Here they
@@ -25,7 +26,7 @@ import ast
 import operator
 from dataclasses import dataclass
 
-from nb2prod.analysis.dataflow import CellFlow, flow_of, frozen_record
+from nb2prod.analysis.dataflow import CellFlow, flow_of
 from nb2prod.analysis.walk import CellWalk
 
 
@@ -41,12 +42,11 @@ class CellFacts:
 
 def analyze_cell_with_facts(tree: ast.Module, source: str) -> tuple[CellFlow, CellFacts]:
     """`analyze_cell(tree)` and the cell's facts, from one walk of `tree`."""
-    walk = CellWalk(tree).run()
+    walk = CellWalk(tree, facts=True).run()
     if "(" not in source and "'" not in source and '"' not in source:
         # No call and no string literal can be in there.
         imports = tuple([n for n in tree.body if n.__class__ in _IMPORTS])
-        return flow_of(walk), frozen_record(CellFacts, {
-            "calls": (), "strings": (), "decorators": (), "imports": imports})
+        return flow_of(walk), CellFacts(imports=imports)
     found = walk.calls, walk.strings, walk.decorators
     for nodes in found:
         if len(nodes) > 1:
@@ -54,9 +54,8 @@ def analyze_cell_with_facts(tree: ast.Module, source: str) -> tuple[CellFlow, Ce
     imports = walk.import_nodes
     if len(imports) > 1:
         imports = sorted(imports, key=_POSITION, reverse=True)
-    return flow_of(walk), frozen_record(CellFacts, {
-        "calls": tuple(found[0]), "strings": tuple(found[1]), "decorators": tuple(found[2]),
-        "imports": tuple(imports)})
+    return flow_of(walk), CellFacts(tuple(found[0]), tuple(found[1]), tuple(found[2]),
+                                    tuple(imports))
 
 
 _IMPORTS = (ast.Import, ast.ImportFrom)

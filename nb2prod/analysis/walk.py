@@ -4,8 +4,9 @@
 `Scope`s and resolves every name the way CPython does (function locals are
 static, module and class bodies are ordered, class scopes are invisible to
 nested scopes; `Binder` in scopes.py finds what a scope binds). It records
-what dataflow.py turns into a `CellFlow`, and on the way the calls, string
-literals, decorators and import statements lint's rules look up (facts.py).
+what dataflow.py turns into a `CellFlow`, and on the way, for lint only
+(`facts=True`), the calls, string literals, decorators and import statements
+lint's rules look up (facts.py).
 
 Why it is written as it is: this walk runs over every node of every cell
 (~45,000 nodes on the shared corpus, most of them names, constants, calls and
@@ -56,12 +57,14 @@ class CellWalk(WalkRules):
     # Slots: one walker per cell, ~20 attributes set up for each and read in
     # every handler (a few percent cheaper than an instance dict).
     __slots__ = ("_module_bound", "_pending", "calls", "collector", "decorators", "defines",
-                 "deleted", "funcs", "functions", "global_writes", "import_nodes", "imports",
+                 "deleted", "facts", "funcs", "functions", "global_writes", "import_nodes",
+                 "imports",
                  "late", "module", "mutates", "reads", "scope", "star_imports", "strings",
                  "tree", "writers")
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, facts: bool = False) -> None:
         self.tree = tree
+        self.facts = facts  # also record lint's facts (facts.py); build does not
         self.module = Scope("module", None, set())
         self.scope = self.module
         self._module_bound: set[str] | None = None  # computed when a function needs it
@@ -83,7 +86,7 @@ class CellWalk(WalkRules):
         self.funcs: dict[str, dict[str, ast.AST]] = {}
         self.collector: dict[str, ast.AST] | None = None
         self._pending: dict[str, ast.AST] = {}
-        # lint's facts, in walk order (facts.py sorts them)
+        # lint's facts, in walk order (facts.py sorts them); empty unless `facts`
         self.calls: list[ast.Call] = []
         self.strings: list[ast.Constant] = []
         self.decorators: list[ast.expr] = []
@@ -117,7 +120,7 @@ class CellWalk(WalkRules):
         Name, Constant, Call, Attribute, Subscript, Load, Store = _INLINE
         scope, handlers, fields_of = self.scope, _HANDLERS, _FIELDS
         top_level, local, reads, funcs = scope is self.module, scope.local, self.reads, self.funcs
-        string, call = self.strings.append, self.calls.append
+        facts, string, call = self.facts, self.strings.append, self.calls.append
         while stack:
             node = pop()
             kind = node.__class__
@@ -138,10 +141,11 @@ class CellWalk(WalkRules):
                     if name in funcs:
                         self._expand_call(name, {name})
             elif kind is Constant:
-                if node.value.__class__ is str:
+                if facts and node.value.__class__ is str:
                     string(node)
             elif kind is Call:
-                call(node)  # before its parts: `f(a)(b)` lists the outer call first
+                if facts:
+                    call(node)  # before its parts: `f(a)(b)` lists the outer call first
                 if node.keywords:
                     for keyword in reversed(node.keywords):
                         push(keyword.value)  # a keyword node holds nothing else to visit

@@ -147,7 +147,8 @@ class WalkRules:
             self._bind(node.rest, node)
 
     def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
-        self.import_nodes.append(node)
+        if self.facts:
+            self.import_nodes.append(node)
         for alias in node.names:
             if alias.name == "*":
                 module = "." * getattr(node, "level", 0) + (getattr(node, "module", "") or "")
@@ -208,6 +209,8 @@ class WalkRules:
             self.funcs[name] = self._pending
 
     def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        if not self.facts:
+            return
         self.decorators.extend(node.decorator_list)
         for param in getattr(node, "type_params", ()):  # Python 3.12: not evaluated here
             self._facts_only(param)
@@ -256,6 +259,8 @@ class WalkRules:
 
     def _facts_only(self, node: ast.AST) -> None:
         """Facts of a subtree the dataflow walk does not visit (no names resolved)."""
+        if not self.facts:
+            return
         todo = [node]
         while todo:
             sub = todo.pop()

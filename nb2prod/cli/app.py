@@ -2,10 +2,11 @@
 
 Each command (build.py: build and plan; verify.py, tag.py, templates.py,
 lint.py: lint and rules) maps flags to an options object, calls the core,
-prints, and returns an exit code. `main()` is the one place that turns
-`UserError` into a one-line message (`nb2prod: error: ...`) and an exit code
-(0 ok, 1 problems, 2 bad input or usage); anything else is a bug and keeps
-its traceback.
+prints, and returns an exit code. `main()` runs the app inside the one error
+wrapper (`errors.guarded`, which lint's fast path uses too): a `UserError`
+becomes a one-line message (`nb2prod: error: ...`) and an exit code (0 ok,
+1 problems, 2 bad input or usage); anything else is a bug and keeps its
+traceback.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ import sys
 import typer
 
 from nb2prod.cli.build import build, plan
-from nb2prod.cli.errors import print_error
+from nb2prod.cli.errors import guarded
 from nb2prod.cli.lint import lint, rules
 from nb2prod.cli.tag import tag
 from nb2prod.cli.templates import templates_app
 from nb2prod.cli.verify import verify
-from nb2prod.errors import UserError
 
 app = typer.Typer(
     name="nb2prod",
@@ -52,13 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
-    try:
-        app(args=args, prog_name="nb2prod")
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except UserError as exc:
-        if debug:
-            raise
-        print_error(exc)
-        return exc.exit_code
-    return 0
+
+    def run() -> int:
+        try:
+            app(args=args, prog_name="nb2prod")
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        return 0
+
+    return guarded(run, debug)

@@ -4,13 +4,15 @@ Imports only typer at module level: the lint machinery is imported when the
 command runs, so `nb2prod --help` and other commands do not pay for it. A
 well-formed `nb2prod lint` command line does not come here at all: it is
 parsed by `lint_args` (no typer); this command serves `--help`, usage errors
-and completion, and declares the flags `lint_args.FLAGS` repeats.
+and completion. Its options are made from `lint_args.OPTIONS`, the one table
+of lint's flags.
 Usage errors are raised as `nb2prod.errors.UserError(exit_code=2)` and the
 CLI wrapper prints them as one line.
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
 from enum import Enum
 from pathlib import Path
@@ -18,13 +20,7 @@ from typing import Annotated
 
 import typer
 
-
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-    github = "github"
-    sarif = "sarif"
-    junit = "junit"
+from nb2prod.cli.lint_args import OPTIONS
 
 
 class RulesFormat(str, Enum):
@@ -32,46 +28,7 @@ class RulesFormat(str, Enum):
     json = "json"
 
 
-class Severity(str, Enum):
-    error = "error"
-    warning = "warning"
-    info = "info"
-
-
-def lint(
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Notebooks and directories to lint (directories recursively). "
-             "Default: the current directory.", show_default=False,
-        metavar="PATH...")] = None,
-    format: Annotated[OutputFormat, typer.Option(
-        "--format", "-f", help="Report format: text for people, json, github "
-        "(workflow annotations), sarif (code scanning), junit (test reports).")
-    ] = OutputFormat.text,
-    select: Annotated[list[str] | None, typer.Option(
-        "--select", help="Only these rule ids or prefixes, comma separated (e.g. NB1,NB201). "
-        "Replaces `select` from pyproject.toml.", show_default=False)] = None,
-    ignore: Annotated[list[str] | None, typer.Option(
-        "--ignore", help="Rule ids or prefixes to leave out, comma separated; added to "
-        "`ignore` from pyproject.toml.", show_default=False)] = None,
-    fail_on: Annotated[Severity | None, typer.Option(
-        "--fail-on", help="Exit 1 when a finding has this severity or worse "
-        "[default: error, or `fail-on` from pyproject.toml].", show_default=False)] = None,
-    jobs: Annotated[int, typer.Option(
-        "--jobs", "-j", min=0, help="Processes to lint with; 0 picks one per core for "
-        "large runs.")] = 0,
-    exclude: Annotated[list[str] | None, typer.Option(
-        "--exclude", help="Glob of files or folders to skip (repeatable), e.g. 'archive/' "
-        "or '*-scratch.ipynb'.", show_default=False)] = None,
-    config: Annotated[Path | None, typer.Option(
-        "--config", help="pyproject.toml to read [tool.nb2prod.lint] from "
-        "[default: the nearest one].", show_default=False)] = None,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the report to this file instead of stdout.",
-        show_default=False)] = None,
-    no_cache: Annotated[bool, typer.Option(
-        "--no-cache", help="Lint every notebook again; do not read or write the cache "
-        "(.nb2prod_cache/ next to pyproject.toml, or $NB2PROD_CACHE_DIR).")] = False,
-) -> None:
+def lint(paths: list[Path] | None = None, **values) -> None:
     """Find what makes notebooks unfit for production, cell by cell.
 
     Example: nb2prod lint notebooks/ --format github --fail-on warning
@@ -82,12 +39,48 @@ def lint(
     """
     from nb2prod.cli.lint_args import execute, options_from
 
-    code = execute(*options_from({
-        "paths": paths, "format": format.value, "select": select, "ignore": ignore,
-        "exclude": exclude, "fail_on": fail_on.value if fail_on else None, "jobs": jobs,
-        "config": config, "output": output, "no_cache": no_cache}))
+    plain = {k: v.value if isinstance(v, Enum) else v for k, v in values.items()}
+    code = execute(*options_from({"paths": paths, **plain}))
     if code:
         raise typer.Exit(code)
+
+
+TYPES = {"list": list[str], "int": int, "path": Path, "flag": bool}
+"""Flag kind (cli/lint_args.py) -> the parameter's type for typer; a choice is an Enum."""
+
+
+def _type(flag) -> type:
+    if flag.kind == "choice":  # typer shows an Enum's values as the metavar: <text|json|...>
+        return Enum(flag.name, [(c, c) for c in flag.choices], type=str)
+    return TYPES[flag.kind]
+
+
+def _option(flag) -> typer.models.OptionInfo:
+    return typer.Option(flag.default, *flag.names, help=flag.help,
+                        show_default=flag.default is not None,
+                        min=0 if flag.kind == "int" else None)
+
+
+def _parameters() -> list[inspect.Parameter]:
+    paths = inspect.Parameter("paths", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                              annotation=Annotated[list[Path] | None, typer.Argument(
+        help="Notebooks and directories to lint (directories recursively). "
+             "Default: the current directory.", show_default=False, metavar="PATH...")])
+    return [paths] + [inspect.Parameter(
+        flag.name, inspect.Parameter.KEYWORD_ONLY, default=_option(flag),
+        annotation=_type(flag) | None if flag.default is None else _type(flag))
+        for flag in OPTIONS]
+
+
+def _declare(command) -> None:
+    """Give `command` the typer parameters made from `lint_args.OPTIONS` (the table the
+    fast path parses by hand), so the two front ends cannot drift apart."""
+    parameters = _parameters()
+    command.__signature__ = inspect.Signature(parameters)
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+
+
+_declare(lint)
 
 
 def rules(

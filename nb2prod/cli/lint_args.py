@@ -2,14 +2,15 @@
 
 Importing typer (and click) costs ~40 ms, a third of linting one notebook
 and a fifth of a cold run on a hundred (docs/lint.md, "Where the time
-went"). `parse` reads the same flags as the typer command in cli/lint.py,
-the way click reads them (long options with `=` or a separate value, short
+went"). `parse` reads the flags of one table, `OPTIONS`, from which cli/lint.py
+also makes the typer command, the way click reads them (long options with `=` or a separate value, short
 ones with an attached or separate value, repeatable options, paths among the
 options); anything else (`--help`, an unknown flag, a bad value, a value
 that looks like a flag, `--`, shell completion) returns None, and the caller
 hands the command line to typer, so help, usage errors and their exit codes
-are typer's own. tests/test_lint_cli_fast.py checks that both front ends
-build the same options for a table of command lines.
+are typer's own. Both end in `execute`, and errors in the one wrapper
+(cli/errors.py `guarded`); tests/test_lint_cli_fast.py checks that both build
+the same options for a table of command lines.
 """
 
 from __future__ import annotations
@@ -24,30 +25,46 @@ SEVERITIES = ("error", "warning", "info")
 
 
 class Flag(NamedTuple):
-    """One command-line flag of `nb2prod lint` and how its value is read.
+    """One option of `nb2prod lint`: the one table both front ends are made from.
 
     NamedTuple, not a frozen dataclass: made at every start-up of `nb2prod lint`, where
     `dataclass()` costs ~0.6 ms a class (it compiles each method) and NamedTuple ~0.1 ms."""
 
-    name: str  # the parameter of `nb2prod.cli.lint.lint`
+    name: str  # the parameter of the lint command
+    names: tuple[str, ...]  # "--format", "-f"
     kind: str  # "choice", "list", "int", "path" or "flag"
+    help: str
     choices: tuple[str, ...] = ()
+    default: object = None
 
 
-FLAGS: dict[str, Flag] = {
-    "--format": Flag("format", "choice", FORMATS), "-f": Flag("format", "choice", FORMATS),
-    "--select": Flag("select", "list"), "--ignore": Flag("ignore", "list"),
-    "--exclude": Flag("exclude", "list"),
-    "--fail-on": Flag("fail_on", "choice", SEVERITIES),
-    "--jobs": Flag("jobs", "int"), "-j": Flag("jobs", "int"),
-    "--config": Flag("config", "path"),
-    "--output": Flag("output", "path"), "-o": Flag("output", "path"),
-    "--no-cache": Flag("no_cache", "flag"),
-}
-"""Every flag of `nb2prod lint`, as typer declares them in cli/lint.py."""
+OPTIONS: tuple[Flag, ...] = (
+    Flag("format", ("--format", "-f"), "choice", "Report format: text for people, json, "
+         "github (workflow annotations), sarif (code scanning), junit (test reports).",
+         FORMATS, "text"),
+    Flag("select", ("--select",), "list", "Only these rule ids or prefixes, comma separated "
+         "(e.g. NB1,NB201). Replaces `select` from pyproject.toml."),
+    Flag("ignore", ("--ignore",), "list", "Rule ids or prefixes to leave out, comma "
+         "separated; added to `ignore` from pyproject.toml."),
+    Flag("fail_on", ("--fail-on",), "choice", "Exit 1 when a finding has this severity or "
+         "worse [default: error, or `fail-on` from pyproject.toml].", SEVERITIES),
+    Flag("jobs", ("--jobs", "-j"), "int", "Processes to lint with; 0 picks one per core for "
+         "large runs.", default=0),
+    Flag("exclude", ("--exclude",), "list", "Glob of files or folders to skip (repeatable), "
+         "e.g. 'archive/' or '*-scratch.ipynb'."),
+    Flag("config", ("--config",), "path", "pyproject.toml to read [tool.nb2prod.lint] from "
+         "[default: the nearest one]."),
+    Flag("output", ("--output", "-o"), "path", "Write the report to this file instead of "
+         "stdout."),
+    Flag("no_cache", ("--no-cache",), "flag", "Lint every notebook again; do not read or "
+         "write the cache (.nb2prod_cache/ next to pyproject.toml, or $NB2PROD_CACHE_DIR).",
+         default=False),
+)
+"""Every option of `nb2prod lint`: `parse` reads them by hand, cli/lint.py makes the
+typer command (help, usage errors, completion) from them."""
 
-DEFAULTS = {"paths": None, "format": "text", "select": None, "ignore": None, "exclude": None,
-            "fail_on": None, "jobs": 0, "config": None, "output": None, "no_cache": False}
+FLAGS: dict[str, Flag] = {spelling: flag for flag in OPTIONS for spelling in flag.names}
+DEFAULTS = {"paths": None, **{flag.name: flag.default for flag in OPTIONS}}
 
 COMPLETION_VARIABLE = "_NB2PROD_COMPLETE"
 """Set by the shell completion script: click must answer, not lint."""
@@ -136,19 +153,6 @@ def fast_main(args: list[str], debug: bool = False) -> int | None:
     values = parse(args)
     if values is None:
         return None
-    from nb2prod.cli.errors import print_error
-    from nb2prod.errors import UserError
+    from nb2prod.cli.errors import guarded
 
-    try:
-        return execute(*options_from(values))
-    except UserError as exc:
-        if debug:
-            raise
-        print_error(exc)
-        return exc.exit_code
-    except KeyboardInterrupt:  # what click prints and returns
-        print("\nAborted!", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # `nb2prod lint . | head`: click exits 1, quietly
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- the interpreter flushes it at exit
-        return 1
+    return guarded(lambda: execute(*options_from(values)), debug)

@@ -1,7 +1,8 @@
 """NB625 in lint: a secret's value passed from one step to another, as `build` finds it.
 
-Only notebooks with `secret:` tags pay for it: for those the plan is built (its
-modules imported on first use) and `plan/secret_flows.py` follows the value.
+Only notebooks with `secret:` tags pay for it: for those the whole plan is made
+from lint's analysis (`plan.build.plan_analysis`, its modules imported on first
+use), and its NB625 problems are lint's.
 """
 
 from __future__ import annotations
@@ -21,18 +22,13 @@ def check_secret_flows(ctx: LintContext) -> Iterator[Problem]:
                for key, _ in cell.tags.settings):
         return
     from nb2prod.errors import UserError
-    from nb2prod.plan.build import assign_units
-    from nb2prod.plan.records import PlanOptions
-    from nb2prod.plan.secret_flows import with_secret_flow_problems
-    from nb2prod.plan.steps import assemble
+    from nb2prod.plan.build import plan_analysis
 
     try:
-        units, problems = assign_units(ctx.analysis)
-        plan = assemble(ctx.analysis.notebook, ctx.analysis, units, problems, PlanOptions())
+        plan = plan_analysis(ctx.analysis)  # the plan `build` makes, passes and all
     except UserError:  # what build refuses, other rules report
         return
-    yield from (p for p in with_secret_flow_problems(plan, ctx.analysis).problems
-                if p.code == "NB625")
+    yield from (p for p in plan.problems if p.code == "NB625")
 
 
 CHECKS = (Check(("NB625",), check_secret_flows),)

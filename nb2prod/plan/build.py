@@ -1,7 +1,8 @@
-"""Notebook -> Plan: which cell goes where (`assign_units`), then `steps.py`
-links the units into steps with inputs and outputs, `file_flows.py` adds
-the problems of files passed between steps and `secret_flows.py` those of
-secret values passed between steps.
+"""Notebook -> Plan, as a chain of stages (DESIGN.md draws it):
+
+    analyze -> assign_units -> steps.assemble -> passes.PASSES
+    (facts     (roles; tags and   (cut, params, metrics,   (NB624 credentials,
+     per cell)  settings checked)  checks, links, module)   NB618 files, NB625 secrets)
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from nb2prod.analysis.analyze import CellAnalysis, NotebookAnalysis, analyze
 from nb2prod.analysis.tags import EXPORT, FUNCTIONS, IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.errors import UserError
 from nb2prod.notebook import Notebook, load_notebook
-from nb2prod.plan.file_flows import with_file_flow_problems
 from nb2prod.plan.metrics import split_metrics_cell, unnamed_prints
+from nb2prod.plan.passes import run_passes
 from nb2prod.plan.records import Plan, PlanOptions, Unit
-from nb2prod.plan.secret_flows import with_secret_flow_problems
 from nb2prod.plan.settings import cell_settings
 from nb2prod.plan.steps import assemble
 from nb2prod.problems import Problem, make_problem
@@ -40,14 +40,17 @@ def make_plan(notebook: Path, name: str | None, python: Path | None = None,
 
 
 def build_plan(notebook: Notebook, options: PlanOptions | None = None) -> Plan:
-    options = options or PlanOptions()
     if not notebook.code_cells:
         raise UserError("the notebook has no code cells: nothing to convert",
                         path=notebook.path, hint="add code cells; see `nb2prod rules NB616`")
-    analysis = analyze(notebook)
+    return plan_analysis(analyze(notebook), options)
+
+
+def plan_analysis(analysis: NotebookAnalysis, options: PlanOptions | None = None) -> Plan:
+    """The whole chain from an analysis (lint has one): units, assembly, passes."""
     units, problems = assign_units(analysis)
-    plan = with_file_flow_problems(assemble(notebook, analysis, units, problems, options))
-    return with_secret_flow_problems(plan, analysis)
+    plan = assemble(analysis.notebook, analysis, units, problems, options or PlanOptions())
+    return run_passes(plan, analysis)
 
 
 def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]:
@@ -62,17 +65,13 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
         role = cell.tags.role
         if role is None and nbdev:
             role = TEST if _has_assert(cell) else "example"
-        # A skipped cell is not converted, so its code's problems do not count.
-        problems.extend(_tag_problems(cell, code_problems=role != SKIP))
-        settings, bad_settings = cell_settings(cell)
-        problems.extend(bad_settings)
+        problems.extend(_tag_problems(cell, role))
         if role == SKIP:
-            problems.append(make_problem("NB612", "cell tagged skip was left out",
-                                         cell.cell.number, cell_id=cell.cell.cell_id))
             units.append(Unit(SKIP, [cell]))
             continue
         if role == STEP:
-            current = Unit(STEP, [cell], cell.tags.step, cell.tags.after, settings)
+            current = Unit(STEP, [cell], cell.tags.step, cell.tags.after,
+                           cell_settings(cell)[0])
             if last_step and last_step.name == current.name and units[-1] is last_step:
                 last_step.cells.append(cell)
                 current = last_step
@@ -106,7 +105,9 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
     return units, problems
 
 
-def _tag_problems(cell: CellAnalysis, code_problems: bool) -> list[Problem]:
+def _tag_problems(cell: CellAnalysis, role: str | None) -> list[Problem]:
+    """Unknown tags (NB606), competing roles (NB615), invalid settings (NB617), a
+    skipped cell (NB612), and the cell's code problems unless it is skipped."""
     number, cell_id = cell.cell.number, cell.cell.cell_id
     problems = [make_problem("NB606", f"unknown tag `{tag}` ignored", number, cell_id=cell_id)
                 for tag in cell.tags.unknown]
@@ -114,7 +115,11 @@ def _tag_problems(cell: CellAnalysis, code_problems: bool) -> list[Problem]:
         problems.append(make_problem(
             "NB615", f"tags {', '.join(cell.tags.extra_roles)} ignored: the cell is "
             f"`{cell.tags.role}`", number, cell_id=cell_id))
-    return problems + list(cell.problems if code_problems else ())
+    problems += cell_settings(cell)[1]
+    if role == SKIP:  # not converted: its code's problems do not count
+        return [*problems, make_problem("NB612", "cell tagged skip was left out", number,
+                                        cell_id=cell_id)]
+    return problems + list(cell.problems)
 
 
 def _has_assert(cell: CellAnalysis) -> bool:

@@ -37,6 +37,7 @@ class Body:
     code: str  # the remaining code, dedented, blank lines trimmed at both ends
     imports: tuple[Cut, ...]  # hoisted top-level import statements
     dropped: tuple[Cut, ...]  # display-only expressions that were removed
+    lines: tuple[int, ...] = ()  # the cell line (1-based) each line of `code` came from
 
 
 def split_body(python: str, tree: ast.Module, *, hoist_imports: bool) -> Body:
@@ -62,8 +63,11 @@ def split_body(python: str, tree: ast.Module, *, hoist_imports: bool) -> Body:
         else:
             continue
         remove.update(range(node.lineno - 1, node.end_lineno))
-    kept = [text for i, text in enumerate(lines) if i not in remove]
-    return Body(_trim("\n".join(kept)), tuple(imports), tuple(dropped))
+    kept = [(i + 1, text) for i, text in enumerate(lines) if i not in remove]
+    code = _trim("\n".join(text for _, text in kept))
+    first = next((n for n, text in kept if text.strip()), 1)  # _trim drops leading blanks
+    numbers = [n for n, _ in kept if n >= first][: code.count("\n") + 1]
+    return Body(code, tuple(imports), tuple(dropped), tuple(numbers))
 
 
 def _hoist_from_shared_lines(lines: list[str], statements: list[ast.stmt],

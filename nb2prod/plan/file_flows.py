@@ -103,7 +103,8 @@ def block_accesses(block: Block) -> list[FileAccess]:
             access = _call_access(node)
             if access:
                 path, mode = access
-                found.append(FileAccess(path, mode, block.cell, node.lineno))
+                found.append(FileAccess(path, mode, block.cell,
+                                              block.cell_line(node.lineno)))
     return sorted(found, key=lambda a: a.line)
 
 

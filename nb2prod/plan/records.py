@@ -43,6 +43,17 @@ class Block:
     cell: int  # 1-based cell number
     cell_id: str | None
     code: str
+    line: int = 1  # the cell line `code` starts at (`# cell N, line L` markers inside it)
+
+    def cell_line(self, line: int) -> int:
+        """The notebook cell line of line `line` (1-based) of `code`: counted from the
+        block's first line, or from the `# cell N, line L` marker above it."""
+        lines = self.code.split("\n")[:line]
+        for index in range(len(lines) - 1, -1, -1):
+            marker = lines[index].strip()
+            if marker.startswith(f"# cell {self.cell}, line "):
+                return int(marker.rsplit(" ", 1)[1]) + line - index - 2
+        return self.line + line - 1
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,7 @@ class Plan:
     predict_cell: int | None = None  # the cell tagged `predict` that defines predict()
     inference: object | None = None  # inference.InferencePath: raw rows -> the model's input
     helper_globals: tuple[HelperGlobal, ...] = ()  # globals helper functions read
+    close_figures: bool = False  # end each step cell as Jupyter's inline backend does
     resolved: tuple = ()  # dependencies.Resolved per third-party import (with an environment)
     lock: tuple[tuple[str, str], ...] = ()  # (distribution, exact version): the closure
     environment: str = ""  # Python version of the environment read, "" when none was

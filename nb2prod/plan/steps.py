@@ -1,55 +1,41 @@
 """Where a step's inputs and outputs are decided: linking units into steps.
 
-Given the units `build.assign_units` chose, this module cuts each cell's code
-(hoisting imports, dropping display-only expressions), takes the parameters
-from `params.py`, and links steps: a step's inputs are the names it reads that
-a parameter or an earlier step provides; its outputs are the names a later
-step, a metric or a test reads from it.
+Given the units `build.assign_units` chose, `assemble` runs stages that each
+return values: `cut.py` cuts each cell's code (hoisting imports, dropping
+display-only expressions), `params.py` and `metrics.py` read those cells, the
+code is checked, and the steps are linked: a step's inputs are the names it
+reads that a parameter or an earlier step provides; its outputs are the names
+a later step, a metric or a test reads from it. `module_code.py` gives the
+module level (dependencies, exports).
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 from nb2prod import naming
-from nb2prod.analysis.analyze import IPYTHON_NAMES, CellAnalysis, unresolved_names
-from nb2prod.analysis.credentials import parameter_credentials
-from nb2prod.analysis.magics import DEPENDENCY
+from nb2prod.analysis.analyze import CellAnalysis, unresolved_names
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
-from nb2prod.plan import codegen, model_choice, stephash
-from nb2prod.plan import dependencies as deps
+from nb2prod.plan import (
+    code_strings,
+    codegen,
+    figures,
+    model_choice,
+    module_code,
+    outputs,
+    stephash,
+)
 from nb2prod.plan import helper_globals as helperglobals
 from nb2prod.plan import tests as testplan
+from nb2prod.plan.cut import CutCode, cut_cell, cut_code
 from nb2prod.plan.metrics import metric_location, read_metrics
 from nb2prod.plan.params import read_params
-from nb2prod.plan.records import Block, Plan, PlanOptions, Step, Unit
+from nb2prod.plan.records import Block, Plan, PlanOptions, Step, TestCase, Unit
 from nb2prod.problems import Problem, in_order, make_problem
-
-
-class _Builder:
-    """Accumulates what the plan needs while walking the units in order."""
-
-    def __init__(self) -> None:
-        self.imports: dict[str, None] = {}
-        self.problems: list[Problem] = []
-        self.module_names: set[str] = set()
-        self.dropped: set[tuple[int, int]] = set()  # (cell, line) of dropped display code
-
-    def body(self, cell: CellAnalysis, *, hoist: bool) -> str:
-        body = codegen.split_body(cell.code.python, cell.tree, hoist_imports=hoist)
-        for cut in body.imports:
-            self.imports.setdefault(cut.text, None)
-            self.module_names.update(_bound_by_import(cut.text))
-        for cut in body.dropped:
-            self.dropped.update((cell.cell.number, cut.line + i)
-                                for i in range(cut.text.count("\n") + 1))
-            self.problems.append(make_problem(
-                "NB605", f"display-only `{cut.text.splitlines()[0]}` dropped",
-                cell.cell.number, cut.line, 1, cell.cell.cell_id))
-        return body.code
 
 
 def _closure_reads(units: list[Unit]) -> set[tuple[str, int, int, int]]:
@@ -77,52 +63,21 @@ def _closure_reads(units: list[Unit]) -> set[tuple[str, int, int, int]]:
 
 def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Problem],
              options: PlanOptions) -> Plan:
-    b = _Builder()
-    b.problems.extend(problems)
+    """Units -> Plan, in stages that each return values: cut the code, read the
+    parameters and metrics, check the code, link the steps, then the module level."""
     valid = [u for u in units if u.role != SKIP]
-    helpers = [_block(c, b.body(c, hoist=True)) for u in valid if u.role == IMPORTS
-               for c in u.cells if c.tree is not None]
-    for u in valid:
-        if u.role == IMPORTS:
-            b.module_names.update(n for c in u.cells if c.flow for n in c.flow.defines)
-    params, param_problems = read_params(
-        [c for u in valid if u.role == PARAMETERS for c in u.cells])
-    b.problems.extend(param_problems)
-    step_units = [u for u in valid if u.role == STEP]
-    raw_steps = [(u, [(c, b.body(c, hoist=True)) for c in u.cells if c.tree is not None])
-                 for u in step_units]
-    known = frozenset(b.module_names | {p.name for p in params})
-    ordered = [c for u in valid if u.role in (STEP, TEST, "example") for c in u.cells]
-    closures = _closure_reads(step_units)
-    b.problems.extend(p for p in unresolved_names(ordered, known)
-                      if (p.code, p.cell, p.line, p.column) not in closures)
-    b.problems.extend(helperglobals.helper_problems(b.module_names, valid, params))
-    gplan = helperglobals.globals_plan(b.module_names, valid, step_units, params)
-    b.problems.extend(gplan.problems)
-    b.problems.extend(_step_code_problems(b, ordered, [c for u in valid for c in u.cells]))
-    metrics, golden, metrics_code, metric_problems = read_metrics(
-        [c for u in valid if u.role == METRICS for c in u.cells])
-    b.problems.extend(metric_problems)
-    steps, provider, history = _link_steps(b, raw_steps, params, gplan)
-    taken = set(b.module_names) | set(provider) | {s.function for s in steps} | naming.RESERVED
-    tests, snapshots = testplan.plan_tests(lambda c: b.body(c, hoist=False), valid, provider,
-                                           history, taken)
-    served = model_choice.choose(raw_steps, [s.function for s in steps], provider, history,
-                                 taken, options.model)
-    metric_cells = [c for u in valid if u.role == METRICS for c in u.cells]
-    results = _results(b, metrics, tests, steps, provider, metric_cells)
-    results += tuple(n for n in served.results if n not in results)
-    snapshots += served.snapshots
-    steps = _with_outputs(steps, provider, results, snapshots)
-    imports = _mark_unused_imports(list(b.imports), helpers, steps, tests)
-    steps = _with_code_hashes(steps, [*imports, *(h.code for h in helpers)])
+    code = cut_code(valid)
+    params, param_problems = read_params(_cells(valid, PARAMETERS))
+    gplan, code_problems = _check_code(code, valid, params)
+    metrics, golden, metrics_code, metric_problems = read_metrics(_cells(valid, METRICS))
+    linked = _link(code, valid, params, gplan, metrics, options.model)
+    imports = _mark_unused_imports(list(code.imports), code.helpers, linked.steps,
+                                   linked.tests)
+    steps = _with_code_hashes(linked.steps, [*imports, *(h.code for h in code.helpers)])
     name = naming.package_name(options.name, notebook.path)
     import_name = naming.import_name(name)
-    requirements, resolved, lock = _dependencies(b, analysis, valid, import_name,
-                                                 options.environment)
-    # a credential in a default would be written into the package, its help and YAML
-    b.problems.extend(parameter_credentials(
-        [c for u in valid if u.role == PARAMETERS for c in u.cells]))
+    requirements, resolved, lock, dependency_problems = module_code.dependencies(
+        analysis, valid, import_name, options.environment)
     return Plan(
         notebook_name=Path(notebook.path).name,
         notebook_sha256=notebook.sha256,
@@ -130,33 +85,97 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
         import_name=import_name,
         python_version=options.python_version,
         imports=tuple(imports),
-        helpers=tuple(h for h in helpers if h.code),
+        helpers=tuple(h for h in code.helpers if h.code),
         params=params,
         steps=steps,
-        metrics=metrics or tuple(
-            n for n in results if steps and n in _last_step_values(steps[-1], provider)),
+        metrics=metrics or tuple(n for n in linked.results if steps and n in
+                                 outputs.last_step_values(steps[-1], linked.provider)),
         metrics_code=metrics_code,
-        results=results,
+        results=linked.results,
         golden=golden,
-        tests=tests,
+        tests=linked.tests,
         dependencies=tuple(requirements),
         resolved=resolved,
         lock=lock,
         environment=options.environment.python_version if options.environment else "",
-        exports=tuple(_exports(helpers)),
-        export_module=_export_module(analysis),
-        problems=in_order(b.problems),
+        exports=module_code.exports(code.helpers),
+        export_module=module_code.export_module(analysis),
+        problems=in_order([*problems, *code.problems, *param_problems, *code_problems,
+                           *metric_problems, *linked.problems, *dependency_problems]),
         skipped=tuple(c.cell.number for u in units if u.role == SKIP for c in u.cells),
-        test_imports=tuple(testplan.imports_for_tests(list(b.imports), helpers, tests,
-                                                      import_name)),
-        snapshots=snapshots,
-        model=served.model,
-        model_notes=served.notes,
-        inference=served.inference,
-        predict_cell=next((c.cell.number for u in valid if u.role == IMPORTS for c in u.cells
+        test_imports=tuple(testplan.imports_for_tests(list(code.imports), code.helpers,
+                                                      linked.tests, import_name)),
+        snapshots=linked.snapshots,
+        model=linked.served.model,
+        model_notes=linked.served.notes,
+        inference=linked.served.inference,
+        predict_cell=next((c.cell.number for c in _cells(valid, IMPORTS)
                            if c.tags.predict and _defines(c, "predict")), None),
         helper_globals=helperglobals.records(gplan, steps, params),
+        close_figures=figures.closes_figures(list(analysis.code_cells)),
     )
+
+
+def _cells(units: list[Unit], role: str) -> list[CellAnalysis]:
+    return [c for u in units if u.role == role for c in u.cells]
+
+
+def _check_code(code: CutCode, units: list[Unit], params):
+    """Names nothing binds (NB201/NB203), helpers reading globals (NB614), IPython-only
+    names, global writes, reserved names; and the plan of helper-read globals."""
+    step_units = [u for u in units if u.role == STEP]
+    known = frozenset(code.module_names | {p.name for p in params})
+    ordered = [c for u in units if u.role in (STEP, TEST, "example") for c in u.cells]
+    closures = _closure_reads(step_units)
+    problems = [p for p in unresolved_names(ordered, known)
+                if (p.code, p.cell, p.line, p.column) not in closures]
+    problems += helperglobals.helper_problems(code.module_names, units, params)
+    gplan = helperglobals.globals_plan(code.module_names, units, step_units, params)
+    problems += gplan.problems
+    problems += module_code.step_code_problems(code, ordered, [c for u in units
+                                                               for c in u.cells])
+    step_reads = {r.name for u in step_units for c in u.cells if c.flow for r in c.flow.reads}
+    problems += [p for u in step_units for c in u.cells if c.tree is not None  # NB628
+                 for p in code_strings.string_problems(c.tree, c.cell.number,
+                                                       c.cell.cell_id, step_reads)]
+    return gplan, problems
+
+
+@dataclass(frozen=True)
+class Linked:
+    """The steps linked by dataflow, with what the package returns and tests."""
+
+    steps: tuple[Step, ...]  # with their outputs
+    provider: dict[str, str]  # value name -> the step function (or "params") binding it last
+    results: tuple[str, ...]
+    tests: tuple[TestCase, ...]
+    snapshots: tuple[tuple[str, str, str], ...]
+    served: model_choice.Choice
+    problems: tuple[Problem, ...]
+
+
+def _link(code: CutCode, units: list[Unit], params, gplan, metrics, model) -> Linked:
+    steps, provider, history, link_problems = _link_steps(code, params, gplan)
+    taken = set(code.module_names) | set(provider) | {s.function for s in steps} | \
+        naming.RESERVED
+    test_problems: list[Problem] = []
+
+    def test_body(cell: CellAnalysis) -> str:  # tests keep their imports
+        cut = cut_cell(cell, hoist=False)
+        test_problems.extend(cut.problems)
+        return cut.code
+
+    tests, snapshots = testplan.plan_tests(test_body, units, provider, history, taken)
+    served = model_choice.choose(code.steps, [s.function for s in steps], provider, history,
+                                 taken, model)
+    results, result_problems = _results(code, metrics, tests, steps, provider,
+                                        _cells(units, METRICS))
+    results += tuple(n for n in served.results if n not in results)
+    snapshots += served.snapshots
+    steps = _with_outputs(steps, provider, results, snapshots)
+    unbound = [p for s in steps for p in outputs.unbound_outputs(s)]  # NB627
+    return Linked(steps, provider, results, tests, snapshots, served,
+                  (*link_problems, *test_problems, *result_problems, *unbound))
 
 
 def _defines(cell: CellAnalysis, name: str) -> bool:
@@ -164,28 +183,30 @@ def _defines(cell: CellAnalysis, name: str) -> bool:
         isinstance(n, ast.FunctionDef) and n.name == name for n in cell.tree.body)
 
 
-def _block(cell: CellAnalysis, code: str) -> Block:
-    return Block(cell.cell.number, cell.cell.cell_id, code)
+def _block(cell: CellAnalysis, code: str, first_line: dict[int, int]) -> Block:
+    return Block(cell.cell.number, cell.cell.cell_id, code,
+                 first_line.get(cell.cell.number, 1))
 
 
-_bound_by_import = testplan.bound_by_import
-
-
-def _link_steps(b: _Builder, raw_steps, params, gplan):
-    """Walk steps in order; `provider` maps each value name to its last writer."""
+def _link_steps(code: CutCode, params, gplan):
+    """Walk steps in order; `provider` maps each value name to its last writer.
+    (steps, provider, history, NB611 problems)."""
     provider: dict[str, str] = {p.name: "params" for p in params}
-    taken = set(b.module_names) | set(provider)
-    for _, cells in raw_steps:
+    taken = set(code.module_names) | set(provider)
+    for _, cells in code.steps:
         taken.update(n for c, _ in cells if c.flow for n in c.flow.defines)
     steps: list[Step] = []
+    problems: list[Problem] = []
     history: list[tuple[int, dict[str, str]]] = []  # (first cell index, providers after)
     known_steps: dict[str, str] = {}
-    for index, (unit, cells) in enumerate(raw_steps):
+    for index, (unit, cells) in enumerate(code.steps):
         function = naming.unique(naming.identifier(unit.name), taken)
         bound = tuple(n for n in gplan.bound.get(index, ()) if n in provider)
-        inputs, edges = _step_inputs(b, cells, provider, bound, gplan.written)
-        after = tuple(dict.fromkeys([*edges, *_explicit_after(b, unit, known_steps)]))
-        steps.append(Step(unit.name, function, tuple(_block(c, code) for c, code in cells),
+        inputs, edges = _step_inputs(code, cells, provider, bound, gplan.written)
+        after, unknown = _explicit_after(unit, known_steps)
+        problems += unknown
+        after = tuple(dict.fromkeys([*edges, *after]))
+        steps.append(Step(unit.name, function, tuple(_block(c, text, code.first_line) for c, text in cells),
                           inputs=tuple(inputs), after=after, settings=unit.settings,
                           edges=tuple((k, tuple(v)) for k, v in edges.items()),
                           global_names=gplan.declared.get(index, ()), bound_globals=bound))
@@ -194,15 +215,16 @@ def _link_steps(b: _Builder, raw_steps, params, gplan):
             if cell.flow is None:
                 continue
             for name in (*cell.flow.defines, *cell.flow.mutates):
-                if name not in b.module_names:
+                if name not in code.module_names:
                     provider[name] = function
             for name in cell.flow.deletes:
                 provider.pop(name, None)
         history.append((unit.cells[0].cell.index, dict(provider)))
-    return steps, provider, history
+    return steps, provider, history, problems
 
 
-def _step_inputs(b: _Builder, cells, provider, helper_globals=(), module_globals=frozenset()):
+def _step_inputs(code: CutCode, cells, provider, helper_globals=(),
+                 module_globals=frozenset()):
     """Names the step reads that a parameter or an earlier step provides, then
     the globals the helpers it calls read (bound at its start)."""
     bound: set[str] = set()
@@ -213,7 +235,7 @@ def _step_inputs(b: _Builder, cells, provider, helper_globals=(), module_globals
             continue
         for use in cell.flow.reads:
             name = use.name
-            if (name in bound or name in b.module_names or name not in provider
+            if (name in bound or name in code.module_names or name not in provider
                     or name in module_globals):
                 continue
             if name not in inputs:
@@ -230,34 +252,35 @@ def _step_inputs(b: _Builder, cells, provider, helper_globals=(), module_globals
     return inputs, edges
 
 
-def _explicit_after(b: _Builder, unit: Unit, known_steps: dict[str, str]) -> list[str]:
-    found = []
+def _explicit_after(unit: Unit, known_steps: dict[str, str]) -> tuple[list[str], list[Problem]]:
+    found, problems = [], []
     for name in unit.after:
         if name in known_steps:
             found.append(known_steps[name])
         else:
             cell = unit.cells[0].cell
-            b.problems.append(make_problem(
+            problems.append(make_problem(
                 "NB611", f"`{name}` is not a step defined above", cell.number,
                 cell_id=cell.cell_id))
-    return found
+    return found, problems
 
 
-def _results(b, metrics, tests, steps, provider, metric_cells) -> tuple[str, ...]:
+def _results(code: CutCode, metrics, tests, steps, provider, metric_cells):
+    """(values run_steps returns, NB608 for metrics no step computes)."""
     wanted = list(metrics) + [n for t in tests for n in t.reads]
     if not metrics and steps:
-        wanted += _last_step_values(steps[-1], provider)
-    results = []
+        wanted += outputs.last_step_values(steps[-1], provider)
+    results, problems = [], []
     for name in dict.fromkeys(wanted):
         if name in provider:
             results.append(name)
         elif name in metrics:
             kind = "is module-level (an import or a helper), not a value a step computes" if (
-                name in b.module_names) else "is defined by no step"
-            b.problems.append(make_problem(
+                name in code.module_names) else "is defined by no step"
+            problems.append(make_problem(
                 "NB608", f"metric `{name}` {kind}", *metric_location(metric_cells, name),
                 hint=f"remove `{name}` from the metrics cell, or compute it in a step"))
-    return tuple(results)
+    return tuple(results), problems
 
 
 def _with_outputs(steps: list[Step], provider, results, snapshots) -> tuple[Step, ...]:
@@ -281,9 +304,8 @@ def _with_outputs(steps: list[Step], provider, results, snapshots) -> tuple[Step
         bound = {n for blk in step.blocks if blk.code.strip()
                  for n in codegen.bound_names(blk.code)}
         unused = tuple(sorted(bound - loaded - set(outs) - set(step.global_names)))
-        blocks = tuple(Block(blk.cell, blk.cell_id, codegen.mark_unused_locals(blk.code,
-                                                                               set(unused)))
-                       for blk in step.blocks)
+        blocks = tuple(dataclasses.replace(blk, code=codegen.mark_unused_locals(
+            blk.code, set(unused))) for blk in step.blocks)
         final.append(dataclasses.replace(step, blocks=blocks, outputs=outs, unused=unused))
     return tuple(final)
 
@@ -301,91 +323,6 @@ def _mark_unused_imports(imports: list[str], helpers, steps, tests) -> list[str]
     loaded = codegen.loaded_names(code) if code.strip() else set()
     marked = []
     for text in imports:
-        unused = _bound_by_import(text) - loaded
+        unused = testplan.bound_by_import(text) - loaded
         marked.append(codegen.mark_unused(text, unused, "F401"))
     return marked
-
-
-def _dependencies(b: _Builder, analysis, units: list[Unit], own: str, env):
-    """(requirements, resolved imports, lock pins); unresolved imports are NB623."""
-    cells = [c for u in units for c in u.cells if c.tree is not None]
-    modules = deps.top_level_imports(c.tree for c in cells)
-    specs = [p for c in analysis.code_cells if c.code for m in c.code.magics
-             if m.action == DEPENDENCY for p in m.packages]
-    resolved = deps.resolve(modules, own, env)
-    if env is None:
-        return deps.distributions(modules, specs, own, resolved), (), ()
-    sites = deps.import_sites(cells)
-    for r in resolved:
-        if r.version is None:
-            cell, line, column, cell_id = sites[r.module]
-            b.problems.append(make_problem(
-                "NB623", f"`{r.module}` is not installed in the environment read (Python "
-                f"{env.python_version}): declared as `{r.distribution}` without a version",
-                cell, line, column, cell_id))
-    from nb2prod.plan.environment import closure
-
-    roots = [r.distribution for r in resolved if r.version] + [deps.requirement_name(s)
-                                                               for s in specs]
-    return (deps.distributions(modules, specs, own, resolved), tuple(resolved),
-            tuple(closure(env, roots)))
-
-
-def _exports(helpers: list[Block]) -> list[str]:
-    names = []
-    for block in helpers:
-        for node in ast.parse(block.code).body if block.code else ():
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                    and not node.name.startswith("_"):
-                names.append(node.name)
-    return names
-
-
-def _last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
-    """Data the last step leaves behind: its public names, minus defs, classes and
-    loop variables (unbound when a loop runs zero times with other parameters)."""
-    code = "\n".join(b.code for b in step.blocks)
-    tree = ast.parse(code) if code.strip() else ast.Module(body=[], type_ignores=[])
-    excluded = {n.name for n in ast.walk(tree) if isinstance(
-        n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    excluded |= {t.id for n in ast.walk(tree) if isinstance(n, (ast.For, ast.AsyncFor))
-                 for t in ast.walk(n.target) if isinstance(t, ast.Name)}
-    return [n for n, p in provider.items()
-            if p == step.function and not n.startswith("_") and n not in excluded]
-
-
-def _step_code_problems(b: _Builder, cells: list[CellAnalysis], every) -> list[Problem]:
-    """IPython-only names and global writes in converted code; reserved names."""
-    problems = []
-    for cell in cells:
-        if cell.flow is None:
-            continue
-        where = (cell.cell.number,)
-        for use in cell.flow.reads:
-            if use.name in IPYTHON_NAMES and (cell.cell.number, use.line) not in b.dropped:
-                problems.append(make_problem(
-                    "NB613", f"`{use.name}` exists only inside IPython", *where, use.line,
-                    use.column, cell.cell.cell_id))
-        for use in cell.flow.global_writes:
-            problems.append(make_problem(
-                "NB609", f"a function assigns global `{use.name}`: in the package it is a "
-                "module global, not a value of this step", *where, use.line, use.column,
-                cell.cell.cell_id))
-    same_module = {n for n in ("typing", "dataclasses") if f"import {n}" in b.imports}
-    if "from __future__ import annotations" in b.imports:
-        same_module.add("annotations")  # the pipeline's own first line
-    for name in sorted(b.module_names & naming.RESERVED - same_module):
-        cell = next((c for c in every if c.flow and name in c.flow.defines), None)
-        problems.append(make_problem(
-            "NB619", f"`{name}` is defined by the notebook and by the generated pipeline",
-            cell.cell.number if cell else None, cell_id=cell.cell.cell_id if cell else None))
-    return problems
-
-
-def _export_module(analysis) -> str | None:
-    """nbdev's `#| default_exp pkg.textutils` names a module users import from."""
-    names = [c.tags.default_exp for c in analysis.cells if c.tags.default_exp]
-    if not names:
-        return None
-    module = naming.identifier(names[0].rsplit(".", 1)[-1])
-    return None if module in ("pipeline", "__main__", "__init__") else module

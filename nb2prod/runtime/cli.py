@@ -12,14 +12,35 @@ import argparse
 import dataclasses
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
 from .logs import configure_logging
+from .model_trust import ModelError
+from .redact import Secrets
 from .runner import Runner, StepFailed, StopRun, environment_digest
 from .state import read_state
 
-AddOptions = Callable[[argparse.ArgumentParser], None]
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """A parameter of the notebook's parameters cell as a command-line option."""
+
+    flag: str  # `--n-customers`
+    name: str  # its Params field
+    kind: str  # a key of OPTION_KINDS
+    cell: int  # the notebook cell it comes from (its help says so)
+
+
+OPTION_KINDS: dict[str, dict[str, Any]] = {
+    "int": {"type": int}, "float": {"type": float}, "str": {"type": str},
+    "bool": {"action": argparse.BooleanOptionalAction},
+    "json": {"type": json.loads, "metavar": "JSON"},  # lists and dicts
+}
+"""Option kind -> how argparse reads it."""
+
+SaveModel = Callable[[dict[str, Any], Any, dict[str, Any], Path], Path]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,25 +55,30 @@ class Command:
     run_steps: Callable[..., dict[str, Any]]
     metrics: tuple[str, ...]
     distributions: tuple[str, ...] = ()  # dependencies whose versions key the step cache
-    add_params: AddOptions | None = None  # an option per parameter
-    add_outputs: AddOptions | None = None  # more output options (serve: --model-out)
+    options: tuple[Option, ...] = ()  # an option per parameter
     prepare: Callable[[], None] | None = None  # before any step (print as the kernel did)
     print_metrics: Callable[[dict[str, Any]], None] | None = None  # the metrics cell
-    # after the metrics are written: (options, every value run_steps returned, metrics)
-    # -> exit code; a command with it gets every value, one without only the metrics
-    after_run: Callable[[argparse.Namespace, dict[str, Any], dict[str, Any]], int] | None = None
+    # serve: `--model-out DIR` saves the model with (every value run_steps returned,
+    # Params, metrics, DIR) -> the card's path, or ModelError
+    save_model: SaveModel | None = None
 
 
 def build_parser(command: Command) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=command.dist, description=command.description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    if command.add_params:
-        command.add_params(parser)
+    defaults = command.params()
+    for option in command.options:
+        parser.add_argument(option.flag, dest=option.name, default=getattr(defaults, option.name),
+                            help=f"parameter `{option.name}` from notebook cell {option.cell}",
+                            **OPTION_KINDS[option.kind])
     parser.add_argument("--metrics-out", type=Path, metavar="FILE",
                         help="write the metrics as a JSON object keyed by name to FILE")
-    if command.add_outputs:
-        command.add_outputs(parser)
+    if command.save_model:
+        parser.add_argument(
+            "--model-out", type=Path, metavar="DIR",
+            help="also save the fitted model and its card (model.json) to DIR; serve it "
+            f"with `python -m {command.package}.serve --model DIR`")
     add_run_options(parser, [spec.name for spec in command.steps.values()])
     return parser
 
@@ -87,11 +113,35 @@ def parse(command: Command, argv: list[str] | None) -> argparse.Namespace:
         state = read_state(args.cache)
         if state is None:
             parser.error(f"--resume: no earlier run in {args.cache}")
-        names = _param_names(command)
-        parser.set_defaults(**{k: v for k, v in state["params"].items() if k in names})
+        resumed = _resumed_params(command, state["params"])
+        if isinstance(resumed, str):
+            parser.error(f"--resume: parameter {resumed} of the last run in {args.cache} "
+                         "is damaged; run without --resume")
+        parser.set_defaults(**resumed)
         args = parser.parse_args(argv)
         args.resume_at = state.get("step") if state["status"] != "completed" else None
     return args
+
+
+KINDS: dict[type, tuple[type, ...]] = {bool: (bool,), int: (int,), float: (int, float),
+                                       str: (str,), list: (list,), dict: (dict,)}
+"""A parameter's default type -> the JSON types a journal may give it back as."""
+
+
+def _resumed_params(command: Command, saved: dict[str, Any]) -> dict[str, Any] | str:
+    """The journal's parameters of `command`, or the name of one whose value is not of
+    its parameter's type (the journal is outside input)."""
+    defaults = command.params()
+    resumed = {}
+    for name in _param_names(command):
+        if name not in saved:
+            continue
+        value, default = saved[name], getattr(defaults, name)
+        kinds = KINDS.get(type(default))
+        if kinds and type(value) not in kinds:  # exact types: a bool is no int here
+            return name
+        resumed[name] = value
+    return resumed
 
 
 def _param_names(command: Command) -> list[str]:
@@ -114,7 +164,9 @@ def to_jsonable(value: object) -> object:
 
 def main(command: Command, argv: list[str] | None = None) -> int:
     args = parse(command, argv)
-    log = configure_logging(command.package, args.log_format, args.log_level)
+    names = {name for spec in command.steps.values() for name in spec.secrets}
+    log = configure_logging(command.package, args.log_format, args.log_level, redact=(
+        (lambda text: Secrets.from_environment(names).redact(text)) if names else None))
     if command.prepare:
         command.prepare()
     params = {name: getattr(args, name) for name in _param_names(command)}
@@ -128,13 +180,13 @@ def main(command: Command, argv: list[str] | None = None) -> int:
         log.info("resuming %s", where)
     try:
         values = command.run_steps(command.params(**params), runner,
-                                   None if command.after_run else command.metrics)
+                                   None if command.save_model else command.metrics)
     except StopRun:
         return 0
     except StepFailed as exc:
-        if args.debug:
-            raise
-        print(f"{command.package}: {exc}", file=sys.stderr)
+        # the message is redacted already; a traceback (--debug) is redacted here
+        text = "".join(traceback.format_exception(exc)) if args.debug else f"{exc}\n"
+        sys.stderr.write(f"{command.package}: {runner.redact(text)}")
         return 1
     runner.finish()
     metrics = {name: values[name] for name in command.metrics}
@@ -144,4 +196,12 @@ def main(command: Command, argv: list[str] | None = None) -> int:
         args.metrics_out.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({k: to_jsonable(v) for k, v in metrics.items()}, indent=2)
         args.metrics_out.write_text(text + "\n", encoding="utf-8")
-    return command.after_run(args, values, metrics) if command.after_run else 0
+    if command.save_model and args.model_out:
+        try:
+            card = command.save_model(values, command.params(**params), metrics,
+                                      args.model_out)
+        except ModelError as exc:
+            print(f"{command.dist}: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"model saved: {card}", file=sys.stderr)
+    return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
+from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
 
 def summary(value: Any) -> str:
@@ -56,12 +56,26 @@ class JsonFormatter(logging.Formatter):
 FORMATTERS = {"text": TextFormatter, "json": JsonFormatter}
 
 
-def configure_logging(package: str, fmt: str, level: str) -> logging.Logger:
+class Redacting(logging.Formatter):
+    """Another formatter's lines with `redact` applied: whatever logs through the
+    package's logger (a step too), no secret's value reaches stderr."""
+
+    def __init__(self, inner: logging.Formatter, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self.inner, self.redact = inner, redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(self.inner.format(record))
+
+
+def configure_logging(package: str, fmt: str, level: str,
+                      redact: Callable[[str], str] | None = None) -> logging.Logger:
     """The package's logger, to stderr: `text` for people (a line per step), `json` for
-    machines (every event, whatever the level)."""
+    machines (every event, whatever the level); each line through `redact`."""
     log = logging.getLogger(package)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(FORMATTERS[fmt]())
+    formatter = FORMATTERS[fmt]()
+    handler.setFormatter(Redacting(formatter, redact) if redact else formatter)
     log.handlers[:] = [handler]
     log.setLevel(logging.DEBUG if fmt == "json" else getattr(logging, level.upper()))
     log.propagate = False

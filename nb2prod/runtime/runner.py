@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
 from .logs import summary
+from .redact import Secrets
 from .state import StateJournal
 from .store import (
     Lazy,
@@ -44,8 +45,8 @@ from .store import (
     value_digest,
 )
 
-CACHE_VERSION = 2  # part of every key: entries of an older layout are never read
-CELL_COMMENT = re.compile(r"^\s*# cell (\d+)\s*$")
+CACHE_VERSION = 3  # part of every key: entries of an older layout are never read
+CELL_COMMENT = re.compile(r"^\s*# cell (\d+)(?:, line (\d+))?\s*$")  # line 1 if none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,8 +71,9 @@ class StepSpec:
 class StepFailed(Exception):
     """A step raised, or cannot start: the one line the command line prints."""
 
-    def __init__(self, step: StepSpec, cell: int, message: str) -> None:
-        super().__init__(f"step `{step.name}` (notebook cell {cell}) failed: {message}")
+    def __init__(self, step: StepSpec, cell: int, message: str, line: int | None = None) -> None:
+        where = f"cell {cell}, line {line}" if line else f"cell {cell}"
+        super().__init__(f"step `{step.name}` (notebook {where}) failed: {message}")
         self.step = step
 
 
@@ -139,16 +141,16 @@ class Runner:
         start = time.perf_counter()
         store = Store(self.cache) if self.cache and spec.cache and not spec.uncached else None
         if self.cache and spec.cache and spec.uncached:
-            self.log.warning("step %s: not cached: %s", spec.name, spec.uncached)
+            self._warn("step %s: not cached: %s", spec.name, spec.uncached)
         key = self._key(spec, function, args) if store else None
         hit = key is not None and not self.forced and store.has(spec.function, key)
         self._state(spec, "running")
-        entry = store.load(spec.function, key) if hit else None
+        entry = store.load(spec.function, key, spec.outputs) if hit else None
         cache_seconds = time.perf_counter() - start  # the cache's own time: key, entry, files
         self._log(logging.DEBUG, "start", spec, cached=entry is not None, seconds=0.0)
         if hit and entry is None:
-            self.log.warning("step %s: cache entry %s is damaged; running the step",
-                             spec.name, key)
+            self._warn("step %s: cache entry %s is damaged or not this step's; running "
+                       "the step", spec.name, key)
         if entry is not None:  # its values are read only when a running step needs them
             sys.stdout.write(entry.printed)
             digests, summaries, stored = entry.digests, entry.summaries, True
@@ -215,8 +217,10 @@ class Runner:
                 self._state(spec, "failed")
                 self._log(logging.DEBUG, "error", spec, cached=False, seconds=0.0,
                           error=type(exc).__name__)
-                cell = failing_cell(exc, function.__code__.co_filename, spec.cells[0])
-                raise StepFailed(spec, cell, f"{type(exc).__name__}: {exc}") from exc
+                cell, line = failing_place(exc, function.__code__.co_filename, spec.cells[0],
+                                           function.__name__)
+                raise StepFailed(spec, cell, self.redact(f"{type(exc).__name__}: {exc}"),
+                                 line) from exc
             finally:
                 sys.stdout = stdout
         raise AssertionError("unreachable")
@@ -226,14 +230,13 @@ class Runner:
             inputs = [self.digests.get(name) or value_digest(value)
                       for name, value in zip(spec.inputs, args)]
         except NotCacheable as exc:
-            self.log.warning("step %s: an input cannot be hashed (%s); not cached",
-                             spec.name, exc)
+            self._warn("step %s: an input cannot be hashed (%s); not cached", spec.name, exc)
             return None
         try:
             files = [[p, path_digest(p)] for p in (*spec.reads, *self._paths(spec, args))]
         except (NotCacheable, OSError) as exc:
-            self.log.warning("step %s: a file it reads cannot be hashed (%s); not cached",
-                             spec.name, exc)
+            self._warn("step %s: a file it reads cannot be hashed (%s); not cached",
+                       spec.name, exc)
             return None
         text = json.dumps([CACHE_VERSION, spec.code_hash, source_digest(function),
                            self.environment, list(spec.inputs), inputs, files])
@@ -252,37 +255,46 @@ class Runner:
         try:
             return value.value() if isinstance(value, Lazy) else value
         except NotCacheable as exc:
-            raise StepFailed(spec, spec.cells[0], f"an input's cache entry is unreadable "
-                             f"({exc}); delete {self.cache} or run without --cache") from None
+            raise StepFailed(spec, spec.cells[0], self.redact(
+                f"an input's cache entry is unreadable ({exc}); delete {self.cache} or run "
+                "without --cache")) from None
 
     def _save(self, spec: StepSpec, key: str, values: dict, printed: str,
               summaries: dict[str, str]) -> tuple[dict[str, str], bool]:
         """Encode the outputs (their files' bytes) and write the entry; (the sha256 of each
         file, whether the entry was written). A failed write still gives the hashes: they
         are the values' content hashes, whether a file holds them or not."""
-        secrets = [os.environ[name] for name in self._secret_names() if os.environ.get(name)]
-        held = [n for n, v in values.items() if any(_holds(v, s) for s in secrets)]
-        if held or any(s in printed for s in secrets):
-            self.log.warning("step %s: %s holds a secret's value; not cached", spec.name,
-                             f"output {held[0]}" if held else "its printed text")
-            return {}, False
         try:
             encoded = {name: encode(value) for name, value in values.items()}
         except NotCacheable as exc:
-            self.log.warning("step %s: an output cannot be stored (%s); not cached",
-                             spec.name, exc)
+            self._warn("step %s: an output cannot be stored (%s); not cached", spec.name, exc)
+            return {}, False
+        secrets = self._secrets()  # in the bytes a file would hold, whatever the type
+        held = [name for name, value in encoded.items() if secrets.in_bytes(value.data)]
+        if held or secrets.in_text(printed):
+            self._warn("step %s: %s holds a secret's value; not cached", spec.name,
+                       f"output {held[0]}" if held else "its printed text")
             return {}, False
         digests = {name: value.sha256 for name, value in encoded.items()}
         try:
             Store(self.cache).save(spec.function, key, encoded, printed, summaries)
         except OSError as exc:  # a full disk, a file in the way: the run goes on
-            self.log.warning("step %s: its outputs could not be stored (%s: %s); not cached",
-                             spec.name, type(exc).__name__, exc)
+            self._warn("step %s: its outputs could not be stored (%s: %s); not cached",
+                       spec.name, type(exc).__name__, exc)
             return digests, False
         return digests, True
 
-    def _secret_names(self) -> set[str]:
-        return {name for spec in self.steps.values() for name in spec.secrets}
+    def _secrets(self) -> Secrets:
+        """The secret values set now (a step may set one for the next)."""
+        return Secrets.from_environment(
+            {name for spec in self.steps.values() for name in spec.secrets})
+
+    def redact(self, message: str) -> str:
+        """`message` without any form of a secret's value."""
+        return self._secrets().redact(message)
+
+    def _warn(self, template: str, *args: Any) -> None:
+        self.log.warning("%s", self.redact(template % args))
 
     def _log(self, level: int, event: str, spec: StepSpec, **fields: Any) -> None:
         record = {"event": event, "step": spec.name, "index": self.done + (event != "end"),
@@ -294,36 +306,42 @@ class Runner:
             self.journal.write({"status": status, "step": spec.name, "params": self.params})
 
 
-def _holds(value: Any, secret: str) -> bool:
-    """Whether a string, or a list/tuple/dict of them, contains the secret's value."""
-    if isinstance(value, str):
-        return secret in value
-    if isinstance(value, dict):
-        return any(_holds(v, secret) for v in (*value.keys(), *value.values()))
-    if isinstance(value, (list, tuple)):
-        return any(_holds(v, secret) for v in value)
-    return False
-
-
 def resolved(values: dict[str, Any], names: tuple[str, ...] | None = None) -> dict[str, Any]:
     """`values` with the cache's not-yet-read values read (all, or only `names`)."""
     return {k: v.value() if isinstance(v, Lazy) and (names is None or k in names) else v
             for k, v in values.items()}
 
 
-def failing_cell(exc: BaseException, filename: str, default: int) -> int:
-    """The notebook cell of the deepest line of `filename` (the module of the step
-    functions, pipeline.py) in the traceback: the `# cell N` comment above it."""
-    line = None
+def end_cell() -> None:
+    """The end of a notebook cell inside a step, as Jupyter's inline backend ends one: it
+    shows and closes every open figure, so the next cell starts without a current figure
+    (a 2-D plot does not land on the 3-D axes of the cell above; `savefig` writes only
+    what its cell drew). Nothing to do, and nothing imported, without pyplot."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
+
+
+def failing_place(exc: BaseException, filename: str, default: int,
+                  step: str = "") -> tuple[int, int | None]:
+    """(cell, line) in the notebook of the deepest line of `filename` (the module of the
+    step functions, pipeline.py) in the traceback: the `# cell N` or `# cell N, line L`
+    comment above it, counting the lines in between. No line for the `return` nb2prod
+    wrote at the end of the function `step` (the cell above it), (default, None) when no
+    comment is above."""
+    line, function = None, ""
     tb = exc.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == filename:
-            line = tb.tb_lineno
+            line, function = tb.tb_lineno, tb.tb_frame.f_code.co_name
         tb = tb.tb_next
-    while line and line > 0:
-        match = CELL_COMMENT.match(linecache.getline(filename, line))
+    text = linecache.getline(filename, line) if line else ""
+    generated = function == step and re.fullmatch(r"    return [\w, ]+\n?", text) is not None
+    marker = line
+    while marker and marker > 0:
+        match = CELL_COMMENT.match(linecache.getline(filename, marker))
         if match:
-            return int(match.group(1))
-        line -= 1
-    return default
-
+            start = int(match.group(2) or 1)
+            return int(match.group(1)), None if generated else start + line - marker - 1
+        marker -= 1
+    return default, None

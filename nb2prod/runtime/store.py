@@ -204,29 +204,63 @@ class Store:
                     written.append(entry_path.with_name(output["file"]))
                     written[-1].write_bytes(value.data)
                 outputs[name] = output
-            entry = {"outputs": outputs, "printed": printed, "summaries": summaries}
+            entry = {"step": step, "key": key, "outputs": outputs, "printed": printed,
+                     "summaries": summaries}
             entry_path.write_text(json.dumps(entry), encoding="utf-8")  # C encoder: no indent
         except BaseException:
             for path in (*written, entry_path):
                 path.unlink(missing_ok=True)
             raise
 
-    def load(self, step: str, key: str) -> Entry | None:
-        """The entry (values not read yet), or None when it is missing or a file's or a
-        text's hash does not match."""
+    def load(self, step: str, key: str, outputs: tuple[str, ...] | None = None
+             ) -> Entry | None:
+        """The entry (values not read yet), or None when it is missing, damaged, made for
+        another step or key (a copied or swapped file), holds other outputs than
+        `outputs`, or a file's or a text's hash does not match."""
         entry_path = self.entry_path(step, key)
         try:
-            entry = json.loads(entry_path.read_text(encoding="utf-8"))
-            values, digests = {}, {}
-            for name, f in entry["outputs"].items():
-                text = f.get("text")
-                path = entry_path if text is not None else entry_path.with_name(f["file"])
+            entry = json.loads(entry_path.read_bytes().decode("utf-8"))
+        except (*FAILURES, UnicodeDecodeError):  # unreadable, truncated, too deep
+            return None
+        if not _is_entry(entry, step, key) or (
+                outputs is not None and list(entry["outputs"]) != list(outputs)):
+            return None
+        values, digests = {}, {}
+        for name, f in entry["outputs"].items():
+            text = f.get("text")
+            path = entry_path if text is not None else entry_path.with_name(f["file"])
+            if text is None and not path.is_file():  # missing, a folder, a FIFO: never read
+                return None
+            try:
                 found = (hashlib.sha256(text.encode("utf-8")).hexdigest() if text is not None
                          else file_digest(path))
-                if f["format"] not in BY_NAME or found != f["sha256"]:
-                    return None
-                values[name] = Lazy(path, f["format"], text)
-                digests[name] = f["sha256"]
-            return Entry(values, digests, entry["printed"], entry["summaries"])
-        except (*FAILURES, KeyError):  # unreadable or truncated
-            return None
+            except (*FAILURES, UnicodeEncodeError):
+                return None
+            if found != f["sha256"]:
+                return None
+            values[name] = Lazy(path, f["format"], text)
+            digests[name] = f["sha256"]
+        return Entry(values, digests, entry["printed"], entry["summaries"])
+
+
+def _is_entry(entry: Any, step: str, key: str) -> bool:
+    """Whether a parsed entry file has the shape save() writes, for this step and key."""
+    if not isinstance(entry, dict) or entry.get("step") != step or entry.get("key") != key:
+        return False
+    outputs, summaries = entry.get("outputs"), entry.get("summaries")
+    if not isinstance(outputs, dict) or not isinstance(entry.get("printed"), str) \
+            or not isinstance(summaries, dict) \
+            or not all(isinstance(v, str) for v in summaries.values()):
+        return False
+    return all(_is_output(f, step, key) for f in outputs.values())
+
+
+def _is_output(f: Any, step: str, key: str) -> bool:
+    if not isinstance(f, dict) or not isinstance(f.get("sha256"), str) \
+            or not isinstance(f.get("format"), str) or f["format"] not in BY_NAME:
+        return False
+    if "text" in f:
+        return f["format"] == "json" and isinstance(f["text"], str)
+    name = f.get("file")  # a file of this entry, beside it: never a path elsewhere
+    return isinstance(name, str) and name.startswith(f"{step}-{key}-") and "/" not in name \
+        and "\\" not in name

@@ -2,9 +2,10 @@
 
 The served value and the value it was fitted on are decided while planning
 (`model_choice.py`); this module only shapes that choice for the templates:
-`model_io.py.j2` (save the fitted model and its card, load it back after
-checking both), `model_trust.py.j2` (what a model file may make the loader do:
-the allow-list of type names; generic), `serve.py.j2` (FastAPI on uvicorn, the KServe v1 data plane),
+`model_io.py.j2` (which value is the model: saving and loading it checked are
+the vendored runtime's `model_io.py` and `model_trust.py`), `serve.py.j2` (the
+service's names; the FastAPI app on the KServe v1 data plane is the runtime's
+`serve_app.py`),
 `test_serve.py.j2` and `serve.yaml.j2` (Deployment, Service, InferenceService).
 Every container there gets every `secret:` tag of the notebook as a `secretKeyRef`
 environment variable: the init container runs every step, and the server imports
@@ -16,7 +17,6 @@ When no model is found the files are not written and NB621 says why
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from nb2prod.plan import inference_code
 from nb2prod.plan.inference import InferencePath, free_names
@@ -29,14 +29,11 @@ SERVE = "serve"
 
 FILES: tuple[tuple[str, str], ...] = (
     ("model_io.py.j2", "src/{import_name}/model_io.py"),
-    ("model_trust.py.j2", "src/{import_name}/model_trust.py"),
     ("serve.py.j2", "src/{import_name}/serve.py"),
     ("test_serve.py.j2", "tests/test_serve.py"),
     ("serve.yaml.j2", "deploy/serve.yaml"),
     ("inference.py.j2", "src/{import_name}/inference.py"),
     ("test_inference.py.j2", "tests/test_inference.py"),
-    ("contract.py.j2", "src/{import_name}/contract.py"),
-    ("feature_state.py.j2", "src/{import_name}/feature_state.py"),
 )
 """Template -> output path, added when the target is requested and a model was found."""
 
@@ -46,10 +43,6 @@ EXTRA = (SERVE, ("fastapi>=0.110", "uvicorn>=0.29", "skops>=0.10", "joblib", "ht
 PORT = 8000
 RESOURCES = {"cpu": "500m", "memory": "512Mi"}
 """The Deployment's requests (edit deploy/serve.yaml to taste); limits are twice these."""
-
-
-RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
-"""Plain modules generated packages carry a copy of (`contract.py.j2`, `feature_state.py.j2`)."""
 
 
 @dataclass(frozen=True)
@@ -77,11 +70,6 @@ def inference_context(plan: Plan) -> Inference | None:
                      tuple(n for n in path.imports if n in reads_load | reads_body))
 
 
-def vendored(name: str) -> str:
-    """The text of `nb2prod/runtime/NAME`, copied into the package as it is."""
-    return (RUNTIME / name).read_text(encoding="utf-8")
-
-
 @dataclass(frozen=True)
 class Serve:
     model: str  # the notebook's name for the model
@@ -95,8 +83,6 @@ class Serve:
     image: str
     secrets: tuple[Secret, ...] = ()  # every step's: env vars from secretKeyRef, all containers
     inference: Inference | None = None  # raw rows -> the model's input (None: as fitted)
-    contract_source: str = ""  # nb2prod/runtime/contract.py, copied as it is
-    feature_state_source: str = ""  # nb2prod/runtime/feature_state.py, copied as it is
     port: int = PORT
     cpu: str = RESOURCES["cpu"]
     memory: str = RESOURCES["memory"]
@@ -110,8 +96,6 @@ def template_context(plan: Plan, options: TargetOptions) -> Serve:
         cell=model.cell, origin=model.origin, predict=plan.predict_cell is not None,
         app_name=k8s_name(plan.dist_name), image=options.image or default_image(plan),
         secrets=all_secrets(plan), inference=inference_context(plan),
-        contract_source=vendored("contract.py"),
-        feature_state_source=vendored("feature_state.py"),
     )
 
 
@@ -127,8 +111,8 @@ TARGET = Target(
     template_help=(
         ("model_io.py.j2", ("plan, serve: model, model_key, x_key, cell, origin "
                            "(only with the serve target and a model)")),
-        ("model_trust.py.j2", "none: generic (only with the serve target and a model)"),
-        ("serve.py.j2", "plan, serve: model_name, port, predict (only with the serve target)"),
+        ("serve.py.j2", ("plan, serve: model_name, port, predict, inference (only with the "
+                         "serve target)")),
         ("test_serve.py.j2", "plan, serve: predict (only with the serve target)"),
         ("serve.yaml.j2", ("plan, serve: app_name, image, port, cpu, memory, model_name, "
                           "secrets (only with the serve target)")),

@@ -191,7 +191,7 @@ def test_failing_step_is_one_line_and_resume_starts_there(venv, steps_pkg, tmp_p
                  env={**ENV, "BREAK_SCORE": "1"}, check=False)
     assert failed.returncode == 1
     message = [line for line in failed.stderr.splitlines() if not line.startswith("{")]
-    assert message == [("steps: step `score` (notebook cell 6) failed: RuntimeError: broken "
+    assert message == [("steps: step `score` (notebook cell 6, line 2) failed: RuntimeError: broken "
                         "on purpose")]
     assert "Traceback" not in failed.stderr
     resumed = run(venv, "steps", tmp_path, "--cache", cache, "--resume")  # its parameters

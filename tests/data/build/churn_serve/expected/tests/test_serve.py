@@ -17,7 +17,7 @@ import zipfile
 import pytest
 
 from churn import model_io
-from churn.model_trust import current_protocol
+from churn._runtime.model_trust import current_protocol
 from churn.pipeline import METRICS, Params
 
 EXTRA = "needs the serve extra: pip install 'churn[serve]'"

@@ -17,7 +17,7 @@ import zipfile
 import pytest
 
 from loans import model_io
-from loans.model_trust import current_protocol
+from loans._runtime.model_trust import current_protocol
 from loans.pipeline import METRICS, Params
 
 EXTRA = "needs the serve extra: pip install 'loans[serve]'"

@@ -5,53 +5,21 @@ this module holds what the notebook makes specific."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from churn._runtime import cli
-from churn.pipeline import (
-    _STEPS,
-    METRICS,
-    Params,
-    notebook_display,
-    run_steps,
-)
+from churn.pipeline import _STEPS, METRICS, Params, notebook_display, run_steps
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "pandas", "scikit-learn")
 """Dependencies whose installed versions are part of every step cache key."""
 
-
-def add_params(parser: argparse.ArgumentParser) -> None:
-    """An option per parameter of the notebook's parameters cell."""
-    defaults = Params()
-    parser.add_argument(
-        "--n-customers",
-        dest="n_customers",
-        type=int,
-        default=defaults.n_customers,
-        help="parameter `n_customers` from notebook cell 4",
-    )
-    parser.add_argument(
-        "--test-size",
-        dest="test_size",
-        type=float,
-        default=defaults.test_size,
-        help="parameter `test_size` from notebook cell 4",
-    )
-    parser.add_argument(
-        "--seed",
-        dest="seed",
-        type=int,
-        default=defaults.seed,
-        help="parameter `seed` from notebook cell 4",
-    )
-    parser.add_argument(
-        "--n-estimators",
-        dest="n_estimators",
-        type=int,
-        default=defaults.n_estimators,
-        help="parameter `n_estimators` from notebook cell 4",
-    )
+PARAMS: tuple[cli.Option, ...] = (
+    cli.Option("--n-customers", "n_customers", "int", 4),
+    cli.Option("--test-size", "test_size", "float", 4),
+    cli.Option("--seed", "seed", "int", 4),
+    cli.Option("--n-estimators", "n_estimators", "int", 4),
+)
+"""An option per parameter of the notebook's parameters cell: flag, field, kind, cell."""
 
 
 def print_metrics(metrics: dict[str, object]) -> None:
@@ -72,7 +40,7 @@ COMMAND = cli.Command(
     run_steps=run_steps,
     metrics=METRICS,
     distributions=DISTRIBUTIONS,
-    add_params=add_params,
+    options=PARAMS,
     prepare=notebook_display,
     print_metrics=print_metrics,
 )

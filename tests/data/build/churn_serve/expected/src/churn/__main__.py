@@ -5,85 +5,36 @@ this module holds what the notebook makes specific."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from churn._runtime import cli
-from churn.pipeline import (
-    _STEPS,
-    METRICS,
-    Params,
-    notebook_display,
-    run_steps,
-)
+from churn.pipeline import _STEPS, METRICS, Params, notebook_display, run_steps
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "pandas", "scikit-learn")
 """Dependencies whose installed versions are part of every step cache key."""
 
-
-def add_params(parser: argparse.ArgumentParser) -> None:
-    """An option per parameter of the notebook's parameters cell."""
-    defaults = Params()
-    parser.add_argument(
-        "--n-customers",
-        dest="n_customers",
-        type=int,
-        default=defaults.n_customers,
-        help="parameter `n_customers` from notebook cell 4",
-    )
-    parser.add_argument(
-        "--test-size",
-        dest="test_size",
-        type=float,
-        default=defaults.test_size,
-        help="parameter `test_size` from notebook cell 4",
-    )
-    parser.add_argument(
-        "--seed",
-        dest="seed",
-        type=int,
-        default=defaults.seed,
-        help="parameter `seed` from notebook cell 4",
-    )
-    parser.add_argument(
-        "--n-estimators",
-        dest="n_estimators",
-        type=int,
-        default=defaults.n_estimators,
-        help="parameter `n_estimators` from notebook cell 4",
-    )
+PARAMS: tuple[cli.Option, ...] = (
+    cli.Option("--n-customers", "n_customers", "int", 4),
+    cli.Option("--test-size", "test_size", "float", 4),
+    cli.Option("--seed", "seed", "int", 4),
+    cli.Option("--n-estimators", "n_estimators", "int", 4),
+)
+"""An option per parameter of the notebook's parameters cell: flag, field, kind, cell."""
 
 
-def add_outputs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model-out",
-        type=Path,
-        metavar="DIR",
-        help="also save the fitted model and its card (model.json) to DIR; serve it with "
-        "`python -m churn.serve --model DIR`",
-    )
-
-
-def save(args: argparse.Namespace, values: dict[str, object], metrics: dict[str, object]) -> int:
-    """`--model-out DIR`: the fitted model and its card."""
-    if not args.model_out:
-        return 0
+def save_model(values: dict[str, Any], params: Params, metrics: dict[str, Any],
+               out_dir: Path) -> Path:
+    """`--model-out DIR`: the fitted model and its card (model_io.py)."""
     from churn import inference, model_io
-    from churn.model_io import ModelError, save_model
 
-    params = Params(**{name: getattr(args, name) for name in Params.__dataclass_fields__})
-    try:
-        # the feature state, the contract and the proof first: nothing is written
-        # for a model whose served path does not give the notebook's predictions
-        fitted = inference.fit(values, params, model_io.fitted(values)[0])
-        card = save_model(values, params, metrics, args.model_out)
-        inference.save(*fitted, args.model_out)
-    except ModelError as exc:
-        print(f"churn: error: {exc}", file=sys.stderr)
-        return 1
-    print(f"model saved: {card}", file=sys.stderr)
-    return 0
+    # the feature state, the contract and the proof first: nothing is written
+    # for a model whose served path does not give the notebook's predictions
+    fitted = inference.fit(values, params, model_io.fitted(values)[0])
+    card = model_io.save_model(values, params, metrics, out_dir)
+    inference.save(*fitted, out_dir)
+    return card
 
 
 def print_metrics(metrics: dict[str, object]) -> None:
@@ -104,9 +55,8 @@ COMMAND = cli.Command(
     run_steps=run_steps,
     metrics=METRICS,
     distributions=DISTRIBUTIONS,
-    add_params=add_params,
-    add_outputs=add_outputs,
-    after_run=save,
+    options=PARAMS,
+    save_model=save_model,
     prepare=notebook_display,
     print_metrics=print_metrics,
 )

@@ -3,31 +3,19 @@
 
 Requests are rows of `df`, the frame the notebook loaded (cell 6, line 3),
 without the target column `churn`. `features(frame, state)` runs the notebook's
-statements from that frame to the model's input `X_train`, with every value that
-depends on the whole batch (statistics, dummy columns, categories) frozen at
-training in `state` (feature_state.py).
-
-`python -m churn --model-out DIR` calls `fit`: it loads the frame as the
-notebook did, fits the state on it, records the data contract (contract.py), and
-proves that the notebook's held-out rows, served one at a time and as one batch,
-get the notebook's own predictions; a model that does not is not saved. `save`
-writes DIR/features.joblib (the state), DIR/features.json (its sha256, the
-statements, the proof) and DIR/contract.json.
+statements from that frame to the model's input `X_train`; fitting its state, proving
+the held-out rows and saving are the shared runtime's (`_runtime/raw_rows.py`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 from pathlib import Path
 from typing import Any
 
-from churn import contract as _contract
 from churn import model_io
-from churn.feature_state import FeatureState
-from churn.model_io import MAX_INSTANCES, InputError, ModelError, jsonable
-from churn.model_trust import read_regular
+from churn._runtime import raw_rows
+from churn._runtime.feature_state import FeatureState
+from churn._runtime.raw_rows import CARD_FILE, CONTRACT_FILE, STATE_FILE  # noqa: F401
 from churn.pipeline import np, pd
 
 FRAME = "df"
@@ -36,19 +24,14 @@ FROZEN = ("feature_cols",)  # step values the feature code reads, as trained
 TRAIN_ROWS = ("X_train",)  # their index: the rows the model was fitted on
 HELDOUT = "X_test"  # what the notebook passes to the model's predict()
 HELDOUT_ROWS = ("X_test",)  # their index: the held-out rows
-STATE_FILE, CARD_FILE, CONTRACT_FILE = "features.joblib", "features.json", "contract.json"
-CARD_FORMAT = "nb2prod-features/1"
-TOLERANCE = 1e-6
-ONE_BY_ONE = 2000
-"""Held-out rows proven one request each (all of them are proven as one batch)."""
-STATEMENTS = [
+STATEMENTS = (
     "cell 11, line 1 (derive): df['total_charges'] = (df['monthly_charges'] * df['tenure_months']).round(2)",
     "cell 11, line 2 (derive): df['calls_per_year'] = df['support_calls'] / (df['tenure_months'] / 12.0)",
     "cell 11, line 3 (derive): df['is_new'] = (df['tenure_months'] < 6).astype(int)",
     "cell 11, line 4 (categories): df = pd.get_dummies(df, columns=['contract'], prefix='contract', dtype=int)",
     "cell 13, line 1 (derive): X = df[feature_cols]",
     "cell 13, line 3 (split): X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_size, random_state=seed, stratify=y)",
-]
+)
 
 
 def load(params: Any) -> Any:
@@ -83,192 +66,21 @@ def features(frame: Any, state: FeatureState) -> Any:
     return X_train
 
 
-def predict(model: Any, frame: Any, state: FeatureState) -> Any:
-    return model.predict(features(frame, state))
+PATH = raw_rows.FeaturePath(
+    frame=FRAME, target=TARGET, frozen=FROZEN, train_rows=TRAIN_ROWS, heldout=HELDOUT,
+    heldout_rows=HELDOUT_ROWS, statements=STATEMENTS, input_key=model_io.INPUT_KEY,
+    load=load, features=features)
+_index = raw_rows.row_index  # the rows of the first of some values that has an index
 
 
 def fit(values: dict[str, Any], params: Any, model: Any) -> tuple[FeatureState, dict, dict]:
-    """The fitted state, the data contract and the proof; ModelError if the served path
-    does not give the notebook's predictions."""
-    inputs = load(params)
-    if TARGET is not None:
-        inputs = inputs.drop(columns=[TARGET], errors="ignore")
-    state = FeatureState({name: values[name] for name in FROZEN}, vars(params),
-                         _index(values, TRAIN_ROWS))
-    features(inputs.copy(), state)
-    state.fitting = False
-    contract = _contract.record(inputs, optional=_optional(inputs, state),
-                                dates=_dates(inputs))
-    contract["ignored"] = [TARGET] if TARGET is not None else []
-    return state, contract, prove(values, model, inputs, state, contract)
-
-
-def prove(values: dict[str, Any], model: Any, inputs: Any, state: FeatureState,
-          contract: dict) -> dict[str, Any]:
-    """Serve the notebook's held-out rows (as JSON rows, through the contract) one at a
-    time and as one batch; refuse when a prediction differs from the notebook's."""
-    name, index = HELDOUT, _index(values, HELDOUT_ROWS)
-    if name is None:  # the notebook predicts on no held-out rows: the training rows then
-        name, index = model_io.INPUT_KEY, _index(values, TRAIN_ROWS)
-        if index is None and name and len(values[name]) == len(inputs):
-            index = inputs.index
-    if name is None or index is None:
-        return {"rows": 0, "note": "no rows whose model input the notebook computed: "
-                "not proven"}
-    if not inputs.index.is_unique or not index.isin(inputs.index).all():
-        return {"rows": 0, "note": "the rows' index is not the loaded frame's: not proven"}
-    rows = json.loads(inputs.loc[index].to_json(orient="records", double_precision=15,
-                                                date_format="iso"))
-    expected = model.predict(values[name])
-    one = min(len(rows), ONE_BY_ONE)
-    requests = [(rows, 0, "as one batch"), *((rows[i:i + 1], i, "alone") for i in range(one))]
-    for sent, first, how in requests:
-        frame = _contract.to_frame(sent, contract)
-        served = predict(model, frame, state)
-        k = _first_difference(expected[first:first + len(sent)], served)
-        if k is not None:
-            column = _first_column(values[name], first + k, features(frame, state), k)
-            raise ModelError(
-                f"row {jsonable(index[first + k])!r} served {how} predicts "
-                f"{jsonable(served[k])!r}, the notebook {jsonable(expected[first + k])!r}; "
-                f"the model's input differs first at {column}"
-                f"{_statement(column)}: a statement that needs other rows than the one "
-                "requested? The model is not saved")
-    return {"rows": len(rows), "of": "held-out" if name == HELDOUT else "training",
-            "one_at_a_time": one, "tolerance": TOLERANCE}
-
-
-def _first_difference(expected: Any, served: Any) -> int | None:
-    import numpy as np
-
-    expected, served = np.asarray(expected), np.asarray(served)
-    if expected.dtype.kind in "fc" or served.dtype.kind in "fc":
-        bad = ~np.isclose(served.astype(float), expected.astype(float), rtol=0,
-                          atol=TOLERANCE, equal_nan=True)
-    else:
-        bad = served != expected
-    return int(np.argmax(bad)) if bad.any() else None
-
-
-def _first_column(notebook: Any, position: int, served: Any, k: int) -> str:
-    """The first column where the served model input differs from the notebook's."""
-    import numpy as np
-
-    names = list(getattr(notebook, "columns", []))
-    left, right = np.asarray(notebook)[position], np.asarray(served)[k]
-    for j, (a, b) in enumerate(zip(left, right)):
-        if not (a == b or (a != a and b != b) or (  # noqa: PLR0124 - NaN is NaN here
-                isinstance(a, float) and abs(a - float(b)) <= TOLERANCE)):
-            return repr(names[j]) if j < len(names) else f"column {j}"
-    return "no column (the same input)"
-
-
-def _statement(column: str) -> str:
-    """`, computed by cell C, line L: ...` for a column a path statement writes."""
-    found = [s for s in STATEMENTS if f"[{column}] =" in s]
-    return f", computed by {found[-1]}" if found else ""
-
-
-def _index(values: dict[str, Any], names: tuple[str, ...]) -> Any:
-    """The index of the first of `names` that is a pandas object (an array has none)."""
-    for name in names:
-        index = getattr(values.get(name), "index", None)
-        if index is not None and not callable(index):
-            return index
-    return None
-
-
-def _optional(inputs: Any, state: FeatureState) -> tuple[str, ...]:
-    """Columns whose value does not change the model's input (ids): a request may omit them."""
-    import numpy as np
-
-    sample = inputs.head(200)
-    base = np.asarray(features(sample.copy(), state), dtype=object)
-    return tuple(c for c in inputs.columns if _unread(sample, c, base, state))
-
-
-def _unread(sample: Any, column: str, base: Any, state: FeatureState) -> bool:
-    """True when a missing `column` leaves the model's input of `sample` as it was."""
-    import numpy as np
-    import pandas as pd
-
-    try:
-        out = np.asarray(features(sample.assign(**{column: None}), state), dtype=object)
-    except Exception:  # noqa: BLE001 - whatever fails, the feature code needs the column
-        return False
-    return out.shape == base.shape and all(
-        a == b or (pd.isna(a) and pd.isna(b)) for a, b in zip(out.ravel(), base.ravel()))
-
-
-def _dates(inputs: Any) -> tuple[str, ...]:
-    """Text columns whose every value is an ISO date: requests must send dates there."""
-    import pandas as pd
-
-    found = []
-    for column in inputs.columns:
-        present = inputs[column].dropna()
-        if _contract.column_kind(inputs[column]) != "text" or present.empty:
-            continue
-        try:
-            pd.to_datetime(present, format="ISO8601")
-        except (ValueError, TypeError):
-            continue
-        found.append(column)
-    return tuple(found)
+    """The fitted state, the data contract and the proof (see _runtime/raw_rows.py)."""
+    return raw_rows.fit(PATH, values, params, model)
 
 
 def save(state: FeatureState, contract: dict, proof: dict, out_dir: Path | str) -> None:
-    import joblib
-
-    out = Path(out_dir)
-    buffer = io.BytesIO()
-    joblib.dump(state.saved(), buffer)
-    data = buffer.getvalue()
-    (out / STATE_FILE).write_bytes(data)
-    card = {"format": CARD_FORMAT, "file": STATE_FILE,
-            "sha256": hashlib.sha256(data).hexdigest(), "frame": FRAME, "target": TARGET,
-            "statements": STATEMENTS, "frozen": list(FROZEN),
-            "recorded": {key: _summary(v) for key, v in sorted(state.recorded.items())},
-            "proof": proof}
-    (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    (out / CONTRACT_FILE).write_text(json.dumps(contract, indent=2) + "\n", encoding="utf-8")
-
-
-def _summary(value: Any) -> Any:
-    text = jsonable(value)
-    return text if len(json.dumps(text)) < 2000 else f"{type(value).__name__} (large)"
+    raw_rows.save(PATH, state, contract, proof, out_dir)
 
 
 def load_state(model_dir: Path | str) -> tuple[FeatureState, dict]:
-    """The fitted state (after its sha256 matches features.json) and the contract."""
-    folder = Path(model_dir)
-    try:  # regular files of the folder only: a FIFO, a directory or a link out is refused
-        card = json.loads(read_regular(folder / CARD_FILE, folder))
-        contract = json.loads(read_regular(folder / CONTRACT_FILE, folder))
-        data = read_regular(folder / STATE_FILE, folder)
-    except (ValueError, RecursionError) as exc:
-        raise ModelError(f"{folder}: cannot read the feature state: "
-                         f"{' '.join(str(exc).split())}") from None
-    if not isinstance(card, dict) or hashlib.sha256(data).hexdigest() != card.get("sha256"):
-        raise ModelError(f"{folder / STATE_FILE}: sha256 does not match {CARD_FILE}: "
-                         "refusing to load")
-    import joblib
-
-    return FeatureState.restore(joblib.load(io.BytesIO(data))), contract
-
-
-def model_input(payload: Any, state: FeatureState, contract: dict,
-                ranges: _contract.Ranges | None = None) -> Any:
-    """A KServe v1 body of raw rows -> the model's input; InputError names the field."""
-    if not isinstance(payload, dict):
-        raise InputError("body", 'expected a JSON object: {"instances": [...]}')
-    instances = payload.get("instances")
-    if not isinstance(instances, list) or not instances:
-        raise InputError("instances", "send a non-empty list of rows: {\"instances\": [...]}")
-    if len(instances) > MAX_INSTANCES:
-        raise InputError("instances", f"{len(instances)} rows: at most {MAX_INSTANCES}")
-    try:
-        frame = _contract.to_frame(instances, contract, ranges=ranges)
-    except _contract.ContractError as exc:
-        raise InputError(exc.field, exc.message) from None
-    return features(frame, state)
+    return raw_rows.load_state(model_dir)

@@ -6,333 +6,41 @@
 
 POST /v1/models/churn:predict  {"instances": [row, ...]} -> {"predictions": [...]}
 GET  /v1/models/churn  /healthz  /readyz  /metadata  /docs
-Rows are lists in training column order or objects keyed by column name; bad
-input gets a 4xx JSON error naming the field. Start-up refuses a bad model
-directory in one line (exit 2) before listening: model_io.check_model reads the
-card, the artifact's sha256 and every type name in it, building nothing. The
-port then opens at once (/healthz answers, /readyz says 503) while the model is
-built in the background; a model that fails to build stops the server (exit 2).
+The service is the shared runtime's (`_runtime/serve_app.py`): bad input gets a
+4xx naming the field, a bad model directory is refused in one line before the
+port opens. This module says what is this notebook's.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
-import json
-import logging
-import math
-import os
-import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
+from churn import inference
+from churn._runtime import serve_app
 
-from churn import contract, inference, model_io
-
-MODEL_NAME = "churn"
-PREDICT_PATH = f"/v1/models/{MODEL_NAME}:predict"
-MAX_BODY_BYTES = 10 * 1024 * 1024
-MAX_DEPTH = 32  # arrays and objects in a body; a row is at depth 3
-BODY_TIMEOUT = 30.0  # seconds for a client to send its body (then 408)
-GRACEFUL_TIMEOUT = 20.0  # seconds in-flight requests get at shutdown (Kubernetes waits 30)
-RETRY_AFTER = "1"
-TIMEOUTS = (asyncio.TimeoutError, TimeoutError)  # one class from Python 3.11, two before
-PORT = 8000
-LOG = logging.getLogger("churn.serve")
-ACCESS_LOG = logging.getLogger("churn.serve.access")
-
-PREDICT_BODY = {
-    "required": True,
-    "content": {"application/json": {"schema": {
-        "type": "object", "required": ["instances"],
-        "properties": {"instances": {
-            "type": "array", "minItems": 1, "maxItems": model_io.MAX_INSTANCES,
-            "items": {"oneOf": [{"type": "array"}, {"type": "object"}]},
-            "description": "rows: lists in training column order, or objects keyed by "
-                           "column name (GET /metadata shows the input schema)"}},
-    }}},
-}
-"""The request body for /docs: parsed by hand so every error names its field."""
+SERVICE = serve_app.Service(
+    model_name="churn",
+    package="churn",
+    prog="churn-serve",
+    version="0.1.0",
+    description="Predictions of the model trained by churn.ipynb.",
+    port=8000,
+    inference=inference.PATH,  # raw rows through the notebook's feature code
+)
+MODEL_NAME = SERVICE.model_name
+PREDICT_PATH = SERVICE.predict_path
 
 
-class SafeJSON(JSONResponse):
-    """JSON that always encodes: non-ASCII escaped (a lone surrogate a client sent
-    cannot be UTF-8), NaN and infinities as null (they are not JSON)."""
-
-    def render(self, content: Any) -> bytes:
-        try:
-            text = json.dumps(content, allow_nan=False, separators=(",", ":"))
-        except ValueError:
-            text = json.dumps(_finite(content), separators=(",", ":"))
-        return text.encode("ascii")
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
-def error(status: int, field: str, message: str, headers: dict[str, str] | None = None
-          ) -> JSONResponse:
-    field, message = _printable(field), _printable(message)
-    return SafeJSON({"error": f"{field}: {message}", "field": field}, status_code=status,
-                    headers=headers)
-
-
-def _printable(text: str) -> str:
-    """Lone surrogates (valid in a JSON string, not in UTF-8) shown as escapes."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def not_ready() -> JSONResponse:
-    return error(503, "model", "not loaded yet", headers={"Retry-After": RETRY_AFTER})
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI):
-    """Build the model in the background, so the port opens (and /healthz answers)
-    while it loads; /readyz answers 200 once it is in."""
-    task = asyncio.create_task(load(app.state))
-    yield
-    task.cancel()
-    app.state.model = None
-
-
-async def load(state: Any) -> None:
-    """Check (unless start-up did) and build the model; on failure record the one-line
-    reason and stop the server, which then exits 2: never a server that is 503 forever."""
-    try:
-        checked = state.checked or await run_in_threadpool(
-            model_io.check_model, state.model_dir, state.trust_pickle)
-        model = await run_in_threadpool(model_io.build_model, checked)
-        # raw rows: the notebook's feature code with its training state, and the contract
-        state.features, state.contract = await run_in_threadpool(
-            inference.load_state, state.model_dir)
-        state.out_of_range = contract.Ranges()
-    except Exception as exc:  # noqa: BLE001 - whatever it is, the server must not stay up
-        state.load_error = str(exc) if isinstance(exc, model_io.ModelError) else (
-            f"{state.model_dir}: cannot load the model: {type(exc).__name__}: {exc}")
-        LOG.error(json.dumps({"event": "model_failed", "error": state.load_error}))
-        state.stop()
-        return
-    state.card = checked.card
-    state.proba = callable(getattr(model, "predict_proba", None))
-    state.model = model  # last: readiness
-    LOG.info(json.dumps({"event": "model_loaded", "model": MODEL_NAME,
-                         "type": checked.card["model_type"],
-                         "sha256": checked.card["artifact"]["sha256"]}))
-
-
-def create_app(model_dir: Path | str, max_body_bytes: int = MAX_BODY_BYTES, *,
-               trust_pickle: bool = False, checked: model_io.Checked | None = None,
-               body_timeout: float = BODY_TIMEOUT) -> FastAPI:
-    """The app; `checked` is what start-up already checked (else the lifespan checks)."""
-    app = FastAPI(title=f"{MODEL_NAME} model", version="0.1.0",
-                  description="Predictions of the model trained by churn.ipynb.",
-                  lifespan=lifespan)
-    state = app.state
-    state.model_dir, state.trust_pickle, state.checked = Path(model_dir), trust_pickle, checked
-    state.max_body_bytes, state.body_timeout = max_body_bytes, body_timeout
-    state.model, state.card, state.load_error = None, None, None
-    state.stop = lambda: None  # main() makes it stop uvicorn
-    app.add_api_route(PREDICT_PATH, predict, methods=["POST"],
-                      openapi_extra={"requestBody": PREDICT_BODY})
-    app.add_api_route(f"/v1/models/{MODEL_NAME}", model_ready, methods=["GET"])
-    app.add_api_route("/healthz", healthz, methods=["GET"])
-    app.add_api_route("/readyz", readyz, methods=["GET"])
-    app.add_api_route("/metadata", model_metadata, methods=["GET"])
-    app.add_middleware(AccessLog)
-    return app
-
-
-async def predict(request: Request) -> JSONResponse:
-    state = request.app.state
-    if state.model is None:
-        return not_ready()
-    try:
-        body = await asyncio.wait_for(read_body(request, state.max_body_bytes),
-                                      state.body_timeout)
-    except TIMEOUTS:
-        return error(408, "body", f"not received within {state.body_timeout:g} s")
-    if body is None:
-        return error(413, "body", f"larger than {state.max_body_bytes} bytes")
-    payload = parse_body(body)
-    if isinstance(payload, JSONResponse):
-        return payload
-    try:
-        batch = inference.model_input(payload, state.features, state.contract,
-                                      state.out_of_range)
-        return SafeJSON(await run_in_threadpool(predictions, state, batch))
-    except model_io.InputError as exc:
-        return error(422, exc.field, exc.message)
-    except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:
-        message = " ".join(str(exc).split())[:300]  # the model refused the rows
-        return error(422, "instances", f"the model rejected the input: {message}")
-
-
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-def parse_body(body: bytes) -> Any:
-    """The JSON payload, or the 400 saying why not. Nesting is bounded on the bytes
-    before parsing (a body nested thousands deep would exhaust the parser's recursion);
-    NaN and Infinity are not JSON."""
-    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and depth(body) > MAX_DEPTH:
-        return error(400, "body", f"nested deeper than {MAX_DEPTH} arrays or objects")
-    try:
-        return json.loads(body, parse_constant=_not_json)
-    except RecursionError:
-        return error(400, "body", f"nested deeper than {MAX_DEPTH} arrays or objects")
-    except ValueError as exc:  # also bad UTF-8, and integers of over 4300 digits
-        return error(400, "body", f"malformed JSON: {' '.join(str(exc).split())[:200]}")
-
-
-def depth(body: bytes) -> int:
-    """How deep arrays and objects nest, counted on the bytes with strings removed."""
-    import numpy as np
-
-    brackets = np.frombuffer(_STRING.sub(b"", body).translate(None, _NOT_BRACKETS),
-                             dtype=np.uint8)
-    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)
-    return int(np.cumsum(steps).max(initial=0))
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON: send null for a missing value")
-
-
-def predictions(state: Any, batch: Any) -> dict[str, Any]:
-    result = {"predictions": model_io.jsonable(state.model.predict(batch))}
-    if state.proba:
-        result["probabilities"] = model_io.jsonable(state.model.predict_proba(batch))
-    return result
-
-
-async def read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None once it exceeds `limit` bytes (by header or by count)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def model_ready(request: Request) -> JSONResponse:
-    ready = request.app.state.model is not None
-    return JSONResponse({"name": MODEL_NAME, "ready": ready}, status_code=200 if ready else 503)
-
-
-async def healthz() -> dict[str, str]:
-    return {"status": "alive"}
-
-
-async def readyz(request: Request) -> JSONResponse:
-    state = request.app.state
-    if state.model is not None:
-        return JSONResponse({"ready": True})
-    body = {"ready": False, **({"error": state.load_error} if state.load_error else {})}
-    return SafeJSON(body, status_code=503, headers={"Retry-After": RETRY_AFTER})
-
-
-async def model_metadata(request: Request) -> JSONResponse:
-    state = request.app.state
-    if state.model is None:
-        return not_ready()
-    return SafeJSON({"name": MODEL_NAME, **state.card, "contract": state.contract,
-                     "out_of_range": state.out_of_range.counts})
-
-
-class AccessLog:
-    """One JSON line per request: method, path, status, duration, client."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start, status = time.perf_counter(), [500]
-
-        async def send_status(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            client = scope.get("client") or ("", 0)
-            ACCESS_LOG.info(json.dumps({
-                "method": scope["method"], "path": scope["path"], "status": status[0],
-                "ms": round((time.perf_counter() - start) * 1000, 2), "client": client[0]}))
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="churn-serve",
-        description=f"Serve the {MODEL_NAME} model (KServe v1: POST {PREDICT_PATH}).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--model", type=Path, default=Path(os.environ.get("MODEL_DIR", "model")),
-                        metavar="DIR", help="directory written by --model-out (env MODEL_DIR)")
-    parser.add_argument("--host", default=os.environ.get("SERVE_HOST", "127.0.0.1"),
-                        help="address to listen on (env SERVE_HOST)")
-    parser.add_argument("--port", type=int, default=PORT, help="port to listen on")
-    parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES,
-                        help="larger request bodies get 413")
-    parser.add_argument("--body-timeout", type=float, default=BODY_TIMEOUT, metavar="SECONDS",
-                        help="a body not received in time gets 408")
-    parser.add_argument("--graceful-timeout", type=float, default=GRACEFUL_TIMEOUT,
-                        metavar="SECONDS", help="at shutdown, how long in-flight requests may "
-                        "finish before they are cancelled")
-    parser.add_argument("--trust-pickle", action="store_true",
-                        help="load a model.joblib (a pickle): this runs any code whoever "
-                        "wrote the model directory put in it")
-    parser.add_argument("--log-level", default="info",
-                        choices=["critical", "error", "warning", "info", "debug"])
-    return parser
+def create_app(model_dir: Path | str, max_body_bytes: int = serve_app.MAX_BODY_BYTES,
+               **options: Any) -> Any:
+    """The FastAPI app serving the model in `model_dir` (see serve_app.create_app)."""
+    return serve_app.create_app(SERVICE, model_dir, max_body_bytes, **options)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Exit 0 after a clean shutdown, 2 when the model directory is refused (one line)."""
-    args = build_parser().parse_args(argv)
-    try:  # everything that builds nothing, before the port opens
-        checked = model_io.check_model(args.model, args.trust_pickle)
-        inference.load_state(args.model)
-    except model_io.ModelError as exc:
-        print(f"churn-serve: error: {exc}", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=args.log_level.upper(), format="%(message)s", stream=sys.stderr)
-    import uvicorn
-
-    app = create_app(args.model, args.max_body_bytes, trust_pickle=args.trust_pickle,
-                     checked=checked, body_timeout=args.body_timeout)
-    server = uvicorn.Server(uvicorn.Config(
-        app, host=args.host, port=args.port, access_log=False, log_level=args.log_level,
-        timeout_graceful_shutdown=args.graceful_timeout))
-    app.state.stop = lambda: setattr(server, "should_exit", True)
-    server.run()
-    if app.state.load_error:
-        print(f"churn-serve: error: {app.state.load_error}", file=sys.stderr)
-        return 2
-    return 0
+    return serve_app.main(SERVICE, argv)
 
 
 if __name__ == "__main__":

@@ -5,38 +5,19 @@ this module holds what the notebook makes specific."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from kale_blocks._runtime import cli
-from kale_blocks.pipeline import (
-    _STEPS,
-    METRICS,
-    Params,
-    run_steps,
-)
+from kale_blocks.pipeline import _STEPS, METRICS, Params, run_steps
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "scikit-learn")
 """Dependencies whose installed versions are part of every step cache key."""
 
-
-def add_params(parser: argparse.ArgumentParser) -> None:
-    """An option per parameter of the notebook's parameters cell."""
-    defaults = Params()
-    parser.add_argument(
-        "--n-clusters",
-        dest="n_clusters",
-        type=int,
-        default=defaults.n_clusters,
-        help="parameter `n_clusters` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--random-state",
-        dest="random_state",
-        type=int,
-        default=defaults.random_state,
-        help="parameter `random_state` from notebook cell 3",
-    )
+PARAMS: tuple[cli.Option, ...] = (
+    cli.Option("--n-clusters", "n_clusters", "int", 3),
+    cli.Option("--random-state", "random_state", "int", 3),
+)
+"""An option per parameter of the notebook's parameters cell: flag, field, kind, cell."""
 
 
 def print_metrics(metrics: dict[str, object]) -> None:
@@ -57,7 +38,7 @@ COMMAND = cli.Command(
     run_steps=run_steps,
     metrics=METRICS,
     distributions=DISTRIBUTIONS,
-    add_params=add_params,
+    options=PARAMS,
     print_metrics=print_metrics,
 )
 

@@ -55,28 +55,19 @@ def evaluate(km):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "data": _runtime.StepSpec(
-        name="data",
-        function="data",
-        cells=(4,),
+        name="data", function="data", cells=(4,),
         inputs=("n_clusters", "random_state"),
-        outputs=("X",),
-        code_hash="8524f551df09530d",
+        outputs=("X",), code_hash="8524f551df09530d",
     ),
     "train": _runtime.StepSpec(
-        name="train",
-        function="train",
-        cells=(5,),
+        name="train", function="train", cells=(5,),
         inputs=("n_clusters", "random_state", "X"),
-        outputs=("km",),
-        code_hash="2c86b4dfc33674a1",
+        outputs=("km",), code_hash="2c86b4dfc33674a1",
     ),
     "evaluate": _runtime.StepSpec(
-        name="evaluate",
-        function="evaluate",
-        cells=(6,),
+        name="evaluate", function="evaluate", cells=(6,),
         inputs=("km",),
-        outputs=("inertia", "sizes"),
-        code_hash="3755dd99b3584d58",
+        outputs=("inertia", "sizes"), code_hash="3755dd99b3584d58",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part

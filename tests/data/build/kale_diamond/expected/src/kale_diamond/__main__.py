@@ -5,46 +5,20 @@ this module holds what the notebook makes specific."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from kale_diamond._runtime import cli
-from kale_diamond.pipeline import (
-    _STEPS,
-    METRICS,
-    Params,
-    notebook_display,
-    run_steps,
-)
+from kale_diamond.pipeline import _STEPS, METRICS, Params, notebook_display, run_steps
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "pandas")
 """Dependencies whose installed versions are part of every step cache key."""
 
-
-def add_params(parser: argparse.ArgumentParser) -> None:
-    """An option per parameter of the notebook's parameters cell."""
-    defaults = Params()
-    parser.add_argument(
-        "--n-rows",
-        dest="N_ROWS",
-        type=int,
-        default=defaults.N_ROWS,
-        help="parameter `N_ROWS` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--seed",
-        dest="SEED",
-        type=int,
-        default=defaults.SEED,
-        help="parameter `SEED` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--window",
-        dest="WINDOW",
-        type=int,
-        default=defaults.WINDOW,
-        help="parameter `WINDOW` from notebook cell 3",
-    )
+PARAMS: tuple[cli.Option, ...] = (
+    cli.Option("--n-rows", "N_ROWS", "int", 3),
+    cli.Option("--seed", "SEED", "int", 3),
+    cli.Option("--window", "WINDOW", "int", 3),
+)
+"""An option per parameter of the notebook's parameters cell: flag, field, kind, cell."""
 
 
 def print_metrics(metrics: dict[str, object]) -> None:
@@ -65,7 +39,7 @@ COMMAND = cli.Command(
     run_steps=run_steps,
     metrics=METRICS,
     distributions=DISTRIBUTIONS,
-    add_params=add_params,
+    options=PARAMS,
     prepare=notebook_display,
     print_metrics=print_metrics,
 )

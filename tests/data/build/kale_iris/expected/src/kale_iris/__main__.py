@@ -5,52 +5,21 @@ this module holds what the notebook makes specific."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from kale_iris._runtime import cli
-from kale_iris.pipeline import (
-    _STEPS,
-    METRICS,
-    Params,
-    run_steps,
-)
+from kale_iris.pipeline import _STEPS, METRICS, Params, run_steps
 
 DISTRIBUTIONS: tuple[str, ...] = ("scikit-learn",)
 """Dependencies whose installed versions are part of every step cache key."""
 
-
-def add_params(parser: argparse.ArgumentParser) -> None:
-    """An option per parameter of the notebook's parameters cell."""
-    defaults = Params()
-    parser.add_argument(
-        "--test-size",
-        dest="test_size",
-        type=float,
-        default=defaults.test_size,
-        help="parameter `test_size` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--seed",
-        dest="seed",
-        type=int,
-        default=defaults.seed,
-        help="parameter `seed` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--c",
-        dest="C",
-        type=float,
-        default=defaults.C,
-        help="parameter `C` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--max-iter",
-        dest="max_iter",
-        type=int,
-        default=defaults.max_iter,
-        help="parameter `max_iter` from notebook cell 3",
-    )
+PARAMS: tuple[cli.Option, ...] = (
+    cli.Option("--test-size", "test_size", "float", 3),
+    cli.Option("--seed", "seed", "int", 3),
+    cli.Option("--c", "C", "float", 3),
+    cli.Option("--max-iter", "max_iter", "int", 3),
+)
+"""An option per parameter of the notebook's parameters cell: flag, field, kind, cell."""
 
 
 def print_metrics(metrics: dict[str, object]) -> None:
@@ -71,7 +40,7 @@ COMMAND = cli.Command(
     run_steps=run_steps,
     metrics=METRICS,
     distributions=DISTRIBUTIONS,
-    add_params=add_params,
+    options=PARAMS,
     print_metrics=print_metrics,
 )
 

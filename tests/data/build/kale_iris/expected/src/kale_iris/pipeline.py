@@ -68,28 +68,19 @@ def evaluate(model, X_test, y_test):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "load_data": _runtime.StepSpec(
-        name="load_data",
-        function="load_data",
-        cells=(5, 6),
+        name="load_data", function="load_data", cells=(5, 6),
         inputs=("test_size", "seed"),
-        outputs=("X_train", "y_train", "X_test", "y_test"),
-        code_hash="9f3d484122d56d2b",
+        outputs=("X_train", "y_train", "X_test", "y_test"), code_hash="9f3d484122d56d2b",
     ),
     "train": _runtime.StepSpec(
-        name="train",
-        function="train",
-        cells=(9,),
+        name="train", function="train", cells=(9,),
         inputs=("C", "max_iter", "X_train", "y_train"),
-        outputs=("model",),
-        code_hash="70c85891004defa7",
+        outputs=("model",), code_hash="70c85891004defa7",
     ),
     "evaluate": _runtime.StepSpec(
-        name="evaluate",
-        function="evaluate",
-        cells=(11,),
+        name="evaluate", function="evaluate", cells=(11,),
         inputs=("model", "X_test", "y_test"),
-        outputs=("accuracy", "f1_macro"),
-        code_hash="652cd367d73182da",
+        outputs=("accuracy", "f1_macro"), code_hash="652cd367d73182da",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part

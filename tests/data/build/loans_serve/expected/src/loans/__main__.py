@@ -5,66 +5,29 @@ this module holds what the notebook makes specific."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from loans._runtime import cli
-from loans.pipeline import (
-    _STEPS,
-    METRICS,
-    Params,
-    notebook_display,
-    run_steps,
-)
+from loans.pipeline import _STEPS, METRICS, Params, notebook_display, run_steps
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "pandas", "scikit-learn")
 """Dependencies whose installed versions are part of every step cache key."""
 
-
-def add_params(parser: argparse.ArgumentParser) -> None:
-    """An option per parameter of the notebook's parameters cell."""
-    defaults = Params()
-    parser.add_argument(
-        "--n-loans",
-        dest="n_loans",
-        type=int,
-        default=defaults.n_loans,
-        help="parameter `n_loans` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--seed",
-        dest="seed",
-        type=int,
-        default=defaults.seed,
-        help="parameter `seed` from notebook cell 3",
-    )
+PARAMS: tuple[cli.Option, ...] = (
+    cli.Option("--n-loans", "n_loans", "int", 3),
+    cli.Option("--seed", "seed", "int", 3),
+)
+"""An option per parameter of the notebook's parameters cell: flag, field, kind, cell."""
 
 
-def add_outputs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model-out",
-        type=Path,
-        metavar="DIR",
-        help="also save the fitted model and its card (model.json) to DIR; serve it with "
-        "`python -m loans.serve --model DIR`",
-    )
+def save_model(values: dict[str, Any], params: Params, metrics: dict[str, Any],
+               out_dir: Path) -> Path:
+    """`--model-out DIR`: the fitted model and its card (model_io.py)."""
+    from loans import model_io
 
-
-def save(args: argparse.Namespace, values: dict[str, object], metrics: dict[str, object]) -> int:
-    """`--model-out DIR`: the fitted model and its card."""
-    if not args.model_out:
-        return 0
-    from loans.model_io import ModelError, save_model
-
-    params = Params(**{name: getattr(args, name) for name in Params.__dataclass_fields__})
-    try:
-        card = save_model(values, params, metrics, args.model_out)
-    except ModelError as exc:
-        print(f"loans: error: {exc}", file=sys.stderr)
-        return 1
-    print(f"model saved: {card}", file=sys.stderr)
-    return 0
+    return model_io.save_model(values, params, metrics, out_dir)
 
 
 def print_metrics(metrics: dict[str, object]) -> None:
@@ -83,9 +46,8 @@ COMMAND = cli.Command(
     run_steps=run_steps,
     metrics=METRICS,
     distributions=DISTRIBUTIONS,
-    add_params=add_params,
-    add_outputs=add_outputs,
-    after_run=save,
+    options=PARAMS,
+    save_model=save_model,
     prepare=notebook_display,
     print_metrics=print_metrics,
 )

@@ -82,28 +82,19 @@ def train(X, y):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "load": _runtime.StepSpec(
-        name="load",
-        function="load",
-        cells=(4,),
+        name="load", function="load", cells=(4,),
         inputs=("seed", "n_loans"),
-        outputs=("X", "y", "loans"),
-        code_hash="2068b8b370050dfc",
+        outputs=("X", "y", "loans"), code_hash="2068b8b370050dfc",
     ),
     "explore": _runtime.StepSpec(
-        name="explore",
-        function="explore",
-        cells=(5,),
+        name="explore", function="explore", cells=(5,),
         inputs=("X",),
-        outputs=(),
-        code_hash="2b8eb6d35972b007",
+        outputs=(), code_hash="2b8eb6d35972b007",
     ),
     "train": _runtime.StepSpec(
-        name="train",
-        function="train",
-        cells=(6,),
+        name="train", function="train", cells=(6,),
         inputs=("X", "y"),
-        outputs=("accuracy", "pipeline"),
-        code_hash="18684e970ec504ad",
+        outputs=("accuracy", "pipeline"), code_hash="18684e970ec504ad",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part

@@ -8,12 +8,7 @@ from __future__ import annotations
 import sys
 
 from nbdev_stats._runtime import cli
-from nbdev_stats.pipeline import (
-    _STEPS,
-    METRICS,
-    Params,
-    run_steps,
-)
+from nbdev_stats.pipeline import _STEPS, METRICS, Params, run_steps
 
 DISTRIBUTIONS: tuple[str, ...] = ()
 """Dependencies whose installed versions are part of every step cache key."""

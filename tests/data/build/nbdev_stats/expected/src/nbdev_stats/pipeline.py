@@ -17,21 +17,21 @@ from collections.abc import Sequence
 from nbdev_stats._runtime import runner as _runtime
 
 
-# cell 5
+# cell 5, line 2
 def _check(values):
     if not values:
         raise ValueError("empty")
     return list(values)
 
 
-# cell 6
+# cell 6, line 2
 def mean(values: Sequence[float]) -> float:
     """Arithmetic mean."""
     values = _check(values)
     return sum(values) / len(values)
 
 
-# cell 7
+# cell 7, line 2
 def stdev(values: Sequence[float]) -> float:
     """Sample standard deviation."""
     values = _check(values)

@@ -17,7 +17,7 @@ from collections import Counter
 
 from nbdev_textutils._runtime import runner as _runtime
 
-# cell 6
+# cell 6, line 2
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -26,20 +26,20 @@ def _tokenize(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower())
 
 
-# cell 9
+# cell 9, line 2
 def slugify(text: str, sep: str = "-") -> str:
     """ASCII-fold `text`, lower-case it and join its words with `sep`."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return sep.join(re.findall(r"[a-z0-9]+", ascii_text.lower()))
 
 
-# cell 12
+# cell 12, line 2
 def word_count(text: str) -> int:
     """Number of word tokens in `text`."""
     return len(_tokenize(text))
 
 
-# cell 15
+# cell 15, line 2
 def top_words(text: str, n: int = 3, stopwords: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
     """The `n` most common words of `text` (minus `stopwords`) with their counts."""
     counts = Counter(w for w in _tokenize(text) if w not in stopwords)

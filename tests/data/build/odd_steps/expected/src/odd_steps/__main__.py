@@ -5,38 +5,19 @@ this module holds what the notebook makes specific."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from odd_steps._runtime import cli
-from odd_steps.pipeline import (
-    _STEPS,
-    METRICS,
-    Params,
-    run_steps,
-)
+from odd_steps.pipeline import _STEPS, METRICS, Params, run_steps
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "scikit-learn")
 """Dependencies whose installed versions are part of every step cache key."""
 
-
-def add_params(parser: argparse.ArgumentParser) -> None:
-    """An option per parameter of the notebook's parameters cell."""
-    defaults = Params()
-    parser.add_argument(
-        "--n-points",
-        dest="n_points",
-        type=int,
-        default=defaults.n_points,
-        help="parameter `n_points` from notebook cell 2",
-    )
-    parser.add_argument(
-        "--noise",
-        dest="noise",
-        type=float,
-        default=defaults.noise,
-        help="parameter `noise` from notebook cell 2",
-    )
+PARAMS: tuple[cli.Option, ...] = (
+    cli.Option("--n-points", "n_points", "int", 2),
+    cli.Option("--noise", "noise", "float", 2),
+)
+"""An option per parameter of the notebook's parameters cell: flag, field, kind, cell."""
 
 
 def print_metrics(metrics: dict[str, object]) -> None:
@@ -61,7 +42,7 @@ COMMAND = cli.Command(
     run_steps=run_steps,
     metrics=METRICS,
     distributions=DISTRIBUTIONS,
-    add_params=add_params,
+    options=PARAMS,
     print_metrics=print_metrics,
 )
 

@@ -73,36 +73,24 @@ def lambda_(scale, y, model, X, log):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "load_data": _runtime.StepSpec(
-        name="load data",
-        function="load_data",
-        cells=(3,),
+        name="load data", function="load_data", cells=(3,),
         inputs=("n_points", "noise"),
-        outputs=("x", "log", "y"),
-        code_hash="335012ba55408bd7",
+        outputs=("x", "log", "y"), code_hash="335012ba55408bd7",
     ),
     "pre_process": _runtime.StepSpec(
-        name="pre-process",
-        function="pre_process",
-        cells=(4,),
+        name="pre-process", function="pre_process", cells=(4,),
         inputs=("x", "log"),
-        outputs=("x", "log", "scale"),
-        code_hash="b29f2d47558e9367",
+        outputs=("x", "log", "scale"), code_hash="b29f2d47558e9367",
     ),
     "class_": _runtime.StepSpec(
-        name="class",
-        function="class_",
-        cells=(5,),
+        name="class", function="class_", cells=(5,),
         inputs=("x", "y", "log"),
-        outputs=("model", "X", "log"),
-        code_hash="dd2096416f442297",
+        outputs=("model", "X", "log"), code_hash="dd2096416f442297",
     ),
     "lambda_": _runtime.StepSpec(
-        name="lambda",
-        function="lambda_",
-        cells=(6,),
+        name="lambda", function="lambda_", cells=(6,),
         inputs=("scale", "y", "model", "X", "log"),
-        outputs=("r2", "slope", "steps_logged", "last_log", "y_std"),
-        code_hash="9179f4f1a064a6fe",
+        outputs=("r2", "slope", "steps_logged", "last_log", "y_std"), code_hash="9179f4f1a064a6fe",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part

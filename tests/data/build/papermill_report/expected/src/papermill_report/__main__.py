@@ -5,59 +5,22 @@ this module holds what the notebook makes specific."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from papermill_report._runtime import cli
-from papermill_report.pipeline import (
-    _STEPS,
-    METRICS,
-    Params,
-    run_steps,
-)
+from papermill_report.pipeline import _STEPS, METRICS, Params, run_steps
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "scikit-learn")
 """Dependencies whose installed versions are part of every step cache key."""
 
-
-def add_params(parser: argparse.ArgumentParser) -> None:
-    """An option per parameter of the notebook's parameters cell."""
-    defaults = Params()
-    parser.add_argument(
-        "--alpha",
-        dest="alpha",
-        type=float,
-        default=defaults.alpha,
-        help="parameter `alpha` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--n-samples",
-        dest="n_samples",
-        type=int,
-        default=defaults.n_samples,
-        help="parameter `n_samples` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--n-features",
-        dest="n_features",
-        type=int,
-        default=defaults.n_features,
-        help="parameter `n_features` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--seed",
-        dest="seed",
-        type=int,
-        default=defaults.seed,
-        help="parameter `seed` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--label",
-        dest="label",
-        type=str,
-        default=defaults.label,
-        help="parameter `label` from notebook cell 3",
-    )
+PARAMS: tuple[cli.Option, ...] = (
+    cli.Option("--alpha", "alpha", "float", 3),
+    cli.Option("--n-samples", "n_samples", "int", 3),
+    cli.Option("--n-features", "n_features", "int", 3),
+    cli.Option("--seed", "seed", "int", 3),
+    cli.Option("--label", "label", "str", 3),
+)
+"""An option per parameter of the notebook's parameters cell: flag, field, kind, cell."""
 
 
 COMMAND = cli.Command(
@@ -69,7 +32,7 @@ COMMAND = cli.Command(
     run_steps=run_steps,
     metrics=METRICS,
     distributions=DISTRIBUTIONS,
-    add_params=add_params,
+    options=PARAMS,
 )
 
 

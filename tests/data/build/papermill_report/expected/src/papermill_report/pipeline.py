@@ -30,7 +30,7 @@ class Params:
     label: str = "baseline"
 
 
-METRICS: tuple[str, ...] = ("rng", "X", "coef", "y", "scores", "mean_score", "summary")
+METRICS: tuple[str, ...] = ("y", "scores", "mean_score", "summary")
 
 
 def main(seed, n_samples, n_features, alpha, label):
@@ -47,17 +47,14 @@ def main(seed, n_samples, n_features, alpha, label):
     mean_score = scores.mean()
     summary = f"{label}: {mean_score:.4f}"
     print(summary)
-    return rng, X, coef, y, scores, mean_score, summary
+    return y, scores, mean_score, summary
 
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "main": _runtime.StepSpec(
-        name="main",
-        function="main",
-        cells=(2, 5, 6),
+        name="main", function="main", cells=(2, 5, 6),
         inputs=("seed", "n_samples", "n_features", "alpha", "label"),
-        outputs=("rng", "X", "coef", "y", "scores", "mean_score", "summary"),
-        code_hash="c538a449dc03d0c0",
+        outputs=("y", "scores", "mean_score", "summary"), code_hash="395a2e5baca265bc",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part
@@ -77,11 +74,8 @@ def run_steps(
     n_features = params.n_features
     seed = params.seed
     label = params.label
-    rng, X, coef, y, scores, mean_score, summary = _run_step("main", main, seed, n_samples, n_features, alpha, label)
+    y, scores, mean_score, summary = _run_step("main", main, seed, n_samples, n_features, alpha, label)
     return _runtime.resolved({
-        "rng": rng,
-        "X": X,
-        "coef": coef,
         "y": y,
         "scores": scores,
         "mean_score": mean_score,

@@ -5,52 +5,21 @@ this module holds what the notebook makes specific."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from pricing._runtime import cli
-from pricing.pipeline import (
-    _STEPS,
-    METRICS,
-    Params,
-    run_steps,
-)
+from pricing.pipeline import _STEPS, METRICS, Params, run_steps
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy",)
 """Dependencies whose installed versions are part of every step cache key."""
 
-
-def add_params(parser: argparse.ArgumentParser) -> None:
-    """An option per parameter of the notebook's parameters cell."""
-    defaults = Params()
-    parser.add_argument(
-        "--n",
-        dest="n",
-        type=int,
-        default=defaults.n,
-        help="parameter `n` from notebook cell 4",
-    )
-    parser.add_argument(
-        "--discount",
-        dest="discount",
-        type=float,
-        default=defaults.discount,
-        help="parameter `discount` from notebook cell 4",
-    )
-    parser.add_argument(
-        "--clip",
-        dest="clip",
-        type=float,
-        default=defaults.clip,
-        help="parameter `clip` from notebook cell 4",
-    )
-    parser.add_argument(
-        "--seed",
-        dest="seed",
-        type=int,
-        default=defaults.seed,
-        help="parameter `seed` from notebook cell 4",
-    )
+PARAMS: tuple[cli.Option, ...] = (
+    cli.Option("--n", "n", "int", 4),
+    cli.Option("--discount", "discount", "float", 4),
+    cli.Option("--clip", "clip", "float", 4),
+    cli.Option("--seed", "seed", "int", 4),
+)
+"""An option per parameter of the notebook's parameters cell: flag, field, kind, cell."""
 
 
 def print_metrics(metrics: dict[str, object]) -> None:
@@ -71,7 +40,7 @@ COMMAND = cli.Command(
     run_steps=run_steps,
     metrics=METRICS,
     distributions=DISTRIBUTIONS,
-    add_params=add_params,
+    options=PARAMS,
     print_metrics=print_metrics,
 )
 

@@ -87,29 +87,20 @@ def evaluate(prices, clip, discount, mean_price, std_price):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "load": _runtime.StepSpec(
-        name="load",
-        function="load",
-        cells=(6,),
+        name="load", function="load", cells=(6,),
         inputs=("seed", "n"),
-        outputs=("prices",),
-        code_hash="6955c7277a8b3aac",
+        outputs=("prices",), code_hash="6955c7277a8b3aac",
     ),
     "fit": _runtime.StepSpec(
-        name="fit",
-        function="fit",
-        cells=(8,),
+        name="fit", function="fit", cells=(8,),
         inputs=("prices",),
-        outputs=("mean_price", "std_price"),
-        code_hash="090273b54505522d",
+        outputs=("mean_price", "std_price"), code_hash="090273b54505522d",
         cache=False,  # it sets globals helpers read, a cache hit would not
     ),
     "evaluate": _runtime.StepSpec(
-        name="evaluate",
-        function="evaluate",
-        cells=(10,),
+        name="evaluate", function="evaluate", cells=(10,),
         inputs=("prices", "clip", "discount", "mean_price", "std_price"),
-        outputs=("high_share", "mean_score"),
-        code_hash="2a0e0f1ec50a40cd",
+        outputs=("high_share", "mean_score"), code_hash="2a0e0f1ec50a40cd",
         cache=False,  # it sets globals helpers read, a cache hit would not
     ),
 }

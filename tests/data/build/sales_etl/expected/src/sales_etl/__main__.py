@@ -5,53 +5,21 @@ this module holds what the notebook makes specific."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from sales_etl._runtime import cli
-from sales_etl.pipeline import (
-    _STEPS,
-    METRICS,
-    Params,
-    notebook_display,
-    run_steps,
-)
+from sales_etl.pipeline import _STEPS, METRICS, Params, notebook_display, run_steps
 
 DISTRIBUTIONS: tuple[str, ...] = ("numpy", "pandas")
 """Dependencies whose installed versions are part of every step cache key."""
 
-
-def add_params(parser: argparse.ArgumentParser) -> None:
-    """An option per parameter of the notebook's parameters cell."""
-    defaults = Params()
-    parser.add_argument(
-        "--n-orders",
-        dest="n_orders",
-        type=int,
-        default=defaults.n_orders,
-        help="parameter `n_orders` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--seed",
-        dest="seed",
-        type=int,
-        default=defaults.seed,
-        help="parameter `seed` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--min-revenue",
-        dest="min_revenue",
-        type=float,
-        default=defaults.min_revenue,
-        help="parameter `min_revenue` from notebook cell 3",
-    )
-    parser.add_argument(
-        "--region",
-        dest="region",
-        type=str,
-        default=defaults.region,
-        help="parameter `region` from notebook cell 3",
-    )
+PARAMS: tuple[cli.Option, ...] = (
+    cli.Option("--n-orders", "n_orders", "int", 3),
+    cli.Option("--seed", "seed", "int", 3),
+    cli.Option("--min-revenue", "min_revenue", "float", 3),
+    cli.Option("--region", "region", "str", 3),
+)
+"""An option per parameter of the notebook's parameters cell: flag, field, kind, cell."""
 
 
 def print_metrics(metrics: dict[str, object]) -> None:
@@ -74,7 +42,7 @@ COMMAND = cli.Command(
     run_steps=run_steps,
     metrics=METRICS,
     distributions=DISTRIBUTIONS,
-    add_params=add_params,
+    options=PARAMS,
     prepare=notebook_display,
     print_metrics=print_metrics,
 )

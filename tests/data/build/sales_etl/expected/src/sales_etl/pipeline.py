@@ -75,7 +75,7 @@ def clean(raw, region, min_revenue):
 
 def aggregate(orders):
     """Step `aggregate` (notebook cells 12, 13)."""
-    # cell 12
+    # cell 12, line 2
     orders["month"] = month_key(orders["order_date"])
     monthly = (
         orders.groupby(["month", "product"], as_index=False)["revenue"]
@@ -100,36 +100,24 @@ def report(monthly, region):
 
 _STEPS: dict[str, _runtime.StepSpec] = {
     "extract": _runtime.StepSpec(
-        name="extract",
-        function="extract",
-        cells=(7,),
+        name="extract", function="extract", cells=(7,),
         inputs=("seed", "n_orders"),
-        outputs=("raw",),
-        code_hash="b0f0471a2eb128c0",
+        outputs=("raw",), code_hash="b0f0471a2eb128c0",
     ),
     "clean": _runtime.StepSpec(
-        name="clean",
-        function="clean",
-        cells=(10,),
+        name="clean", function="clean", cells=(10,),
         inputs=("raw", "region", "min_revenue"),
-        outputs=("orders",),
-        code_hash="b9cfa5b81e8b06b3",
+        outputs=("orders",), code_hash="b9cfa5b81e8b06b3",
     ),
     "aggregate": _runtime.StepSpec(
-        name="aggregate",
-        function="aggregate",
-        cells=(12, 13),
+        name="aggregate", function="aggregate", cells=(12, 13),
         inputs=("orders",),
-        outputs=("monthly", "orders"),
-        code_hash="84f29b9a3107dc3c",
+        outputs=("monthly", "orders"), code_hash="84f29b9a3107dc3c",
     ),
     "report": _runtime.StepSpec(
-        name="report",
-        function="report",
-        cells=(15,),
+        name="report", function="report", cells=(15,),
         inputs=("monthly", "region"),
-        outputs=("total_revenue", "n_products", "top_product"),
-        code_hash="c51abb015849e9b3",
+        outputs=("total_revenue", "n_products", "top_product"), code_hash="c51abb015849e9b3",
     ),
 }
 """Per step function: its name, cells, values and code hash (the step cache key's part
