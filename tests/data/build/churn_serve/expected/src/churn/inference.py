@@ -82,5 +82,6 @@ def save(state: FeatureState, contract: dict, proof: dict, out_dir: Path | str) 
     raw_rows.save(PATH, state, contract, proof, out_dir)
 
 
-def load_state(model_dir: Path | str) -> tuple[FeatureState, dict]:
-    return raw_rows.load_state(model_dir)
+def load_state(model_dir: Path | str, trust_pickle: bool = False
+               ) -> tuple[FeatureState, dict]:
+    return raw_rows.load_state(model_dir, trust_pickle)
