@@ -7,11 +7,9 @@ this module does the rest. `fit` loads the frame as the notebook did, fits the
 state (feature_state.py) on it, records the data contract (contract.py) and proves
 that the notebook's held-out rows, served one at a time and as one batch, get the
 notebook's own predictions (a model that does not is not saved); `save` writes
-the state as DIR/features.state.json when it is plain JSON (it comes back equal),
-else as DIR/features.joblib (a pickle, loaded only with --trust-pickle), then
-DIR/features.json (its file, format and sha256, the statements, the proof) and
-DIR/contract.json; `load_state` reads them back checked; `model_input` turns a
-request into the model's input.
+DIR/features.joblib (the state), DIR/features.json (its sha256, the statements,
+the proof) and DIR/contract.json; `load_state` reads them back checked;
+`model_input` turns a request into the model's input.
 """
 
 from __future__ import annotations
@@ -27,14 +25,10 @@ from typing import Any
 from . import contract as _contract
 from .batches import MAX_INSTANCES, InputError
 from .feature_state import FeatureState
-from .model_io import PICKLE_WARNING, ModelError, jsonable
+from .model_io import ModelError, jsonable
 from .model_trust import read_regular
 
 STATE_FILE, CARD_FILE, CONTRACT_FILE = "features.joblib", "features.json", "contract.json"
-STATE_JSON = "features.state.json"
-STATE_FORMATS = {STATE_JSON: "json", STATE_FILE: "joblib"}
-"""The state's file -> its format: JSON runs nothing when read; a pickle runs whatever
-its writer put in it."""
 CARD_FORMAT = "nb2prod-features/1"
 TOLERANCE = 1e-6
 ONE_BY_ONE = 2000
@@ -195,12 +189,14 @@ def _dates(inputs: Any) -> tuple[str, ...]:
 
 def save(path: FeaturePath, state: FeatureState, contract: dict, proof: dict,
          out_dir: Path | str) -> None:
+    import joblib
+
     out = Path(out_dir)
-    name, data = _state_bytes(state.saved())
-    for stale in STATE_FORMATS:
-        (out / stale).unlink(missing_ok=True)
-    (out / name).write_bytes(data)
-    card = {"format": CARD_FORMAT, "file": name, "state_format": STATE_FORMATS[name],
+    buffer = io.BytesIO()
+    joblib.dump(state.saved(), buffer)
+    data = buffer.getvalue()
+    (out / STATE_FILE).write_bytes(data)
+    card = {"format": CARD_FORMAT, "file": STATE_FILE,
             "sha256": hashlib.sha256(data).hexdigest(), "frame": path.frame,
             "target": path.target, "statements": list(path.statements),
             "frozen": list(path.frozen),
@@ -210,61 +206,27 @@ def save(path: FeaturePath, state: FeatureState, contract: dict, proof: dict,
     (out / CONTRACT_FILE).write_text(json.dumps(contract, indent=2) + "\n", encoding="utf-8")
 
 
-def _state_bytes(saved: dict[str, Any]) -> tuple[str, bytes]:
-    """JSON when the state comes back from it equal (lists, dicts, strings, numbers:
-    the usual columns, categories and statistics), else a pickle."""
-    try:
-        text = json.dumps(saved, allow_nan=False, sort_keys=True)
-        if json.loads(text) == saved:
-            return STATE_JSON, text.encode("utf-8")
-    except (TypeError, ValueError):
-        pass
-    import joblib
-
-    buffer = io.BytesIO()
-    joblib.dump(saved, buffer)
-    return STATE_FILE, buffer.getvalue()
-
-
 def _summary(value: Any) -> Any:
     text = jsonable(value)
     return text if len(json.dumps(text)) < 2000 else f"{type(value).__name__} (large)"
 
 
-def load_state(model_dir: Path | str, trust_pickle: bool = False
-               ) -> tuple[FeatureState, dict]:
-    """The fitted state (after its sha256 matches features.json) and the contract; a
-    pickled state only when `trust_pickle`, after the hash check."""
+def load_state(model_dir: Path | str) -> tuple[FeatureState, dict]:
+    """The fitted state (after its sha256 matches features.json) and the contract."""
     folder = Path(model_dir)
     try:  # regular files of the folder only: a FIFO, a directory or a link out is refused
         card = json.loads(read_regular(folder / CARD_FILE, folder))
         contract = json.loads(read_regular(folder / CONTRACT_FILE, folder))
-        name = card.get("file", STATE_FILE) if isinstance(card, dict) else STATE_FILE
-        if name not in STATE_FORMATS:
-            raise ModelError(f"{folder / CARD_FILE}: file: expected one of "
-                             f"{', '.join(STATE_FORMATS)}")
-        data = read_regular(folder / name, folder)
+        data = read_regular(folder / STATE_FILE, folder)
     except (ValueError, RecursionError) as exc:
         raise ModelError(f"{folder}: cannot read the feature state: "
                          f"{' '.join(str(exc).split())}") from None
     if not isinstance(card, dict) or hashlib.sha256(data).hexdigest() != card.get("sha256"):
-        raise ModelError(f"{folder / name}: sha256 does not match {CARD_FILE}: "
+        raise ModelError(f"{folder / STATE_FILE}: sha256 does not match {CARD_FILE}: "
                          "refusing to load")
-    if STATE_FORMATS[name] == "json":
-        try:
-            saved = json.loads(data)
-        except (ValueError, RecursionError) as exc:
-            raise ModelError(f"{folder / name}: not JSON: {' '.join(str(exc).split())}"
-                             ) from None
-    elif not trust_pickle:
-        raise ModelError(f"{folder / name}: {PICKLE_WARNING}")
-    else:
-        import joblib
+    import joblib
 
-        saved = joblib.load(io.BytesIO(data))  # trusted by the caller
-    if not isinstance(saved, dict) or not {"values", "params", "recorded"} <= set(saved):
-        raise ModelError(f"{folder / name}: not a feature state")
-    return FeatureState.restore(saved), contract
+    return FeatureState.restore(joblib.load(io.BytesIO(data))), contract
 
 
 def model_input(path: FeaturePath, payload: Any, state: FeatureState, contract: dict,

@@ -145,7 +145,7 @@ async def load(state: Any) -> None:
         if service.inference is not None:
             # raw rows: the notebook's feature code with its training state, and the contract
             state.features, state.contract = await run_in_threadpool(
-                load_state, state.model_dir, state.trust_pickle)
+                load_state, state.model_dir)
             state.out_of_range = Ranges()
     except Exception as exc:  # noqa: BLE001 - whatever it is, the server must not stay up
         state.load_error = str(exc) if isinstance(exc, ModelError) else (
@@ -353,7 +353,7 @@ def main(service: Service, argv: list[str] | None = None) -> int:
     try:  # everything that builds nothing, before the port opens
         checked = check_model(args.model, args.trust_pickle)
         if service.inference is not None:
-            load_state(args.model, args.trust_pickle)
+            load_state(args.model)
     except ModelError as exc:
         print(f"{service.prog}: error: {exc}", file=sys.stderr)
         return 2

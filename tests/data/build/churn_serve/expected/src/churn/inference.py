@@ -82,6 +82,5 @@ def save(state: FeatureState, contract: dict, proof: dict, out_dir: Path | str) 
     raw_rows.save(PATH, state, contract, proof, out_dir)
 
 
-def load_state(model_dir: Path | str, trust_pickle: bool = False
-               ) -> tuple[FeatureState, dict]:
-    return raw_rows.load_state(model_dir, trust_pickle)
+def load_state(model_dir: Path | str) -> tuple[FeatureState, dict]:
+    return raw_rows.load_state(model_dir)
