@@ -185,9 +185,7 @@ def _version(name: str) -> str:
 def read_card(model_dir: Path | str) -> dict[str, Any]:
     """model.json, once every field loading and serving rely on is there and well-formed."""
     path = Path(model_dir) / CARD
-    data = read_regular(path, Path(model_dir))
-    if len(data) > MAX_CARD_BYTES:
-        raise ModelError(f"{path}: {len(data)} bytes, not a model card")
+    data = read_regular(path, Path(model_dir), MAX_CARD_BYTES)
     try:
         card = json.loads(data)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

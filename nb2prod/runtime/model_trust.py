@@ -104,7 +104,7 @@ class ModelError(Exception):
     """A model directory that cannot be saved or must not be loaded; the text is one line."""
 
 
-def read_regular(path: Path, folder: Path) -> bytes:
+def read_regular(path: Path, folder: Path, limit: int | None = None) -> bytes:
     """The bytes of `path`, a regular file inside `folder` (symlinks resolved), read
     through one descriptor that was checked to be a regular file: a FIFO, a device or a
     directory is refused without blocking, and never read."""
@@ -119,17 +119,18 @@ def read_regular(path: Path, folder: Path) -> bytes:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ModelError(f"{path}: not a regular file")
         with os.fdopen(fd, "rb", closefd=False) as file:
-            return file.read()
+            data = file.read(-1 if limit is None else limit + 1)
     finally:
         os.close(fd)
+    if limit is not None and len(data) > limit:
+        raise ModelError(f"{path}: larger than {limit} bytes")
+    return data
 
 
 def read_card(model_dir: Path | str) -> dict[str, Any]:
     """model.json, once every field loading and serving rely on is there and well-formed."""
     path = Path(model_dir) / CARD
-    data = read_regular(path, Path(model_dir))
-    if len(data) > MAX_CARD_BYTES:
-        raise ModelError(f"{path}: {len(data)} bytes, not a model card")
+    data = read_regular(path, Path(model_dir), MAX_CARD_BYTES)
     try:
         card = json.loads(data)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

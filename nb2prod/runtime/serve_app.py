@@ -111,14 +111,16 @@ def _finite(value: Any) -> Any:
 
 def error(status: int, field: str, message: str, headers: dict[str, str] | None = None
           ) -> JSONResponse:
-    field, message = _printable(field), _printable(message)
+    field, message = _printable(field, 200), _printable(message, 500)
     return SafeJSON({"error": f"{field}: {message}", "field": field}, status_code=status,
                     headers=headers)
 
 
-def _printable(text: str) -> str:
-    """Lone surrogates (valid in a JSON string, not in UTF-8) shown as escapes."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+def _printable(text: str, limit: int) -> str:
+    """Lone surrogates (valid in a JSON string, not in UTF-8) shown as escapes; at most
+    `limit` characters, so a megabyte value a client sent is not echoed back whole."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def not_ready() -> JSONResponse:

@@ -1,7 +1,7 @@
 """The generated service under attack and bad luck, over real processes and HTTP.
 
 Build churn with `--target serve`, train it once, then: start `python -m
-churn.serve` on ~25 tampered copies of the model folder (hostile skops files
+churn.serve` on 32 tampered copies of the model folder (hostile skops files
 among them) and require a one-line refusal, exit 2, no traceback and nothing
 run; send malformed bodies on one keep-alive connection and require a 4xx naming
 the field, and the next request answered; watch /healthz answer before /readyz;
