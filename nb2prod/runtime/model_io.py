@@ -22,27 +22,25 @@ import hashlib
 import io
 import json
 import platform
-import re
-from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .batches import BATCHES, MAX_INSTANCES, InputError, to_batch
-from .model_trust import (
+from .batches import MAX_INSTANCES, InputError, to_batch
+from .model_trust import (  # the card's checks are trust checks: one place
+    CARD,
+    CARD_FORMAT,
     ModelError,
     allowed_names,
     check_skops,
     check_trees,
     load_skops,
+    read_card,
     read_regular,
     skops_names,
 )
 
-CARD = "model.json"
-CARD_FORMAT = "nb2prod-model/2"
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "scipy", "skops", "joblib")
-MAX_CARD_BYTES = 16 * 1024 * 1024
 
 PICKLE_WARNING = ("a pickle runs any code its writer put in it; serve it only if you "
                   "trust whoever wrote this directory, with --trust-pickle")
@@ -180,92 +178,6 @@ def _version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return ""
-
-
-def read_card(model_dir: Path | str) -> dict[str, Any]:
-    """model.json, once every field loading and serving rely on is there and well-formed."""
-    path = Path(model_dir) / CARD
-    data = read_regular(path, Path(model_dir), MAX_CARD_BYTES)
-    try:
-        card = json.loads(data)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ModelError(f"{path}: not JSON: {_one_line(exc)}") from None
-    problem = card_problem(card)
-    if problem:
-        raise ModelError(f"{path}: {problem}")
-    return card
-
-
-def card_problem(card: Any) -> str | None:
-    """What is wrong with a parsed card, naming the field (None: nothing)."""
-    if not isinstance(card, dict):
-        return f"not an nb2prod model card: a JSON {type(card).__name__}, not an object"
-    for field, valid, wanted in CARD_RULES:
-        if not valid(card):
-            return f"{field}: expected {wanted}"
-    return schema_problem(card["input_schema"])
-
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-CARD_RULES: tuple[tuple[str, Callable[[dict[str, Any]], bool], str], ...] = (
-    ("format", lambda c: c.get("format") == CARD_FORMAT,
-     f"{CARD_FORMAT!r} (save the model again with this package)"),
-    ("artifact", lambda c: isinstance(c.get("artifact"), dict), "an object"),
-    ("artifact.file", lambda c: isinstance(c["artifact"].get("file"), str)
-     and c["artifact"]["file"] in ("model.skops", "model.joblib"),
-     "model.skops or model.joblib"),
-    ("artifact.format", lambda c: c["artifact"].get("format") in ("skops", "joblib")
-     and c["artifact"]["file"] == f"model.{c['artifact']['format']}",
-     "skops or joblib, matching the file name"),
-    ("artifact.sha256", lambda c: isinstance(c["artifact"].get("sha256"), str)
-     and _SHA256.fullmatch(c["artifact"]["sha256"]) is not None, "64 hex digits"),
-    ("artifact.types", lambda c: c["artifact"]["format"] != "skops" or (
-        isinstance(c["artifact"].get("types"), list)
-        and all(isinstance(t, str) for t in c["artifact"]["types"])),
-     "the list of type names the skops file uses"),
-    ("model_type", lambda c: isinstance(c.get("model_type"), str) and bool(c["model_type"]),
-     "the model's type name"),
-    ("input_schema", lambda c: isinstance(c.get("input_schema"), dict)
-     and c["input_schema"].get("kind") in BATCHES,
-     "an object whose kind is dataframe, array, items or any"),
-)
-"""Card field -> check (earlier rules hold when a later one runs) -> what it must be."""
-
-
-def schema_problem(schema: dict[str, Any]) -> str | None:
-    """What is wrong with an input schema, naming the field (None: nothing), so a bad
-    card is refused at start rather than answering every request 422."""
-    kind = schema["kind"]
-    if kind == "dataframe":
-        columns = schema.get("columns")
-        if not isinstance(columns, list) or not columns:
-            return "input_schema.columns: expected a non-empty list"
-        for i, column in enumerate(columns):
-            if not isinstance(column, dict) or not isinstance(column.get("name"), str):
-                return f"input_schema.columns[{i}].name: expected a string"
-            if not _is_dtype(column.get("dtype")):
-                return f"input_schema.columns[{i}].dtype: expected a dtype name"
-        if len({c["name"] for c in columns}) != len(columns):
-            return "input_schema.columns: expected unique names"
-    elif kind == "array":
-        width = schema.get("width")
-        if not isinstance(width, int) or isinstance(width, bool) or width < 1:
-            return "input_schema.width: expected a positive integer"
-    if kind in ("array", "items") and not _is_dtype(schema.get("dtype")):
-        return "input_schema.dtype: expected a dtype name"
-    return None
-
-
-def _is_dtype(name: Any) -> bool:
-    if not isinstance(name, str):
-        return False
-    import pandas as pd
-
-    try:
-        pd.api.types.pandas_dtype(name)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def check_model(model_dir: Path | str, trust_pickle: bool = False) -> Checked:
