@@ -19,7 +19,7 @@ from nb2prod.analysis.credentials import parameter_credentials
 from nb2prod.analysis.magics import DEPENDENCY
 from nb2prod.analysis.tags import IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
 from nb2prod.notebook import Notebook
-from nb2prod.plan import code_strings, codegen, figures, model_choice, outputs, stephash
+from nb2prod.plan import code_strings, codegen, figures, lines, model_choice, outputs, stephash
 from nb2prod.plan import dependencies as deps
 from nb2prod.plan import helper_globals as helperglobals
 from nb2prod.plan import tests as testplan
@@ -53,7 +53,7 @@ class _Builder:
         if not hoist:
             return body.code
         self.first_line[cell.cell.number] = body.lines[0] if body.lines else 1
-        return outputs.line_markers(cell.cell.number, body.code, body.lines)
+        return lines.line_markers(cell.cell.number, body.code, body.lines)
 
     def block(self, cell: CellAnalysis, code: str) -> Block:
         return Block(cell.cell.number, cell.cell.cell_id, code,
