@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from nb2prod.analysis.analyze import CellAnalysis
 from nb2prod.analysis.tags import IMPORTS, STEP
-from nb2prod.plan import code_strings, codegen, outputs
+from nb2prod.plan import code_strings, codegen, lines
 from nb2prod.plan.records import Block, Unit
 from nb2prod.plan.tests import bound_by_import
 from nb2prod.problems import Problem, make_problem
@@ -40,7 +40,7 @@ def cut_cell(cell: CellAnalysis, *, hoist: bool) -> CellCut:
         return CellCut(body.code, imports, dropped, problems)
     # `# cell N, line L` markers where hoisting or dropping cut lines out, so a failure
     # at run time is named at its notebook line
-    return CellCut(outputs.line_markers(number, body.code, body.lines), imports, dropped,
+    return CellCut(lines.line_markers(number, body.code, body.lines), imports, dropped,
                    problems, body.lines[0] if body.lines else 1)
 
 

@@ -287,19 +287,3 @@ def last_step_values(step: Step, provider: dict[str, str]) -> list[str]:
     public plain data bound on every path (module docstring)."""
     data = plain_data(step.blocks)
     return [n for n in last_step_results(step, provider) if n in data]
-
-
-def line_markers(cell: int, code: str, numbers: tuple[int, ...]) -> str:
-    """`# cell N, line L` above a line that does not follow the one above it in the cell
-    (a hoisted import or a dropped display between them), so that with the block's first
-    line every line of pipeline.py maps back to its notebook line. Cuts are whole
-    top-level statements: the comment stands where a statement starts."""
-    lines = code.split("\n")
-    if len(numbers) != len(lines):
-        return code
-    kept = []
-    for index, (text, number) in enumerate(zip(lines, numbers)):
-        if index and number != numbers[index - 1] + 1:
-            kept.append(f"# cell {cell}, line {number}")
-        kept.append(text)
-    return "\n".join(kept)

@@ -122,6 +122,16 @@ class Step:
     def cells(self) -> tuple[int, ...]:
         return tuple(b.cell for b in self.blocks)
 
+    @property
+    def reads_main_name(self) -> bool:
+        """Whether its code reads `__name__`: the notebook's cells ran as `__main__`, so
+        `if __name__ == "__main__":` ran there and must run in the step too."""
+        import ast
+
+        return any("__name__" in b.code and any(
+            isinstance(n, ast.Name) and n.id == "__name__" and isinstance(n.ctx, ast.Load)
+            for n in ast.walk(ast.parse(b.code))) for b in self.blocks)
+
 
 @dataclass(frozen=True)
 class TestCase:

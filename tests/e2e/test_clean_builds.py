@@ -23,6 +23,7 @@ EXPECTED = {
     "import_fallback": (0, ["45"], ""),
     "figures_per_cell": (0, ["1"], ""),  # one axes: cell 2 did not draw on cell 1's figure
     "code_in_strings": (0, ["42", "True"], ""),
+    "main_guard": (0, ["ran"], ""),
     "fails_at_a_line": (1, [], "step `main` (notebook cell 2, line 4) failed: KeyError: 2"),
 }
 

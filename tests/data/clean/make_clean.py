@@ -36,6 +36,11 @@ NOTEBOOKS: dict[str, list[str]] = {
         ('cProfile.run("a + 1")\nexec("b = a + 1")\nprint(eval("a + 1"))\n'
         'print(timeit.timeit("a + 1", number=3, globals=globals()) >= 0)'),
     ],
+    # a script pasted into a notebook: its main guard ran in the kernel
+    "main_guard": [
+        "def main():\n    print('ran')",
+        'if __name__ == "__main__":\n    main()',
+    ],
     # item 2: a run-time failure is named at its cell and line
     "fails_at_a_line": [
         "import os\nx = 1",
