@@ -49,8 +49,10 @@ def test_a_wide_frame_prints_as_in_a_kernel_whatever_the_terminal(notebook_facto
     notebook = notebook_factory(list(WIDE))
     out_dir = tmp_path / "out"
     assert main(["build", str(notebook), "-o", str(out_dir)]) == 0
-    for name in ("__main__.py", "../../tests/conftest.py"):
-        assert "notebook_display()" in (out_dir / "src/nb" / name).read_text()
+    # the command line calls it before any step (the runtime's `prepare` hook), the
+    # generated tests' fixture calls it itself
+    assert "prepare=notebook_display" in (out_dir / "src/nb/__main__.py").read_text()
+    assert "notebook_display()" in (out_dir / "tests/conftest.py").read_text()
     frame = pd.DataFrame(np.arange(60.0).reshape(4, 15) / 7,
                          columns=[f"column_{i}" for i in range(15)])
     with pd.option_context("display.max_columns", 20, "display.width", 80):
