@@ -136,7 +136,7 @@ def prepare(work: Path) -> tuple[dict, list[dict]]:
            "MODEL_DIR": str(work / "model")}
     run([sys.executable, "-m", "churn", "--model-out", str(work / "model")], env=env)
     probe = ("from churn import inference; from churn.pipeline import Params; "
-             "raw = inference.load(Params()).drop(columns=[inference.TARGET]); "
+             "raw = inference.load(Params()).drop(columns=[inference.TARGET], errors='ignore'); "
              "print(raw.head(200).to_json(orient='records'))")
     rows = json.loads(run([sys.executable, "-c", probe], env=env).splitlines()[-1])
     (work / "minimal_app.py").write_text(MINIMAL_APP)

@@ -11,7 +11,8 @@ DIR/features.state.json and DIR/features.skops (the state: data as JSON, fitted
 objects as allow-listed skops, state_codec.py: loading it never runs code),
 DIR/features.json (their sha256 and types, the statements, the proof) and
 DIR/contract.json; `load_state` reads them back checked;
-`model_input` turns a request into the model's input.
+`raw_frame` turns a request into its checked frame (the service then runs the
+feature code on it, or on several requests' frames at once).
 """
 
 from __future__ import annotations
@@ -252,9 +253,11 @@ def load_state(model_dir: Path | str) -> tuple[FeatureState, dict]:
                          f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from None
 
 
-def model_input(path: FeaturePath, payload: Any, state: FeatureState, contract: dict,
-                ranges: _contract.Ranges | None = None) -> Any:
-    """A KServe v1 body of raw rows -> the model's input; InputError names the field."""
+def raw_frame(payload: Any, contract: dict, ranges: _contract.Ranges | None = None) -> Any:
+    """A KServe v1 body of raw rows -> their frame, checked against the contract
+    (InputError names the field). The service checks each request alone, then runs the
+    feature code on several requests' frames at once (rows are independent: the proof
+    at --model-out showed one row at a time equals the batch)."""
     if not isinstance(payload, dict):
         raise InputError("body", 'expected a JSON object: {"instances": [...]}')
     instances = payload.get("instances")
@@ -263,7 +266,6 @@ def model_input(path: FeaturePath, payload: Any, state: FeatureState, contract: 
     if len(instances) > MAX_INSTANCES:
         raise InputError("instances", f"{len(instances)} rows: at most {MAX_INSTANCES}")
     try:
-        frame = _contract.to_frame(instances, contract, ranges=ranges)
+        return _contract.to_frame(instances, contract, ranges=ranges)
     except _contract.ContractError as exc:
         raise InputError(exc.field, exc.message) from None
-    return path.features(frame, state)

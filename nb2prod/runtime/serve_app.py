@@ -38,7 +38,7 @@ from .batches import MAX_INSTANCES, InputError, to_batch
 from .batching import BatchSettings, DeadlineExceeded, MicroBatcher, Overloaded
 from .contract import Ranges
 from .model_io import Checked, ModelError, build_model, check_model, jsonable
-from .raw_rows import FeaturePath, load_state, model_input
+from .raw_rows import FeaturePath, load_state, raw_frame
 from .serve_scale import add_scaling_options, batch_settings, predict_many, run_workers
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -209,8 +209,7 @@ async def predict(request: Request) -> JSONResponse:
     try:
         inference = state.service.inference
         batch = to_batch(payload, state.card["input_schema"]) if inference is None else \
-            model_input(inference, payload, state.features, state.contract,
-                        state.out_of_range)
+            raw_frame(payload, state.contract, state.out_of_range)
         return SafeJSON(await answer(state, batch))
     except InputError as exc:
         return error(422, exc.field, exc.message)
@@ -265,7 +264,10 @@ def _not_json(name: str) -> Any:
 
 def predictions(state: Any, batch: Any) -> dict[str, Any]:
     """The notebook's predict(model, batch) when it has one (its answer replaces the
-    predictions; no probabilities then), else the model's own."""
+    predictions; no probabilities then), else the model's own. Raw rows go through the
+    notebook's feature code first (`batch` is then their checked frame)."""
+    if state.service.inference is not None:
+        batch = state.service.inference.features(batch, state.features)
     if state.service.predict is not None:
         return {"predictions": jsonable(state.service.predict(state.model, batch))}
     result = {"predictions": jsonable(state.model.predict(batch))}

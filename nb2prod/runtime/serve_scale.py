@@ -48,7 +48,9 @@ def _join(batches: list[Any]) -> Any:
     if hasattr(first, "columns"):
         import pandas as pd
 
-        if all(hasattr(b, "columns") and b.columns.equals(first.columns) for b in batches):
+        # equal columns and dtypes: a request whose int column had a null (float64)
+        # is not joined with one that had none, so each sees the dtypes it would alone
+        if all(hasattr(b, "dtypes") and b.dtypes.equals(first.dtypes) for b in batches):
             return pd.concat(batches, ignore_index=True)
         return None
     shape = getattr(first, "shape", ())
