@@ -1,0 +1,74 @@
+"""First contact (issue 24): what a new user meets in the first hour.
+
+Each test builds real packages from real notebooks and reads what the user sees.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from nb2prod.cli.build import BuildFlags, run_build
+from tests.conftest import ROOT
+
+CHURN = ROOT / "tests" / "data" / "build" / "churn_serve" / "churn.ipynb"
+
+
+def _manifest(out):
+    return json.loads((out / ".nb2prod" / "manifest.json").read_text())
+
+
+def test_rebuild_keeps_the_flags_that_shaped_the_output(tmp_path, capsys):
+    notebook = shutil.copy(CHURN, tmp_path / "churn.ipynb")
+    out = tmp_path / "pkg"
+    assert run_build(BuildFlags(notebook, out, name="churny", targets=("serve",))) == 0
+    serve = out / "src" / "churny" / "serve.py"
+    assert serve.is_file()
+    assert _manifest(out)["build_flags"] == {"name": "churny", "targets": ["serve"]}
+    # a plain --check and a plain rebuild keep the name and the serving files
+    assert run_build(BuildFlags(notebook, out, check=True)) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert run_build(BuildFlags(notebook, out, quiet=True)) == 0
+    assert serve.is_file()
+    # a flag given again overrides; `none` drops a list
+    assert run_build(BuildFlags(notebook, out, targets=("none",), quiet=True)) == 0
+    assert not serve.exists()
+    assert (out / "src" / "churny" / "pipeline.py").is_file()
+    assert _manifest(out)["build_flags"] == {"name": "churny"}
+
+
+def test_a_hostile_manifest_is_ignored(tmp_path):
+    notebook = shutil.copy(CHURN, tmp_path / "churn.ipynb")
+    out = tmp_path / "pkg"
+    (out / ".nb2prod").mkdir(parents=True)
+    (out / ".nb2prod" / "manifest.json").write_text(
+        json.dumps({"build_flags": {"name": 3, "targets": "serve", "ci": [1]}}))
+    assert run_build(BuildFlags(notebook, out, quiet=True)) == 0
+    assert (out / "src" / "churn" / "pipeline.py").is_file()
+
+
+def test_readme_rebuild_command_repeats_the_flags(tmp_path):
+    notebook = shutil.copy(CHURN, tmp_path / "my churn.ipynb")
+    out = tmp_path / "pkg"
+    assert run_build(BuildFlags(notebook, out, name="churny", targets=("serve",),
+                                ci=("github",), quiet=True)) == 0
+    readme = (out / "README.md").read_text()
+    assert "`nb2prod build 'my churn.ipynb' --name churny --target serve --ci github`" in readme
+
+
+def test_tag_and_templates_hints_paste_with_spaces(tmp_path, capsys, monkeypatch):
+    import shlex
+
+    from nb2prod.cli import main
+
+    folder = tmp_path / "my work"
+    folder.mkdir()
+    path = folder / "my regression.ipynb"
+    shutil.copy(ROOT / "tests" / "data" / "untagged" / "untagged_regression.ipynb", path)
+    assert main(["tag", str(path), "--write"]) == 0
+    out = capsys.readouterr().out
+    hint = out.split("next: ", 1)[1].strip()
+    assert shlex.split(hint) == ["nb2prod", "build", str(path)]
+    assert main(["templates", "export", str(folder / "my templates")]) == 0
+    hint = capsys.readouterr().out.split("next: edit them, then ", 1)[1].strip()
+    assert shlex.split(hint)[-1] == str(folder / "my templates")
