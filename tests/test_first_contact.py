@@ -72,3 +72,41 @@ def test_tag_and_templates_hints_paste_with_spaces(tmp_path, capsys, monkeypatch
     assert main(["templates", "export", str(folder / "my templates")]) == 0
     hint = capsys.readouterr().out.split("next: edit them, then ", 1)[1].strip()
     assert shlex.split(hint)[-1] == str(folder / "my templates")
+
+
+def _run_package(out, import_name, *args):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(out / "src")}
+    return subprocess.run([sys.executable, "-m", import_name, *args], env=env,
+                          capture_output=True, text=True, cwd=out, timeout=120)
+
+
+def test_results_you_can_see(tmp_path):
+    from tests.conftest import make_notebook
+
+    notebook = make_notebook(tmp_path / "scores.ipynb", [
+        ("rows = list(range(800))\naccuracy = 0.76834\nn_rows = len(rows)\nname = 'x'",
+         ["step:fit"]),
+        ("print(len(rows), name)", ["step:report"]),
+        ("accuracy\nn_rows", ["metrics"]),
+    ])
+    out = tmp_path / "pkg"
+    assert run_build(BuildFlags(notebook, out, quiet=True)) == 0
+    done = _run_package(out, "scores")
+    assert done.returncode == 0, done.stderr
+    # the step's log line shows small values, shapes and lengths; text by type only
+    assert "accuracy=0.7683" in done.stderr and "n_rows=800" in done.stderr
+    assert "rows=list[800]" in done.stderr and "name=str" in done.stderr
+    # bare metric names are printed with their label
+    assert done.stdout.splitlines() == ["800 x", "accuracy  0.76834", "n_rows  800"]
+
+
+def test_labelled_metrics():
+    from nb2prod.runtime.logs import labelled
+
+    assert labelled({"accuracy": 0.76834123, "n": 800, "report": "x\ny"}) == (
+        "accuracy  0.768341\nn         800\nreport    str\n")
+    assert labelled({}) == ""
