@@ -110,3 +110,15 @@ def test_labelled_metrics():
     assert labelled({"accuracy": 0.76834123, "n": 800, "report": "x\ny"}) == (
         "accuracy  0.768341\nn         800\nreport    str\n")
     assert labelled({}) == ""
+
+
+def test_build_notes_summarised_unless_verbose(tmp_path, capsys):
+    notebook = shutil.copy(CHURN, tmp_path / "churn.ipynb")
+    out = tmp_path / "pkg"
+    assert run_build(BuildFlags(notebook, out, targets=("serve",))) == 0
+    text = capsys.readouterr().out
+    assert "[info]" not in text
+    assert "2 note(s) (-v lists them)" in text
+    assert run_build(BuildFlags(notebook, out, verbose=True)) == 0
+    text = capsys.readouterr().out
+    assert text.count("[info]") == 2 and "-v lists them" not in text

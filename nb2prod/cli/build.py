@@ -46,7 +46,8 @@ def build(
         "(podman or docker).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
     verbose: Annotated[bool, typer.Option(
-        "--verbose", "-v", help="Also print the plan: steps, inputs, outputs.")] = False,
+        "--verbose", "-v", help="Also print the plan (steps, inputs, outputs) and every "
+        "note.")] = False,
     ci: Annotated[list[str] | None, typer.Option(
         "--ci", help="Also generate a CI workflow: github (.github/workflows/ci.yml).")] = None,
     target: Annotated[list[str] | None, typer.Option(
@@ -133,9 +134,10 @@ def run_build(flags: BuildFlags) -> int:
         return _report_check(console, result.out_dir, result.verdicts, result.plan.import_name)
     if flags.verbose:
         _print_plan(console, result.plan)
-    _print_problems(console, flags.notebook, result.plan.problems, flags.quiet)
+    # notes are for the curious: all of them under -v, else one line pointing at the report
+    _print_problems(console, flags.notebook, result.plan.problems, quiet=not flags.verbose)
     if not flags.quiet:
-        _print_summary(console, result.plan, result.out_dir, result.verdicts)
+        _print_summary(console, result.plan, result.out_dir, result.verdicts, flags.verbose)
     return exit_code(result.plan, flags.strict)
 
 
@@ -209,16 +211,17 @@ def _print_plan(console, plan: Plan) -> None:
             console.print(line, markup=False)
 
 
-def _print_summary(console, plan: Plan, out_dir: Path, verdicts) -> None:
+def _print_summary(console, plan: Plan, out_dir: Path, verdicts, verbose: bool) -> None:
     counts: dict[str, int] = {}
     for verdict in verdicts:
         counts[verdict.action] = counts.get(verdict.action, 0) + 1
     files = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
     console.print(f"built {plan.dist_name} in {out_dir}: {len(plan.steps)} step(s), "
                   f"files: {files}", markup=False)
+    hidden = " (-v lists them)" if plan.count(INFO) and not verbose else ""
     console.print(f"problems: {plan.count(ERROR)} error(s), {plan.count(WARNING)} warning(s), "
-                  f"{plan.count(INFO)} note(s); see {out_dir / 'nb2prod-report.md'}",
-                  markup=False)
+                  f"{plan.count(INFO)} note(s){hidden}; see {out_dir / 'nb2prod-report.md'}",
+                  markup=False, soft_wrap=True)
     console.print(f"next: pip install {pip_target(out_dir)} && python -m {plan.import_name} "
                   "--help", markup=False, soft_wrap=True)  # a command to paste: never wrapped
 
