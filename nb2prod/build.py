@@ -172,7 +172,20 @@ def remembered(notebook: Path, options: BuildOptions) -> BuildOptions:
             changes[key] = old
     if "image" in changes:
         changes["image_given"] = False
-    return replace(options, **changes) if changes else options
+    if changes.get("name", options.name) is None:
+        changes["name"] = _name_from_output(notebook, options.output)
+    return replace(options, **changes)
+
+
+def _name_from_output(notebook: Path, output: Path | None) -> str | None:
+    """`-o`'s folder name when the notebook's file name is too long to name a package
+    as it is (`-o bikes` beats `bike-rentals-exploratory`); else None (the file name)."""
+    from nb2prod.naming import MAX_NAME, dist_name, short_name
+
+    if output is None or short_name(notebook.stem) == notebook.stem:
+        return None
+    folder = output.resolve().name
+    return folder if folder and len(dist_name(folder)) <= MAX_NAME else None
 
 
 def refuse(plan: Plan, notebook: Path | str) -> None:

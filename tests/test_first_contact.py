@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from nb2prod.cli.build import BuildFlags, run_build
 from tests.conftest import ROOT
 
@@ -122,3 +124,30 @@ def test_build_notes_summarised_unless_verbose(tmp_path, capsys):
     assert run_build(BuildFlags(notebook, out, verbose=True)) == 0
     text = capsys.readouterr().out
     assert text.count("[info]") == 2 and "-v lists them" not in text
+
+
+@pytest.mark.parametrize("heading, expected", [
+    ("Train the model and evaluate it on the holdout set", "train_the_model_and_evaluate"),
+    ("Feature engineering: one-hot encoding of the categorical columns",
+     "feature_engineering"),
+    ("Evaluate the model (accuracy, recall and precision on test)", "evaluate_the_model"),
+    ("3. Load the raw bike sharing data from the city portal", "load_the_raw_bike_sharing_data"),
+    ("Load data", "load_data"),
+])
+def test_step_names_from_headings_end_at_a_phrase(heading, expected):
+    from nb2prod.tag.suggest import step_name
+
+    assert step_name(heading, set()) == expected
+
+
+def test_package_name_from_a_long_file_name(tmp_path):
+    from nb2prod.naming import package_name
+
+    long = "2024-03-01 Bike rentals - exploratory analysis (final, v3)"
+    assert package_name(None, f"{long}.ipynb") == "bike-rentals-exploratory"
+    assert package_name(None, "Customer Churn Prediction with Gradient Boosting.ipynb") == (
+        "customer-churn-prediction")
+    assert package_name(None, "churn.ipynb") == "churn"
+    notebook = shutil.copy(CHURN, tmp_path / f"{long}.ipynb")
+    assert run_build(BuildFlags(notebook, tmp_path / "bikes", quiet=True)) == 0
+    assert (tmp_path / "bikes" / "src" / "bikes" / "pipeline.py").is_file()
