@@ -151,3 +151,19 @@ def test_package_name_from_a_long_file_name(tmp_path):
     notebook = shutil.copy(CHURN, tmp_path / f"{long}.ipynb")
     assert run_build(BuildFlags(notebook, tmp_path / "bikes", quiet=True)) == 0
     assert (tmp_path / "bikes" / "src" / "bikes" / "pipeline.py").is_file()
+
+
+def test_one_message_per_problem_in_lint_plan_and_build(tmp_path):
+    from nb2prod.lint.api import LintOptions, run_lint
+    from nb2prod.plan.build import make_plan
+    from tests.conftest import make_notebook
+
+    notebook = make_notebook(tmp_path / "tags.ipynb", [
+        ("x = 1", ["step:"]), ("y = x + 1", ["paramters"]), ("print(y)", ["step:report"])])
+    linted = {(f.code, f.message) for f in run_lint(LintOptions(
+        paths=(notebook,), cache=False)).result.findings if f.code == "NB606"}
+    planned = {(p.code, p.message) for p in make_plan(notebook, None).problems
+               if p.code == "NB606"}
+    assert linted == planned == {
+        ("NB606", "tag `step:` needs a step name (letters, digits, _ and -); ignored"),
+        ("NB606", "unknown tag `paramters` ignored; did you mean `parameters`?")}
