@@ -167,3 +167,14 @@ def test_one_message_per_problem_in_lint_plan_and_build(tmp_path):
     assert linted == planned == {
         ("NB606", "tag `step:` needs a step name (letters, digits, _ and -); ignored"),
         ("NB606", "unknown tag `paramters` ignored; did you mean `parameters`?")}
+
+
+def test_rules_by_name_and_nb606_lists_the_valid_tags(capsys):
+    from nb2prod.cli import main
+
+    assert main(["rules", "undefined-name"]) == 0
+    assert capsys.readouterr().out.startswith("NB201 undefined-name")
+    assert main(["rules", "NB606"]) == 0
+    out = capsys.readouterr().out
+    assert "Valid tags:" in out and "step:NAME" in out and "parameters" in out
+    assert main(["rules", "no-such-rule"]) == 2

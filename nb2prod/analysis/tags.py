@@ -161,6 +161,21 @@ def strip_directives(source: str) -> str:
     return "\n".join(lines)
 
 
+def vocabulary() -> list[str]:
+    """The tags nb2prod reads, a line per kind, for `nb2prod rules NB606`."""
+    return [
+        "roles: " + ", ".join(ROLE_TAGS),
+        "steps: " + ", ".join(f"{p}NAME" for p in STEP_PREFIXES)
+        + "; after: " + ", ".join(f"{p}NAME" for p in AFTER_PREFIXES),
+        "settings: " + ", ".join(f"{p}VALUE" for p in SETTING_PREFIXES)
+        + " (`nb2prod rules NB617` explains them)",
+        f"serving: {MODEL_TAG}, {MODEL_TAG}:NAME, {PREDICT_TAG}",
+        f"lint: {IGNORE_PREFIX}=CODE[,CODE]",
+        "other tools' tags are left alone: " + ", ".join(sorted(FOREIGN_TAGS)[:4])
+        + ", " + ", ".join(f"{p}*" for p in FOREIGN_PREFIXES) + ", ...",
+    ]
+
+
 def unknown_tag_message(tag: str) -> str:
     """NB606's one message, in lint, plan and build alike."""
     if tag.startswith(STEP_PREFIXES):
