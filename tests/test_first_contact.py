@@ -178,3 +178,13 @@ def test_rules_by_name_and_nb606_lists_the_valid_tags(capsys):
     out = capsys.readouterr().out
     assert "Valid tags:" in out and "step:NAME" in out and "parameters" in out
     assert main(["rules", "no-such-rule"]) == 2
+
+
+def test_docs_agree_with_the_tool():
+    from nb2prod.targets.registry import TARGETS
+
+    coming = (ROOT / "docs" / "coming-from.md").read_text()
+    assert "not a Kubeflow Pipelines DSL" not in coming and "ignores them" not in coming
+    assert "kubeflow" in TARGETS and "PKG/kubeflow.py" in coming
+    readme = (ROOT / "README.md").read_text()
+    assert "compare every value" not in readme and "--runs N]" in readme
