@@ -188,3 +188,31 @@ def test_docs_agree_with_the_tool():
     assert "kubeflow" in TARGETS and "PKG/kubeflow.py" in coming
     readme = (ROOT / "README.md").read_text()
     assert "compare every value" not in readme and "--runs N]" in readme
+
+
+def test_generated_serve_tests_pass_on_a_model_fitted_with_missing_values(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import make_notebook
+
+    pytest.importorskip("fastapi")
+    pytest.importorskip("skops")
+    notebook = make_notebook(tmp_path / "nanfit.ipynb", [
+        ("import numpy as np\nfrom sklearn.impute import SimpleImputer\n"
+         "from sklearn.linear_model import LinearRegression\n"
+         "from sklearn.pipeline import make_pipeline", ["imports"]),
+        ("rng = np.random.default_rng(0)\nX = rng.normal(size=(60, 3))\nX[::4, 1] = np.nan\n"
+         "y = np.nan_to_num(X[:, 0]) * 2", ["step:data"]),
+        ("model = make_pipeline(SimpleImputer(), LinearRegression()).fit(X, y)\n"
+         "score = model.score(X, y)", ["step:fit"]),
+        ("print(score)", ["metrics"]),
+    ])
+    out = tmp_path / "pkg"
+    assert run_build(BuildFlags(notebook, out, targets=("serve",), quiet=True)) == 0
+    env = {**os.environ, "PYTHONPATH": str(out / "src")}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-p", "no:xdist", "tests/test_serve.py"], cwd=out, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
