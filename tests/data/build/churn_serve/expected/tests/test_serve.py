@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import time
 import zipfile
 
@@ -66,7 +67,7 @@ def training_rows(values, n: int = ROWS) -> list:
 
 def null_for_nan(value):
     """A missing value (NaN) as a client sends it, JSON null: NaN is not JSON."""
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, list):
         return [null_for_nan(v) for v in value]
