@@ -216,3 +216,21 @@ def test_generated_serve_tests_pass_on_a_model_fitted_with_missing_values(tmp_pa
                            "-p", "no:xdist", "tests/test_serve.py"], cwd=out, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_plan_never_cuts_a_step_name_or_the_graph_title(tmp_path, capsys, monkeypatch):
+    from nb2prod.cli.build import run_plan
+
+    monkeypatch.setenv("COLUMNS", "40")
+    notebook = shutil.copy(ROOT / "tests" / "data" / "build" / "churn" / "churn.ipynb",
+                           tmp_path / "customer churn analysis with a long name.ipynb")
+    run_plan(notebook, None, "text")
+    table = capsys.readouterr().out
+    for step in ("load_data", "features", "split", "train", "evaluate"):
+        assert f"│ {step} " in table, step
+    assert "…" not in table
+    run_plan(notebook, None, "text", graph=True)
+    tree = capsys.readouterr().out
+    assert tree.splitlines()[0] == (
+        "customer churn analysis with a long name.ipynb -> customer-churn-analysis")
+    assert "…" not in tree

@@ -155,7 +155,9 @@ def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False)
         from nb2prod.plan.graph import RENDERERS, plan_graph, to_tree
 
         if format == "text":
-            _console().print(to_tree(plan_graph(plan)))
+            wide = _console()
+            wide.width = 1000  # a tree wraps nothing: a narrow terminal must not crop names
+            wide.print(to_tree(plan_graph(plan)))
             _print_problems(_console(), notebook, plan.problems, quiet=False)
         else:
             print(RENDERERS[format](plan_graph(plan)), end="")
@@ -187,8 +189,11 @@ def _print_plan(console, plan: Plan) -> None:
     from rich.table import Table
 
     table = Table(title=f"{plan.notebook_name} -> {plan.dist_name}", title_justify="left")
-    for column in ("step", "cells", "inputs", "outputs", "after"):
-        table.add_column(column)
+    # a step name is what --from-step takes: never cut; the lists fold, never end in `…`
+    table.add_column("step", no_wrap=True, min_width=max((len(s.function) for s in plan.steps),
+                                                         default=4))
+    for column in ("cells", "inputs", "outputs", "after"):
+        table.add_column(column, overflow="fold")
     for step in plan.steps:
         table.add_row(step.function, ", ".join(map(str, step.cells)),
                       ", ".join(step.inputs) or "-", ", ".join(step.outputs) or "-",
