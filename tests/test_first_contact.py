@@ -199,16 +199,16 @@ def test_generated_serve_tests_pass_on_a_model_fitted_with_missing_values(tmp_pa
 
     pytest.importorskip("fastapi")
     pytest.importorskip("skops")
+    imports = "\n".join(["import numpy as np", "from sklearn.impute import SimpleImputer",
+                         "from sklearn.linear_model import LinearRegression",
+                         "from sklearn.pipeline import make_pipeline"])
+    data = "\n".join(["rng = np.random.default_rng(0)", "X = rng.normal(size=(60, 3))",
+                      "X[::4, 1] = np.nan", "y = np.nan_to_num(X[:, 0]) * 2"])
+    fit = "\n".join(["model = make_pipeline(SimpleImputer(), LinearRegression()).fit(X, y)",
+                     "score = model.score(X, y)"])
     notebook = make_notebook(tmp_path / "nanfit.ipynb", [
-        ("import numpy as np\nfrom sklearn.impute import SimpleImputer\n"
-         "from sklearn.linear_model import LinearRegression\n"
-         "from sklearn.pipeline import make_pipeline", ["imports"]),
-        ("rng = np.random.default_rng(0)\nX = rng.normal(size=(60, 3))\nX[::4, 1] = np.nan\n"
-         "y = np.nan_to_num(X[:, 0]) * 2", ["step:data"]),
-        ("model = make_pipeline(SimpleImputer(), LinearRegression()).fit(X, y)\n"
-         "score = model.score(X, y)", ["step:fit"]),
-        ("print(score)", ["metrics"]),
-    ])
+        (imports, ["imports"]), (data, ["step:data"]), (fit, ["step:fit"]),
+        ("print(score)", ["metrics"])])
     out = tmp_path / "pkg"
     assert run_build(BuildFlags(notebook, out, targets=("serve",), quiet=True)) == 0
     env = {**os.environ, "PYTHONPATH": str(out / "src")}
