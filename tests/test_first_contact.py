@@ -199,13 +199,13 @@ def test_generated_serve_tests_pass_on_a_model_fitted_with_missing_values(tmp_pa
 
     pytest.importorskip("fastapi")
     pytest.importorskip("skops")
-    imports = "\n".join(["import numpy as np", "from sklearn.impute import SimpleImputer",
-                         "from sklearn.linear_model import LinearRegression",
-                         "from sklearn.pipeline import make_pipeline"])
-    data = "\n".join(["rng = np.random.default_rng(0)", "X = rng.normal(size=(60, 3))",
-                      "X[::4, 1] = np.nan", "y = np.nan_to_num(X[:, 0]) * 2"])
-    fit = "\n".join(["model = make_pipeline(SimpleImputer(), LinearRegression()).fit(X, y)",
-                     "score = model.score(X, y)"])
+    imports = ("import numpy as np\nfrom sklearn.impute import SimpleImputer\n"
+               "from sklearn.linear_model import LinearRegression\n"
+               "from sklearn.pipeline import make_pipeline")
+    data = ("rng = np.random.default_rng(0)\nX = rng.normal(size=(60, 3))\n"
+            "X[::4, 1] = np.nan\ny = np.nan_to_num(X[:, 0]) * 2")
+    fit = ("model = make_pipeline(SimpleImputer(), LinearRegression()).fit(X, y)\n"
+           "score = model.score(X, y)")
     notebook = make_notebook(tmp_path / "nanfit.ipynb", [
         (imports, ["imports"]), (data, ["step:data"]), (fit, ["step:fit"]),
         ("print(score)", ["metrics"])])
