@@ -234,3 +234,16 @@ def test_plan_never_cuts_a_step_name_or_the_graph_title(tmp_path, capsys, monkey
     assert tree.splitlines()[0] == (
         "customer churn analysis with a long name.ipynb -> customer-churn-analysis")
     assert "…" not in tree
+
+
+def test_a_package_without_metrics_says_where_results_go(tmp_path):
+    from tests.conftest import make_notebook
+
+    notebook = make_notebook(tmp_path / "shown.ipynb", [
+        ("total = sum(range(10))", ["step:add"]), ("total", ["step:show"])])
+    out = tmp_path / "pkg"
+    assert run_build(BuildFlags(notebook, out, quiet=True)) == 0
+    done = _run_package(out, "shown")
+    assert done.returncode == 0, done.stderr
+    assert "no metrics to print: tag a notebook cell `metrics`" in done.stderr
+    assert done.stdout == ""
