@@ -247,3 +247,15 @@ def test_a_package_without_metrics_says_where_results_go(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "no metrics to print: tag a notebook cell `metrics`" in done.stderr
     assert done.stdout == ""
+
+
+def test_report_has_headings_and_the_step_graph(tmp_path):
+    out = tmp_path / "pkg"
+    notebook = shutil.copy(ROOT / "tests" / "data" / "build" / "churn" / "churn.ipynb",
+                           tmp_path / "churn.ipynb")
+    assert run_build(BuildFlags(notebook, out, quiet=True)) == 0
+    report = (out / "nb2prod-report.md").read_text()
+    for heading in ("## Steps", "## Skipped cells", "## Dependencies", "## Environment"):
+        assert f"\n{heading}\n" in report, heading
+    graph = report.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
+    assert "flowchart TD" in graph and '"model"| step_5' in graph

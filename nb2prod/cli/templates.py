@@ -42,7 +42,7 @@ CONTEXT: dict[str, str] = {
     "Dockerfile.j2": "plan: python_version (base image), dist_name, import_name",
     "dockerignore.j2": "plan: dist_name (comment only)",
     "report.md.j2": "plan: steps, skipped, dependencies, resolved, environment, problems, "
-                    "count(severity); run_specs",
+                    "count(severity); run_specs, step_graph",
     "export_module.py.j2": "plan: export_module, exports, import_name "
                            "(only for nbdev notebooks with `#| default_exp`)",
     "github-ci.yml.j2": "plan: notebook_name, dist_name, python_version, "
@@ -147,7 +147,7 @@ def list_templates(
         print(f"{name:<{width}}  -> {path}{source}")
         print(f"{'':<{width}}     {context}")
     names = ("optional_dependencies", "kernel_display", "run_specs", "wheel_hashes", "rebuild",
-             *TARGETS)
+             "step_graph", *TARGETS)
     variables = ", ".join(f"`{name}`" for name in names)
     print(f"Every template receives `plan` (plus {variables}); "
           "see docs/templates.md.")

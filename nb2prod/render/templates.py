@@ -16,6 +16,7 @@ from nb2prod.errors import UserError
 from nb2prod.plan import codegen
 from nb2prod.plan.dependencies import requirement_name
 from nb2prod.plan.environment import normalize
+from nb2prod.plan.graph import plan_graph, to_mermaid
 from nb2prod.plan.records import Plan
 from nb2prod.plan.stepsettings import plan_settings
 from nb2prod.render.display import kernel_settings
@@ -67,7 +68,8 @@ def render(plan: Plan, templates: Path | None = None,
     context = {**template_context(plan, targets),
                "kernel_display": kernel_settings(plan.dependencies),
                "run_specs": plan_settings(plan), "wheel_hashes": wheel_hashes or {},
-               "rebuild": rebuild_command(plan, ci, targets)}
+               "rebuild": rebuild_command(plan, ci, targets),
+               "step_graph": to_mermaid(plan_graph(plan))}
     files = {}
     for template_name, pattern in [*FILES, *(CI_FILES[name] for name in sorted(set(ci))),
                                    *target_files(targets, plan)]:
