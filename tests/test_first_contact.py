@@ -259,3 +259,13 @@ def test_report_has_headings_and_the_step_graph(tmp_path):
         assert f"\n{heading}\n" in report, heading
     graph = report.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
     assert "flowchart TD" in graph and '"model"| step_5' in graph
+
+
+def test_readme_quickstart_edits_no_tracked_file():
+    readme = (ROOT / "README.md").read_text()
+    quick = readme[readme.index("## Quickstart"):]
+    quick = quick[:quick.index("`build` writes:")]
+    for line in quick.splitlines():
+        if line.startswith("$ nb2prod tag") and "--write" in line:
+            assert "tests/data" not in line and "examples/" not in line, line
+    assert ". .venv/bin/activate" in quick and "'.[verify]' pytest" in quick
