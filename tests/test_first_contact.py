@@ -269,3 +269,19 @@ def test_readme_quickstart_edits_no_tracked_file():
         if line.startswith("$ nb2prod tag") and "--write" in line:
             assert "tests/data" not in line and "examples/" not in line, line
     assert ". .venv/bin/activate" in quick and "'.[verify]' pytest" in quick
+
+
+def test_verify_names_the_unseeded_random_cells(tmp_path, capsys):
+    from nb2prod.cli import main
+    from tests.conftest import make_notebook
+
+    pytest.importorskip("nbclient")
+    notebook = make_notebook(tmp_path / "dice.ipynb", [
+        ("import random", ["imports"]),
+        ("roll = random.random()", ["step:roll"]),
+        ("print(roll)", ["metrics"]),
+    ])
+    assert main(["verify", str(notebook)]) == 1
+    out = capsys.readouterr().out
+    assert f"{notebook}:cell 2:1:8: NB303" in out
+    assert "1 cell(s) above use randomness without a seed (NB303)" in out
