@@ -285,3 +285,16 @@ def test_verify_names_the_unseeded_random_cells(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{notebook}:cell 2:1:8: NB303" in out
     assert "1 cell(s) above use randomness without a seed (NB303)" in out
+
+
+def test_a_folder_given_as_notebook_hints_a_pasteable_lint(tmp_path, capsys):
+    import shlex
+
+    from nb2prod.cli import main
+
+    folder = tmp_path / "my notebooks"
+    folder.mkdir()
+    assert main(["build", str(folder)]) == 2
+    err = capsys.readouterr().err
+    hint = err.split("to check every notebook in it: ", 1)[1].strip().rstrip(")")
+    assert shlex.split(hint) == ["nb2prod", "lint", str(folder)]
