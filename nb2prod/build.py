@@ -158,8 +158,10 @@ def remembered(notebook: Path, options: BuildOptions) -> BuildOptions:
     from nb2prod.render.write import read_manifest
 
     out_dir = options.output or Path(dist_name(package_name(options.name, notebook)))
-    recorded = read_manifest(out_dir).get(FLAGS_KEY)
-    recorded = recorded if isinstance(recorded, dict) else {}  # hostile until checked
+    manifest = read_manifest(out_dir)
+    recorded = manifest.get(FLAGS_KEY) if isinstance(manifest, dict) else None
+    if not isinstance(recorded, dict) or manifest.get("notebook") != notebook.name:
+        recorded = {}  # hostile until checked; another notebook's flags are not this one's
     changes: dict = {}
     for key in SHAPING:
         given, old = getattr(options, key), recorded.get(key)
@@ -170,6 +172,8 @@ def remembered(notebook: Path, options: BuildOptions) -> BuildOptions:
                 changes[key] = tuple(old)
         elif given is None and isinstance(old, str):
             changes[key] = old
+    if changes.get("targets") == () and options.volume is None:
+        changes["volume"] = None  # `--target none`: a kubeflow volume goes with it
     if "image" in changes:
         changes["image_given"] = False
     if changes.get("name", options.name) is None:

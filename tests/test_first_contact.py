@@ -298,3 +298,18 @@ def test_a_folder_given_as_notebook_hints_a_pasteable_lint(tmp_path, capsys):
     err = capsys.readouterr().err
     hint = err.split("to check every notebook in it: ", 1)[1].strip().rstrip(")")
     assert shlex.split(hint) == ["nb2prod", "lint", str(folder)]
+
+
+def test_target_none_drops_the_kubeflow_volume_and_another_notebook_starts_afresh(tmp_path):
+    notebook = shutil.copy(CHURN, tmp_path / "churn.ipynb")
+    out = tmp_path / "pkg"
+    assert run_build(BuildFlags(notebook, out, targets=("kubeflow",), volume="/mnt/work",
+                                quiet=True)) == 0
+    assert _manifest(out)["build_flags"] == {"targets": ["kubeflow"], "volume": "/mnt/work"}
+    assert run_build(BuildFlags(notebook, out, targets=("none",), quiet=True)) == 0
+    assert _manifest(out)["build_flags"] == {}
+    assert run_build(BuildFlags(notebook, out, targets=("serve",), name="kept",
+                                quiet=True)) == 0
+    other = shutil.copy(CHURN, tmp_path / "other.ipynb")
+    assert run_build(BuildFlags(other, out, quiet=True, force=True)) == 0
+    assert _manifest(out)["build_flags"] == {}
