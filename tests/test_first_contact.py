@@ -313,3 +313,17 @@ def test_target_none_drops_the_kubeflow_volume_and_another_notebook_starts_afres
     other = shutil.copy(CHURN, tmp_path / "other.ipynb")
     assert run_build(BuildFlags(other, out, quiet=True, force=True)) == 0
     assert _manifest(out)["build_flags"] == {}
+
+
+def test_verify_tells_what_it_is_doing(tmp_path):
+    from nb2prod.verify.run import VerifyOptions, run_verify
+    from tests.conftest import make_notebook
+
+    pytest.importorskip("nbclient")
+    notebook = make_notebook(tmp_path / "twice.ipynb", [
+        ("x = 2 * 21", ["step:double"]), ("print(x)", ["metrics"])])
+    told: list[str] = []
+    outcome = run_verify(VerifyOptions(notebook, runs=2, progress=told.append))
+    assert outcome.exit_code == 0
+    assert told == ["built twice; running the notebook and the package (run 1 of 2)",
+                    "built twice; running the notebook and the package (run 2 of 2)"]

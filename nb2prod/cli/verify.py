@@ -50,7 +50,8 @@ def verify(
 
     if format not in FORMATS:
         raise UserError(f"unknown format {format!r}: use text or json")
-    options = VerifyOptions(notebook, tuple(param or ()), Tolerance(rtol, atol), timeout, runs, name)
+    options = VerifyOptions(notebook, tuple(param or ()), Tolerance(rtol, atol), timeout, runs,
+                            name, progress=_progress() if format == "text" else None)
     try:
         outcome = run_verify(options)
     except RunFailure as failure:
@@ -66,6 +67,14 @@ def verify(
             print("next: if these values are random, run again with --runs 2 to tell "
                   "nondeterminism from a conversion error")
     raise typer.Exit(outcome.exit_code)
+
+
+def _progress():
+    """A line on stderr as each long phase starts, on a terminal only (no blank minutes)."""
+    if not sys.stderr.isatty():
+        return None
+    print("verify: building the package", file=sys.stderr)
+    return lambda text: print(f"verify: {text}", file=sys.stderr, flush=True)
 
 
 def _print_random_cells(notebook: Path) -> None:
