@@ -327,3 +327,20 @@ def test_verify_tells_what_it_is_doing(tmp_path):
     assert outcome.exit_code == 0
     assert told == ["built twice; running the notebook and the package (run 1 of 2)",
                     "built twice; running the notebook and the package (run 2 of 2)"]
+
+
+def test_report_lists_files_read_and_results_nothing_uses(tmp_path):
+    from tests.conftest import make_notebook
+
+    notebook = make_notebook(tmp_path / "reads.ipynb", [
+        ("import pandas as pd", ["imports"]),
+        ("df = pd.read_csv('data/bikes.csv')", ["step:load"]),
+        ("print(df.shape)", ["step:show"]),
+    ])
+    out = tmp_path / "pkg"
+    assert run_build(BuildFlags(notebook, out, quiet=True)) == 0
+    report = (out / "nb2prod-report.md").read_text()
+    files = report.split("## Files read\n", 1)[1].split("\n## ", 1)[0]
+    assert files.strip() == "- `load`: `data/bikes.csv`"
+    unused = report.split("## Results nothing uses\n", 1)[1].split("\n## ", 1)[0]
+    assert unused.strip().startswith("- `show`: returns nothing")
