@@ -17,7 +17,7 @@ problems, and nothing is written. Front ends only map their flags to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +55,7 @@ class BuildOptions:
     python: Path | None = None  # the environment dependencies are pinned from
     wheelhouse: bool = False  # download dependency wheels into OUTPUT/wheelhouse
     config_from: Path | None = None  # where [tool.nb2prod] is looked up; default the notebook
+    image_given: bool = True  # False: `image` came from the manifest; shape files, build none
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Generated:
     targets: TargetOptions
     out_dir: Path
     files: dict[str, str]  # relative POSIX path -> text, the manifest left out
-    meta: dict[str, str]  # the manifest's header (write.manifest_text adds the hashes)
+    meta: dict[str, object]  # the manifest's header (write.manifest_text adds the hashes)
 
     def with_manifest(self) -> dict[str, str]:
         from nb2prod.render.write import MANIFEST, manifest_text
@@ -94,6 +95,7 @@ def build(notebook: Path, options: BuildOptions = BuildOptions()) -> BuildResult
     """Generate the package of `notebook` and write it (unless `options.check`)."""
     from nb2prod.render import write
 
+    options = remembered(notebook, options)
     generated = generate(notebook, options)
     out_dir = generated.out_dir
     verdicts = tuple(write.plan_writes(out_dir, generated.files, force=options.force))
@@ -106,7 +108,7 @@ def build(notebook: Path, options: BuildOptions = BuildOptions()) -> BuildResult
             + ", ".join(conflicts), path=out_dir, exit_code=1,
             hint="keep your edits elsewhere, or rebuild with --force to replace them")
     write.write_tree(out_dir, generated.files, list(verdicts), generated.meta)
-    if options.image:
+    if options.image and options.image_given:
         from nb2prod.targets import container
 
         container.build_image(out_dir, options.image)
@@ -133,7 +135,61 @@ def generate(notebook: Path, options: BuildOptions = BuildOptions()) -> Generate
     # time: a test alters a build through it
     plan, files = render_checked(
         plan, lambda p: render.render(p, templates, options.ci, targets, hashes), notebook)
-    return Generated(plan, targets, out_dir, files, manifest_meta(plan))
+    return Generated(plan, targets, out_dir, files,
+                     {**manifest_meta(plan), FLAGS_KEY: shaping_flags(options)})
+
+
+FLAGS_KEY = "build_flags"
+SHAPING = ("name", "targets", "ci", "image", "volume")
+"""The options that shape the generated files: recorded in the manifest, so a plain
+rebuild (or `--check`) keeps them; one given again overrides; `none` clears a list."""
+
+
+def shaping_flags(options: BuildOptions) -> dict:
+    """The shaping options that are set, as the manifest records them."""
+    values = {key: getattr(options, key) for key in SHAPING}
+    return {key: list(value) if isinstance(value, tuple) else value
+            for key, value in values.items() if value}
+
+
+def remembered(notebook: Path, options: BuildOptions) -> BuildOptions:
+    """`options` with each shaping flag not given taken from the output's manifest."""
+    from nb2prod.naming import dist_name, package_name
+    from nb2prod.render.write import read_manifest
+
+    out_dir = options.output or Path(dist_name(package_name(options.name, notebook)))
+    manifest = read_manifest(out_dir)
+    recorded = manifest.get(FLAGS_KEY) if isinstance(manifest, dict) else None
+    if not isinstance(recorded, dict) or manifest.get("notebook") != notebook.name:
+        recorded = {}  # hostile until checked; another notebook's flags are not this one's
+    changes: dict = {}
+    for key in SHAPING:
+        given, old = getattr(options, key), recorded.get(key)
+        if isinstance(given, tuple):
+            if given and all(v.strip().lower() == "none" for v in given):
+                changes[key] = ()  # `--target none`: drop what the last build had
+            elif not given and isinstance(old, list) and all(isinstance(v, str) for v in old):
+                changes[key] = tuple(old)
+        elif given is None and isinstance(old, str):
+            changes[key] = old
+    if changes.get("targets") == () and options.volume is None:
+        changes["volume"] = None  # `--target none`: a kubeflow volume goes with it
+    if "image" in changes:
+        changes["image_given"] = False
+    if changes.get("name", options.name) is None:
+        changes["name"] = _name_from_output(notebook, options.output)
+    return replace(options, **changes)
+
+
+def _name_from_output(notebook: Path, output: Path | None) -> str | None:
+    """`-o`'s folder name when the notebook's file name is too long to name a package
+    as it is (`-o bikes` beats `bike-rentals-exploratory`); else None (the file name)."""
+    from nb2prod.naming import MAX_NAME, dist_name, short_name
+
+    if output is None or short_name(notebook.stem) == notebook.stem:
+        return None
+    folder = output.resolve().name
+    return folder if folder and len(dist_name(folder)) <= MAX_NAME else None
 
 
 def refuse(plan: Plan, notebook: Path | str) -> None:

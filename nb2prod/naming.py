@@ -18,16 +18,43 @@ MAX_NAME = 100
 sibling folder (22 characters more), and a file name may have at most 255 bytes."""
 
 
+DANGLING = frozenset(["a", "an", "the", "and", "or", "of", "on", "to", "for", "with", "in",
+                      "by", "from", "at", "into", "it", "its", "vs", "per", "as", "using", "via"])
+"""Words a name cut short must not end with: it would stop mid-phrase."""
+
+SHORT_NAME = 30
+"""A package name made from a file name is cut (at a word) to this many characters:
+`2024-03-01 Bike rentals - exploratory analysis (final, v3).ipynb` is typed in
+`pip install` and `python -m`, so it becomes `bike-rentals-exploratory`."""
+
+
 def package_name(name: str | None, notebook: Path | str) -> str:
-    """The package's name as given (`--name`), else the notebook's file name; refused in
-    one line when its distribution name would be too long for a folder name."""
-    text = name or Path(notebook).stem
+    """The package's name as given (`--name`), else from the notebook's file name (short
+    and readable); refused in one line when `--name` is too long for a folder name."""
+    text = name or short_name(Path(notebook).stem)
     if len(dist_name(text)) > MAX_NAME:
         given = "--name" if name else "the notebook's file name"
         raise UserError(f"package name from {given} is {len(dist_name(text))} characters "
                         f"long, over the {MAX_NAME}-character limit", path=notebook,
                         hint="pass a shorter --name")
     return text
+
+
+def short_name(stem: str) -> str:
+    """`stem`, or when its distribution name is over SHORT_NAME characters, its words
+    without numbers (dates, versions) up to SHORT_NAME characters, cut at a word."""
+    words = dist_name(stem).split("-")
+    if len("-".join(words)) <= SHORT_NAME:
+        return stem
+    words = [w for w in words if not re.fullmatch(r"v?\d+", w)] or words
+    kept = [words[0][:SHORT_NAME]]
+    for word in words[1:]:
+        if len("-".join([*kept, word])) > SHORT_NAME:
+            break
+        kept.append(word)
+    while len(kept) > 1 and kept[-1] in DANGLING:
+        kept.pop()
+    return "-".join(kept)
 
 
 def dist_name(text: str) -> str:

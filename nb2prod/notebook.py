@@ -108,8 +108,10 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     except (OSError, ValueError) as exc:  # a symbolic link loop, a NUL in the path
         raise UserError(f"cannot read the file: {_reason(exc)}", path=path) from None
     if stat.S_ISDIR(info.st_mode):
+        import shlex  # the hint is a command to paste: a path with spaces is quoted
+
         raise UserError("is a directory, expected a .ipynb file", path=path,
-                        hint=f"to check every notebook in it: nb2prod lint {path}")
+                        hint=f"to check every notebook in it: nb2prod lint {shlex.quote(str(path))}")
     _check_regular(path, info.st_mode)
     if info.st_size > max_bytes:
         raise _too_large(path, info.st_size, max_bytes)

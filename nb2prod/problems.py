@@ -145,7 +145,7 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "nobody sees.",
           "df.head()", "print(df.head())"),
     _rule("NB606", "unknown-tag", WARNING, "A cell tag is not in nb2prod's vocabulary.",
-          "Fix the spelling (see `nb2prod rules NB606`) or remove the tag.",
+          "Fix the spelling to a valid tag (`nb2prod rules NB606` lists them) or remove the tag.",
           "A misspelled `step:` or `prev:` tag silently merges steps.",
           "tags: [\"stpe:train\"]", "tags: [\"step:train\"]"),
     _rule("NB607", "parameters-not-literal", WARNING,

@@ -44,11 +44,12 @@ SKIP: dict[str, str] = {
 class DocCommand:
     doc: Path
     line: int  # 1-based line in the document
-    argv: tuple[str, ...]  # after `nb2prod`
+    argv: tuple[str, ...]  # after `nb2prod` (or `cp`)
+    program: str = "nb2prod"  # or `cp`: a doc copies a file before editing it
 
     @property
     def text(self) -> str:
-        return shlex.join(("nb2prod", *self.argv))
+        return shlex.join((self.program, *self.argv))
 
     def skip_reason(self) -> str | None:
         return next((why for word, why in SKIP.items() if word in self.argv), None)
@@ -70,8 +71,9 @@ def doc_commands(doc: Path) -> list[DocCommand]:
         while text.endswith("\\") and number < len(lines):  # continued lines
             text, number = text[:-1] + " " + lines[number].strip(), number + 1
         command = text.strip().removeprefix("$ ")
-        if command.startswith("nb2prod "):
-            commands.append(DocCommand(doc, start, tuple(first_command(command))[1:]))
+        if command.startswith(("nb2prod ", "cp ")):
+            words = first_command(command)
+            commands.append(DocCommand(doc, start, tuple(words[1:]), words[0]))
     return commands
 
 
@@ -102,6 +104,9 @@ def run_in(folder: Path, command: DocCommand) -> Outcome:
     previous = Path.cwd()
     os.chdir(folder)
     try:
+        if command.program == "cp":
+            shutil.copy(*command.argv)
+            return Outcome(0, "")
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             code = main(list(command.argv))
     except SystemExit as exc:  # a usage error can still exit through click

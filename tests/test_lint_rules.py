@@ -91,7 +91,7 @@ def test_syntax_error_does_not_stop_other_cells():
 def test_unknown_tag_suggests_closest():
     case = next(c for c in CASES if c.code == "NB606" and c.kind == "fail")
     (finding,) = [f for f in lint_file(case_path(case), plan_for(case)) if f.code == "NB606"]
-    assert "'step:train'" in finding.message
+    assert "`step:train`" in finding.message
 
 
 def test_default_config_is_used_without_limits():

@@ -54,7 +54,7 @@ def test_unsaved_edits_in_the_notebook_node_win():
     data, _ = Nb2prodExporter().from_notebook_node(nb, resources)
     report = unzip(data)["nb2prod-report.md"]
     skipped = [c + 1 for c, cell in enumerate(nb.cells) if "skip" in cell.metadata.get("tags", [])]
-    assert f"Skipped cells: {', '.join(map(str, skipped))}." in report
+    assert f"## Skipped cells\n\nCells {', '.join(map(str, skipped))}: left out" in report
 
 
 def test_config_options_reach_the_build():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -62,6 +63,11 @@ def test_text(linted):
     assert (first["path"], first["cell"], first["line"], first["col"]) == (str(nb), "3", "2", "7")
     assert f"{nb}: NB501 " in "\n".join(out)
     assert out[-1].startswith(f"Found {len(findings)} findings")
+    top = Counter(f.code for f in findings).most_common()
+    width = len(str(top[0][1]))
+    assert out[-2 - len(top):-2] == [
+        f"{n:>{width}}  {code}  {LINT_RULES[code].name}" for code, n in top]
+    assert out[-2].startswith(f"Ignore a rule: --ignore {top[0][0]}, ")
     assert render([], "text", rules=LINT_RULES, files=3) == "All checks passed (3 notebooks)."
 
 
@@ -141,12 +147,18 @@ def test_junit_parses_back(linted, tmp_path):
     clean = tmp_path / "clean.ipynb"
     xml = render(findings, "junit", rules=LINT_RULES, files=2, paths=[str(nb), str(clean)])
     root = ET.fromstring(xml)
-    assert root.tag == "testsuites" and int(root.get("failures")) == len(findings)
+    errors = [f for f in findings if f.severity == "error"]
+    assert 0 < len(errors) < len(findings)  # only errors fail: a passing lint is green CI
+    assert root.tag == "testsuites" and int(root.get("failures")) == len(errors)
+    assert int(root.get("tests")) == len(findings)
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     assert set(suites) == {str(nb), str(clean)}
     failures = list(suites[str(nb)].iter("failure"))
-    assert len(failures) == len(findings)
-    assert {f.get("type") for f in failures} == {f.code for f in findings}
+    assert len(failures) == len(errors)
+    assert {f.get("type") for f in failures} == {f.code for f in errors}
+    strict = ET.fromstring(render(findings, "junit", rules=LINT_RULES, files=2,
+                                  paths=[str(nb)], fail_on="info"))
+    assert int(strict.get("failures")) == len(findings)
     passing = list(suites[str(clean)].iter("testcase"))
     assert len(passing) == 1 and not list(passing[0])
 

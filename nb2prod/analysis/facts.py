@@ -6,7 +6,7 @@ of the cell, at any depth. The walk (walk.py) visits every node anyway, so with
 `facts=True` it records them as it goes (a list append each; `build` walks
 without), which
 replaces a second walk of every tree (that cost lint ~15% of a cold run:
-docs/lint.md); it also walks, for the facts only, the few subtrees the
+docs/lint-speed.md); it also walks, for the facts only, the few subtrees the
 dataflow skips (annotations inside functions, type parameters). Here they
 are sorted and put in the record.
 

@@ -159,3 +159,40 @@ def strip_directives(source: str) -> str:
             continue
         lines[i] = ""
     return "\n".join(lines)
+
+
+def vocabulary() -> list[str]:
+    """The tags nb2prod reads, a line per kind, for `nb2prod rules NB606`."""
+    return [
+        "roles: " + ", ".join(ROLE_TAGS),
+        "steps: " + ", ".join(f"{p}NAME" for p in STEP_PREFIXES)
+        + "; after: " + ", ".join(f"{p}NAME" for p in AFTER_PREFIXES),
+        "settings: " + ", ".join(f"{p}VALUE" for p in SETTING_PREFIXES)
+        + " (`nb2prod rules NB617` explains them)",
+        f"serving: {MODEL_TAG}, {MODEL_TAG}:NAME, {PREDICT_TAG}",
+        f"lint: {IGNORE_PREFIX}=CODE[,CODE]",
+        "other tools' tags are left alone: " + ", ".join(sorted(FOREIGN_TAGS)[:4])
+        + ", " + ", ".join(f"{p}*" for p in FOREIGN_PREFIXES) + ", ...",
+    ]
+
+
+def unknown_tag_message(tag: str) -> str:
+    """NB606's one message, in lint, plan and build alike."""
+    if tag.startswith(STEP_PREFIXES):
+        return f"tag `{tag}` needs a step name (letters, digits, _ and -); ignored"
+    hint = suggest_tag(tag)
+    return f"unknown tag `{tag}` ignored" + (f"; did you mean `{hint}`?" if hint else "")
+
+
+def suggest_tag(tag: str) -> str | None:
+    """The closest known tag: `stpe:train` -> `step:train`, `paramters` -> `parameters`."""
+    import difflib  # only notebooks with an unknown tag need it
+
+    prefix, colon, rest = tag.partition(":")
+    if colon and rest:
+        prefixes = [p[:-1] for p in (*STEP_PREFIXES, *AFTER_PREFIXES)]
+        close = difflib.get_close_matches(prefix.lower(), prefixes, n=1, cutoff=0.6)
+        if close:
+            return f"{close[0]}:{rest}" if f"{close[0]}:{rest}" != tag else None
+    close = difflib.get_close_matches(tag.lower(), list(ROLE_TAGS), n=1, cutoff=0.6)
+    return close[0] if close else None

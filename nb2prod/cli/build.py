@@ -46,7 +46,8 @@ def build(
         "(podman or docker).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
     verbose: Annotated[bool, typer.Option(
-        "--verbose", "-v", help="Also print the plan: steps, inputs, outputs.")] = False,
+        "--verbose", "-v", help="Also print the plan (steps, inputs, outputs) and every "
+        "note.")] = False,
     ci: Annotated[list[str] | None, typer.Option(
         "--ci", help="Also generate a CI workflow: github (.github/workflows/ci.yml).")] = None,
     target: Annotated[list[str] | None, typer.Option(
@@ -133,9 +134,10 @@ def run_build(flags: BuildFlags) -> int:
         return _report_check(console, result.out_dir, result.verdicts, result.plan.import_name)
     if flags.verbose:
         _print_plan(console, result.plan)
-    _print_problems(console, flags.notebook, result.plan.problems, flags.quiet)
+    # notes are for the curious: all of them under -v, else one line pointing at the report
+    _print_problems(console, flags.notebook, result.plan.problems, quiet=not flags.verbose)
     if not flags.quiet:
-        _print_summary(console, result.plan, result.out_dir, result.verdicts)
+        _print_summary(console, result.plan, result.out_dir, result.verdicts, flags.verbose)
     return exit_code(result.plan, flags.strict)
 
 
@@ -153,7 +155,9 @@ def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False)
         from nb2prod.plan.graph import RENDERERS, plan_graph, to_tree
 
         if format == "text":
-            _console().print(to_tree(plan_graph(plan)))
+            wide = _console()
+            wide.width = 1000  # a tree wraps nothing: a narrow terminal must not crop names
+            wide.print(to_tree(plan_graph(plan)))
             _print_problems(_console(), notebook, plan.problems, quiet=False)
         else:
             print(RENDERERS[format](plan_graph(plan)), end="")
@@ -185,8 +189,11 @@ def _print_plan(console, plan: Plan) -> None:
     from rich.table import Table
 
     table = Table(title=f"{plan.notebook_name} -> {plan.dist_name}", title_justify="left")
-    for column in ("step", "cells", "inputs", "outputs", "after"):
-        table.add_column(column)
+    # a step name is what --from-step takes: never cut; the lists fold, never end in `…`
+    table.add_column("step", no_wrap=True, min_width=max((len(s.function) for s in plan.steps),
+                                                         default=4))
+    for column in ("cells", "inputs", "outputs", "after"):
+        table.add_column(column, overflow="fold")
     for step in plan.steps:
         table.add_row(step.function, ", ".join(map(str, step.cells)),
                       ", ".join(step.inputs) or "-", ", ".join(step.outputs) or "-",
@@ -209,16 +216,17 @@ def _print_plan(console, plan: Plan) -> None:
             console.print(line, markup=False)
 
 
-def _print_summary(console, plan: Plan, out_dir: Path, verdicts) -> None:
+def _print_summary(console, plan: Plan, out_dir: Path, verdicts, verbose: bool) -> None:
     counts: dict[str, int] = {}
     for verdict in verdicts:
         counts[verdict.action] = counts.get(verdict.action, 0) + 1
     files = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
     console.print(f"built {plan.dist_name} in {out_dir}: {len(plan.steps)} step(s), "
                   f"files: {files}", markup=False)
+    hidden = " (-v lists them)" if plan.count(INFO) and not verbose else ""
     console.print(f"problems: {plan.count(ERROR)} error(s), {plan.count(WARNING)} warning(s), "
-                  f"{plan.count(INFO)} note(s); see {out_dir / 'nb2prod-report.md'}",
-                  markup=False)
+                  f"{plan.count(INFO)} note(s){hidden}; see {out_dir / 'nb2prod-report.md'}",
+                  markup=False, soft_wrap=True)
     console.print(f"next: pip install {pip_target(out_dir)} && python -m {plan.import_name} "
                   "--help", markup=False, soft_wrap=True)  # a command to paste: never wrapped
 

@@ -85,7 +85,7 @@ _declare(lint)
 
 def rules(
     code: Annotated[str | None, typer.Argument(
-        help="A rule id to explain, e.g. NB101. Default: list every rule.",
+        help="A rule to explain, by code or name: NB201, undefined-name. Default: list every rule.",
         show_default=False, metavar="[CODE]")] = None,
     format: Annotated[RulesFormat, typer.Option(
         "--format", "-f", help="text or json.")] = RulesFormat.text,

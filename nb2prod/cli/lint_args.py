@@ -1,7 +1,7 @@
 """`nb2prod lint` without typer: the flags of a well-formed command line, parsed by hand.
 
 Importing typer (and click) costs ~40 ms, a third of linting one notebook
-and a fifth of a cold run on a hundred (docs/lint.md, "Where the time
+and a fifth of a cold run on a hundred (docs/lint-speed.md, "Where the time
 went"). `parse` reads the flags of one table, `OPTIONS`, from which cli/lint.py
 also makes the typer command, the way click reads them (long options with `=` or a separate value, short
 ones with an attached or separate value, repeatable options, paths among the

@@ -6,6 +6,7 @@ proposal as a table or hand it to `tag/write.py`, which edits only tag lines.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,9 +56,11 @@ def tag(
         proposed = {s.cell - 1: s.tags for s in suggestions}
         result = write_tags(notebook, proposed, force=force)
         verb = f"tagged {result.changed} cell(s) in" if result.written else "no change to"
-        console.print(f"{verb} {notebook}; next: nb2prod build {notebook}", markup=False)
+        console.print(f"{verb} {notebook}; next: nb2prod build {shlex.quote(str(notebook))}",
+                      markup=False, soft_wrap=True)  # a command to paste: quoted, never wrapped
     elif not suggest:
-        console.print(f"apply with: nb2prod tag {notebook} --write", markup=False)
+        console.print(f"apply with: nb2prod tag {shlex.quote(str(notebook))} --write",
+                      markup=False, soft_wrap=True)
     raise typer.Exit(0)
 
 

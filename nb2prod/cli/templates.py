@@ -8,6 +8,7 @@ Any template missing from that folder falls back to the built-in one.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +27,7 @@ templates_app = typer.Typer(
 CONTEXT: dict[str, str] = {
     "pyproject.toml.j2": "plan: dist_name, version, dependencies, import_name (entry point); "
                          "optional_dependencies",
-    "README.md.j2": "plan: params (cli, type_name, default, cell), steps, metrics",
+    "README.md.j2": "plan: params (cli, type_name, default, cell), steps, metrics; rebuild",
     "package_init.py.j2": "plan: import_name, exports (re-exported public names)",
     "pipeline.py.j2": "plan: imports, helpers, params, steps (blocks, inputs, outputs, "
                       "code_hash), metrics, results; run_specs (retry, cache, secrets); "
@@ -41,7 +42,7 @@ CONTEXT: dict[str, str] = {
     "Dockerfile.j2": "plan: python_version (base image), dist_name, import_name",
     "dockerignore.j2": "plan: dist_name (comment only)",
     "report.md.j2": "plan: steps, skipped, dependencies, resolved, environment, problems, "
-                    "count(severity); run_specs",
+                    "count(severity); run_specs, step_graph",
     "export_module.py.j2": "plan: export_module, exports, import_name "
                            "(only for nbdev notebooks with `#| default_exp`)",
     "github-ci.yml.j2": "plan: notebook_name, dist_name, python_version, "
@@ -116,7 +117,8 @@ def export(
         counts[verdict] = counts.get(verdict, 0) + 1
     summary = ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items()))
     print(f"exported {len(verdicts)} template(s) to {directory}: {summary}")
-    print(f"next: edit them, then nb2prod build NOTEBOOK.ipynb --templates {directory}")
+    print("next: edit them, then nb2prod build NOTEBOOK.ipynb --templates "
+          + shlex.quote(str(directory)))
     raise typer.Exit(0)
 
 
@@ -144,7 +146,8 @@ def list_templates(
             source = "  [override]" if (templates / name).is_file() else "  [built-in]"
         print(f"{name:<{width}}  -> {path}{source}")
         print(f"{'':<{width}}     {context}")
-    names = ("optional_dependencies", "kernel_display", "run_specs", "wheel_hashes", *TARGETS)
+    names = ("optional_dependencies", "kernel_display", "run_specs", "wheel_hashes", "rebuild",
+             "step_graph", *TARGETS)
     variables = ", ".join(f"`{name}`" for name in names)
     print(f"Every template receives `plan` (plus {variables}); "
           "see docs/templates.md.")

@@ -50,7 +50,8 @@ def verify(
 
     if format not in FORMATS:
         raise UserError(f"unknown format {format!r}: use text or json")
-    options = VerifyOptions(notebook, tuple(param or ()), Tolerance(rtol, atol), timeout, runs, name)
+    options = VerifyOptions(notebook, tuple(param or ()), Tolerance(rtol, atol), timeout, runs,
+                            name, progress=_progress() if format == "text" else None)
     try:
         outcome = run_verify(options)
     except RunFailure as failure:
@@ -60,10 +61,38 @@ def verify(
         print(json.dumps(outcome_data(outcome), indent=2))
     else:
         _print_table(outcome)
+        if any(row.verdict in ("differs", "nondeterministic") for row in outcome.rows):
+            _print_random_cells(notebook)
         if runs == 1 and any(row.verdict == "differs" for row in outcome.rows):
             print("next: if these values are random, run again with --runs 2 to tell "
                   "nondeterminism from a conversion error")
     raise typer.Exit(outcome.exit_code)
+
+
+def _progress():
+    """A line on stderr as each long phase starts, on a terminal only (no blank minutes)."""
+    if not sys.stderr.isatty():
+        return None
+    print("verify: building the package", file=sys.stderr)
+    return lambda text: print(f"verify: {text}", file=sys.stderr, flush=True)
+
+
+def _print_random_cells(notebook: Path) -> None:
+    """Values that differ often come from randomness without a seed: name the cells lint
+    flags for it (NB303), where the user can fix it."""
+    from nb2prod.errors import UserError
+    from nb2prod.lint.api import LintOptions, run_lint
+    from nb2prod.lint.formats import location
+
+    try:  # the notebook ran already; a pyproject lint refuses must not hide the result
+        findings = run_lint(LintOptions(paths=(notebook,), select=("NB303",))).result.findings
+    except UserError:
+        return
+    for finding in findings:
+        print(f"{location(finding)}: {finding.code} {finding.message}")
+    if findings:
+        print(f"{len(findings)} cell(s) above use randomness without a seed (NB303): "
+              "seed them (a `seed` parameter) and the values can match")
 
 
 def outcome_data(outcome) -> dict:

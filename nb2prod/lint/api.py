@@ -92,7 +92,8 @@ def run_lint(options: LintOptions) -> LintOutcome:
                                path_sensitive=bool(config.per_file_ignores))
     result = lint_many(files, plan, options.jobs, options.progress, cache)
     text = formats.render(result.findings, options.format, rules=registry.LINT_RULES,
-                         files=result.files, paths=[str(f) for f in files])
+                         files=result.files, paths=[str(f) for f in files],
+                         fail_on=config.fail_on)
     failing = any(f.at_least(config.fail_on) for f in result.findings)
     return LintOutcome(result, text, 1 if failing else 0)
 

@@ -10,6 +10,16 @@ from nb2prod.lint.registry import CATALOG, LINT_RULES
 from nb2prod.problems import CONVERSION_RULES, Rule
 
 
+def _tags() -> list[str]:
+    from nb2prod.analysis.tags import vocabulary
+
+    return ["Valid tags:", *(f"  {line}" for line in vocabulary())]
+
+
+APPENDICES = {"NB606": _tags}
+"""Code -> the lines `nb2prod rules CODE` adds after the fix: what the rule checks against."""
+
+
 def scope(code: str) -> str:
     if code in LINT_RULES and code in CONVERSION_RULES:
         return "lint+build"
@@ -28,9 +38,12 @@ def rule_dict(rule: Rule) -> dict:
 
 
 def lookup(code: str) -> Rule:
-    rule = CATALOG.get(code.strip().upper())
+    """A rule by code (`NB201`, any case) or name (`undefined-name`)."""
+    key = code.strip()
+    rule = CATALOG.get(key.upper()) or next(
+        (r for r in CATALOG.values() if r.name == key.lower()), None)
     if rule is None:
-        raise UserError(f"unknown rule id {code!r}", hint="`nb2prod rules` lists them all",
+        raise UserError(f"unknown rule {code!r} (neither a code nor a name)", hint="`nb2prod rules` lists them all",
                         exit_code=2)
     return rule
 
@@ -62,6 +75,8 @@ def render_rule(code: str, fmt: str = "text") -> str:
     if rule.good:
         parts += ["", "Good:", textwrap.indent(rule.good, "    ")]
     parts += ["", f"Fix: {rule.fix}"]
+    if rule.code in APPENDICES:
+        parts += ["", *APPENDICES[rule.code]()]
     if rule.code in LINT_RULES:
         silence = (f"Silence one line with `# noqa: {rule.code}`, a cell with the tag "
                    f"`nb2prod:ignore={rule.code}`, a repository with "

@@ -3,7 +3,7 @@
 Why not `ProcessPoolExecutor` (still used where `os.fork` is missing): a pool
 starts its processes, a queue-feeding thread and a result thread, pickles
 every chunk of paths out and every result back, and the parent only waits;
-on the benchmark corpus (docs/lint.md) that cost ~0.15 s of CPU and made
+on the benchmark corpus (docs/lint-speed.md) that cost ~0.15 s of CPU and made
 `--jobs 2` slower in wall time than `--jobs 1`. Here the split is static and
 decided before any work: files are dealt out by size (largest first, in turns
 back and forth, so the shares take about as long), each child is forked after

@@ -38,12 +38,26 @@ def render_text(findings: list[Finding], rules: Mapping[str, Rule], files: int) 
     counts = Counter(f.severity for f in findings)
     plural = "s" if files != 1 else ""
     if findings:
+        lines += rule_counts(findings, rules)
         detail = ", ".join(f"{counts[s]} {s}" for s in (ERROR, WARNING, INFO) if counts[s])
         lines.append(f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} "
                      f"({detail}) in {files} notebook{plural}.")
     else:
         lines.append(f"All checks passed ({files} notebook{plural}).")
     return "\n".join(lines)
+
+
+def rule_counts(findings: list[Finding], rules: Mapping[str, Rule]) -> list[str]:
+    """A line per rule, most frequent first, then how to ignore the first of them: what
+    a person reads after a long listing to decide what to fix or switch off."""
+    by_code = Counter(f.code for f in findings).most_common()
+    width = len(str(by_code[0][1]))
+    lines = [f"{n:>{width}}  {code}  {rules[code].name if code in rules else ''}".rstrip()
+             for code, n in by_code]
+    top = by_code[0][0]
+    hint = (f"Ignore a rule: --ignore {top}, or `ignore = [\"{top}\"]` under "
+            f"[tool.nb2prod.lint] in pyproject.toml; one line: `# noqa: {top}`.")
+    return [*lines, hint]
 
 
 def render_json(findings: list[Finding], rules: Mapping[str, Rule], files: int) -> str:
@@ -156,25 +170,32 @@ def render_sarif(findings: list[Finding], rules: Mapping[str, Rule], files: int)
 
 
 def render_junit(findings: list[Finding], rules: Mapping[str, Rule], files: int,
-                 paths: Iterable[str] = ()) -> str:
-    """JUnit XML: one test suite per notebook, one failing test case per finding."""
+                 paths: Iterable[str] = (), fail_on: str = ERROR) -> str:
+    """JUnit XML: one test suite per notebook, one test case per finding; a failure only
+    at `fail_on` or worse (what makes lint exit 1), so a passing lint is a green CI run.
+    The findings below it are passing test cases that carry their line as output."""
     from xml.etree import ElementTree as ET
 
     by_path: dict[str, list[Finding]] = {p: [] for p in paths}
     for f in findings:
         by_path.setdefault(f.path, []).append(f)
+    failing = sum(f.at_least(fail_on) for f in findings)
     root = ET.Element("testsuites", name="nb2prod lint", tests=str(max(len(findings), 0)),
-                      failures=str(len(findings)))
+                      failures=str(failing))
     for path, items in by_path.items():
         suite = ET.SubElement(root, "testsuite", name=path, tests=str(max(len(items), 1)),
-                              failures=str(len(items)), errors="0", skipped="0")
+                              failures=str(sum(f.at_least(fail_on) for f in items)),
+                              errors="0", skipped="0")
         if not items:
             ET.SubElement(suite, "testcase", name="lint", classname=path)
         for f in items:
             case = ET.SubElement(suite, "testcase", classname=path,
                                  name=f"{f.code} {location(f)[len(path) + 1:] or 'notebook'}")
-            failure = ET.SubElement(case, "failure", message=f.message, type=f.code)
-            failure.text = f"{location(f)}: {f.code} [{f.severity}] {f.message}\n{f.hint}"
+            line = f"{location(f)}: {f.code} [{f.severity}] {f.message}\n{f.hint}"
+            if f.at_least(fail_on):
+                ET.SubElement(case, "failure", message=f.message, type=f.code).text = line
+            else:
+                ET.SubElement(case, "system-out").text = line
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
 
@@ -186,9 +207,9 @@ FORMATS: dict[str, Callable[..., str]] = {
 
 
 def render(findings: Iterable[Finding], fmt: str, *, rules: Mapping[str, Rule],
-           files: int = 0, paths: Iterable[str] = ()) -> str:
+           files: int = 0, paths: Iterable[str] = (), fail_on: str = ERROR) -> str:
     """The report for `findings` in format `fmt` (a key of `FORMATS`)."""
     findings = list(findings)
     if fmt == "junit":
-        return render_junit(findings, rules, files, paths)
+        return render_junit(findings, rules, files, paths, fail_on)
     return FORMATS[fmt](findings, rules, files)

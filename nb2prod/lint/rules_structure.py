@@ -21,6 +21,7 @@ from nb2prod.analysis.tags import (
     SETTING_PREFIXES,
     STEP,
     STEP_PREFIXES,
+    unknown_tag_message,
 )
 from nb2prod.lint.context import Check, LintContext, found
 from nb2prod.problems import ERROR, INFO, WARNING, Problem, Rule, make_problem
@@ -88,28 +89,11 @@ def check_sizes(ctx: LintContext) -> Iterator[Problem]:
 
 def check_tags(ctx: LintContext) -> Iterator[Problem]:
     for cell in ctx.analysis.cells:
-        for tag in cell.tags.unknown:
-            hint = suggest_tag(tag)
-            message = f"unknown tag {tag!r}" + (f"; did you mean {hint!r}?" if hint else "")
-            if tag.startswith(STEP_PREFIXES):
-                message = f"tag {tag!r} needs a step name (letters, digits, _ and -)"
-            yield make_problem("NB606", message, cell.cell.number, 1, 1, cell.cell.cell_id)
+        for tag in cell.tags.unknown:  # the message plan and build give too
+            yield make_problem("NB606", unknown_tag_message(tag), cell.cell.number, 1, 1,
+                               cell.cell.cell_id)
     if ctx.config.require_tags and ctx.code_cells and not _is_tagged(ctx):
         yield found(UNTAGGED, None, "no step or role tags; the repository requires them")
-
-
-def suggest_tag(tag: str) -> str | None:
-    """The closest known tag: `stpe:train` -> `step:train`, `paramters` -> `parameters`."""
-    import difflib  # only notebooks with an unknown tag need it
-
-    prefix, colon, rest = tag.partition(":")
-    if colon and rest:
-        prefixes = [p[:-1] for p in (*STEP_PREFIXES, *AFTER_PREFIXES)]
-        close = difflib.get_close_matches(prefix.lower(), prefixes, n=1, cutoff=0.6)
-        if close:
-            return f"{close[0]}:{rest}" if f"{close[0]}:{rest}" != tag else None
-    close = difflib.get_close_matches(tag.lower(), list(ROLE_TAGS), n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 def _is_tagged(ctx: LintContext) -> bool:

@@ -11,7 +11,17 @@ import ast
 from pathlib import Path
 
 from nb2prod.analysis.analyze import CellAnalysis, NotebookAnalysis, analyze
-from nb2prod.analysis.tags import EXPORT, FUNCTIONS, IMPORTS, METRICS, PARAMETERS, SKIP, STEP, TEST
+from nb2prod.analysis.tags import (
+    EXPORT,
+    FUNCTIONS,
+    IMPORTS,
+    METRICS,
+    PARAMETERS,
+    SKIP,
+    STEP,
+    TEST,
+    unknown_tag_message,
+)
 from nb2prod.errors import UserError
 from nb2prod.notebook import Notebook, load_notebook
 from nb2prod.plan.metrics import split_metrics_cell, unnamed_prints
@@ -109,7 +119,7 @@ def _tag_problems(cell: CellAnalysis, role: str | None) -> list[Problem]:
     """Unknown tags (NB606), competing roles (NB615), invalid settings (NB617), a
     skipped cell (NB612), and the cell's code problems unless it is skipped."""
     number, cell_id = cell.cell.number, cell.cell.cell_id
-    problems = [make_problem("NB606", f"unknown tag `{tag}` ignored", number, cell_id=cell_id)
+    problems = [make_problem("NB606", unknown_tag_message(tag), number, cell_id=cell_id)
                 for tag in cell.tags.unknown]
     if cell.tags.extra_roles:
         problems.append(make_problem(

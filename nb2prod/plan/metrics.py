@@ -2,7 +2,8 @@
 
 Accepted lines print one value: `print(name)`, `print(f"r2 = {r2:.4f}")`,
 `print("r2 =", r2)`, or a bare `name` (Kale writes `print(name)`). The lines
-are kept so the generated CLI prints its metrics the way the notebook did;
+are kept so the generated CLI prints its metrics the way the notebook did (a
+bare name with its label: `accuracy  0.768`);
 the printed outputs of plain `print(name)` lines become golden test values.
 """
 
@@ -40,7 +41,9 @@ def read_metrics(cells: list[CellAnalysis]):
             name, kind = found
             names.extend(metric_names(node))
             printed.append((name, kind))
-            lines.append(f"print({name})" if kind == "bare" else ast.unparse(node))
+            # a bare name shows under its cell in Jupyter; a terminal needs the label
+            lines.append(f"print({name + ' '!r}, {name})" if kind == "bare"
+                         else ast.unparse(node))
         golden.extend(_golden(cell, printed))
         code.append(Block(cell.cell.number, cell.cell.cell_id, "\n".join(lines)))
     return tuple(dict.fromkeys(names)), tuple(golden), tuple(code), problems

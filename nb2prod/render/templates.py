@@ -16,6 +16,7 @@ from nb2prod.errors import UserError
 from nb2prod.plan import codegen
 from nb2prod.plan.dependencies import requirement_name
 from nb2prod.plan.environment import normalize
+from nb2prod.plan.graph import plan_graph, to_mermaid
 from nb2prod.plan.records import Plan
 from nb2prod.plan.stepsettings import plan_settings
 from nb2prod.render.display import kernel_settings
@@ -66,7 +67,9 @@ def render(plan: Plan, templates: Path | None = None,
     targets = targets or TargetOptions()
     context = {**template_context(plan, targets),
                "kernel_display": kernel_settings(plan.dependencies),
-               "run_specs": plan_settings(plan), "wheel_hashes": wheel_hashes or {}}
+               "run_specs": plan_settings(plan), "wheel_hashes": wheel_hashes or {},
+               "rebuild": rebuild_command(plan, ci, targets),
+               "step_graph": to_mermaid(plan_graph(plan))}
     files = {}
     for template_name, pattern in [*FILES, *(CI_FILES[name] for name in sorted(set(ci))),
                                    *target_files(targets, plan)]:
@@ -79,6 +82,23 @@ def render(plan: Plan, templates: Path | None = None,
     files[REPORT_JSON] = json.dumps(report_data(plan), indent=2, sort_keys=True) + "\n"
     files["wheelhouse/README.txt"] = WHEELHOUSE_README
     return files
+
+
+def rebuild_command(plan: Plan, ci: tuple[str, ...], targets: TargetOptions) -> str:
+    """The `nb2prod build` command that makes this package again, with the flags it was
+    built with, quoted for a shell (run from the notebook's folder)."""
+    import shlex
+
+    from nb2prod.naming import dist_name
+
+    words = ["nb2prod", "build", plan.notebook_name]
+    if plan.dist_name != dist_name(Path(plan.notebook_name).stem):
+        words += ["--name", plan.dist_name]
+    words += [w for name in targets.targets for w in ("--target", name)]
+    words += [w for name in sorted(set(ci)) for w in ("--ci", name)]
+    words += [w for flag in ("image", "volume") if getattr(targets, flag)
+              for w in (f"--{flag}", getattr(targets, flag))]
+    return shlex.join(words)
 
 
 def report_data(plan: Plan) -> dict:

@@ -81,13 +81,13 @@ def read_manifest(out_dir: Path) -> dict:
         return {}
 
 
-def manifest_text(files: Mapping[str, str], meta: Mapping[str, str]) -> str:
+def manifest_text(files: Mapping[str, str], meta: Mapping[str, object]) -> str:
     data = {**meta, "files": {path: digest(text) for path, text in sorted(files.items())}}
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
 def write_tree(out_dir: Path, files: Mapping[str, str], verdicts: list[Verdict],
-               meta: Mapping[str, str]) -> None:
+               meta: Mapping[str, object]) -> None:
     """Apply `verdicts` atomically: build the new tree beside `out_dir`, then swap."""
     out_dir = out_dir.resolve()
     if out_dir.exists() and not out_dir.is_dir():

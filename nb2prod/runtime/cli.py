@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
-from .logs import configure_logging
+from .logs import configure_logging, labelled
 from .model_trust import ModelError
 from .redact import Secrets
 from .runner import Runner, StepFailed, StopRun, environment_digest
@@ -193,6 +193,11 @@ def main(command: Command, argv: list[str] | None = None) -> int:
     metrics = {name: values[name] for name in command.metrics}
     if command.print_metrics:
         command.print_metrics(metrics)
+    else:  # metrics nobody printed are the run's result: show them, labelled
+        sys.stdout.write(labelled(metrics))
+    if not command.metrics and not (args.only_step or args.from_step):
+        log.info("no metrics to print: tag a notebook cell `metrics` with one print(name) "
+                 "per result and rebuild; they then print here and go to --metrics-out")
     if args.metrics_out:
         args.metrics_out.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({k: to_jsonable(v) for k, v in metrics.items()}, indent=2)

@@ -1,20 +1,24 @@
 """Run logs on stderr: a compact line per step for people, or JSON lines for machines.
 
 stdout is the notebook's: it keeps exactly what the notebook printed, so every
-record of the runner goes to stderr. Records carry the step's summary
-(shapes, else types), never values.
+record of the runner goes to stderr. Records carry the step's summary:
+numbers by value (`accuracy=0.768`: what the user wants to see), shapes and
+lengths for collections, else the type; never text, which may be a secret.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import numbers
 import sys
 from typing import Any, Callable  # noqa: UP035 - Python 3.10 too
 
 
 def summary(value: Any) -> str:
-    """`DataFrame(800, 6)`, `ndarray(200,)`, else the type's name: never the value."""
+    """`0.768`, `42`, `DataFrame(800, 6)`, `ndarray(200,)`, `list[3]`, else the type's name."""
+    if isinstance(value, numbers.Number) and getattr(value, "shape", ()) == ():
+        return _number(value)
     kind = type(value).__name__
     shape = getattr(value, "shape", None)
     if isinstance(shape, tuple) and shape and all(isinstance(n, int) for n in shape):
@@ -22,6 +26,29 @@ def summary(value: Any) -> str:
     if isinstance(value, (list, tuple, dict, set)):
         return f"{kind}[{len(value)}]"
     return kind
+
+
+def _number(value: numbers.Number) -> str:
+    """A scalar as a person reads it: 4 significant digits for reals (0.7683), ints whole."""
+    if isinstance(value, (bool, numbers.Integral)):
+        return repr(value.item() if hasattr(value, "item") else value)
+    if isinstance(value, numbers.Real):
+        return f"{float(value):.4g}"
+    return type(value).__name__  # complex, Decimal subclasses of odd kinds: the type
+
+
+def labelled(metrics: dict[str, Any]) -> str:
+    """`accuracy  0.768` a line per metric, names aligned: what `python -m PKG` prints at
+    the end when the notebook had no metrics cell printing them (else nothing to see)."""
+    width = max((len(name) for name in metrics), default=0)
+    return "".join(f"{name:<{width}}  {_metric(value)}\n" for name, value in metrics.items())
+
+
+def _metric(value: Any) -> str:
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        return f"{float(value):.6g}"
+    text = str(value)
+    return text if len(text) <= 80 and "\n" not in text else summary(value)
 
 
 class TextFormatter(logging.Formatter):

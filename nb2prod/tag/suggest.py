@@ -181,9 +181,15 @@ def step_name(text: str, taken: set[str]) -> str:
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [label](link) -> label
     text = re.sub(r"[*_`~<>]", " ", text)
     text = re.sub(r"^\s*(step\s*)?\d+(\.\d+)*[.):]?\s+", "", text, flags=re.IGNORECASE)
-    name = naming.identifier(text).lower()
-    while len(name) > MAX_STEP_NAME and "_" in name:
-        name = name.rsplit("_", 1)[0]
+    phrase = re.split(r"\s*(?:[:;,(\[]|\s[-–—]\s)", text, maxsplit=1)[0]
+    if len(naming.identifier(text)) > MAX_STEP_NAME and naming.identifier(phrase) != "step":
+        text = phrase  # `Feature engineering: one-hot ...`: the heading's first phrase
+    words = naming.identifier(text).lower().split("_")
+    while len("_".join(words)) > MAX_STEP_NAME and len(words) > 1:
+        words.pop()
+    while len(words) > 1 and words[-1] in naming.DANGLING:  # never `train_model_and`
+        words.pop()
+    name = naming.identifier("_".join(words)) if words else "step"
     return naming.unique(name[:MAX_STEP_NAME], taken)
 
 

@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,7 @@ class VerifyOptions:
     timeout: int = 600  # seconds per notebook cell, and for the whole package run
     runs: int = 1
     name: str | None = None
+    progress: Callable[[str], None] | None = None  # told what starts; the CLI's terminal
 
 
 @dataclass(frozen=True)
@@ -203,8 +205,13 @@ def run_verify(options: VerifyOptions) -> Outcome:
         overrides = parse_overrides(options.params, plan.params)
         names = plan.metrics or plan.results
         notebook = load_notebook(options.notebook)
-        runs = [_run_both(plan, notebook, overrides, names, root / f"run{i}", cwd, options)
-                for i in range(options.runs)]
+        tell = options.progress or (lambda text: None)
+        runs = []
+        for i in range(options.runs):
+            tell(f"built {plan.dist_name}; running the notebook and the package"
+                 + (f" (run {i + 1} of {options.runs})" if options.runs > 1 else ""))
+            runs.append(_run_both(plan, notebook, overrides, names, root / f"run{i}", cwd,
+                                  options))
     nb_runs, pkg_runs = [r[0] for r in runs], [r[1] for r in runs]
     rows = tuple(classify(n, nb_runs, pkg_runs, options.tolerance) for n in names)
     notes = () if names else (NOTHING_TO_COMPARE,)

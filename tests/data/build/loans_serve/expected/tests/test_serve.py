@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import time
 import zipfile
 
@@ -58,7 +59,16 @@ def training_rows(values, n: int = ROWS) -> list:
     head = x.head(n) if hasattr(x, "head") else x[:n]
     if hasattr(head, "to_json"):
         return json.loads(head.to_json(orient="values", date_format="iso"))
-    return json.loads(json.dumps(model_io.jsonable(head)))
+    return null_for_nan(model_io.jsonable(head))
+
+
+def null_for_nan(value):
+    """A missing value (NaN) as a client sends it, JSON null: NaN is not JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, list):
+        return [null_for_nan(v) for v in value]
+    return value
 
 
 def columns(model_dir) -> list[str]:
