@@ -123,6 +123,18 @@ def _printable(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+async def _loaded(state: Any, wait: float = 30.0) -> bool:
+    """Whether the model is in, waiting up to `wait` seconds while it loads: with
+    several workers /readyz answers from one of them, and a request reaching another
+    that is still loading waits for it instead of getting 503."""
+    task = getattr(state, "loading", None)
+    if task is None or task.done():
+        return state.model is not None
+    with contextlib.suppress(*TIMEOUTS):
+        await asyncio.wait_for(asyncio.shield(task), wait)
+    return state.model is not None
+
+
 def not_ready() -> JSONResponse:
     return error(503, "model", "not loaded yet", headers={"Retry-After": RETRY_AFTER})
 
@@ -132,6 +144,7 @@ async def lifespan(app: FastAPI):
     """Build the model in the background, so the port opens (and /healthz answers)
     while it loads; /readyz answers 200 once it is in."""
     task = asyncio.create_task(load(app.state))
+    app.state.loading = task
     yield
     task.cancel()
     if app.state.batcher is not None:
@@ -194,7 +207,7 @@ def create_app(service: Service, model_dir: Path | str,
 
 async def predict(request: Request) -> JSONResponse:
     state = request.app.state
-    if state.model is None:
+    if state.model is None and not await _loaded(state):
         return not_ready()
     try:
         body = await asyncio.wait_for(read_body(request, state.max_body_bytes),
