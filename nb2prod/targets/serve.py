@@ -33,6 +33,7 @@ FILES: tuple[tuple[str, str], ...] = (
     ("serve.yaml.j2", "deploy/serve.yaml"),
     ("inference.py.j2", "src/{import_name}/inference.py"),
     ("test_inference.py.j2", "tests/test_inference.py"),
+    ("score.py.j2", "src/{import_name}/score.py"),
     ("contract.py.j2", "src/{import_name}/contract.py"),
     ("feature_state.py.j2", "src/{import_name}/feature_state.py"),
 )

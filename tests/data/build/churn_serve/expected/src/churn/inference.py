@@ -1,4 +1,3 @@
-
 """Raw rows -> the input of churn's model: the notebook's own feature code.
 
 Requests are rows of `df`, the frame the notebook loaded (cell 6, line 3),
