@@ -58,4 +58,6 @@ def test_churn_target_column_statement_is_training_only():
     path = plan(EXAMPLES / "churn.ipynb").inference
     assert (path.frame, path.target, path.frozen) == ("df", "churn", ("feature_cols",))
     assert not any("churn" in s.code and "=" in s.code.split("[")[0] for s in path.statements)
-    assert [s.code.split(" =")[0] for s in path.load] == ["rng", "contract", "df"]
+    # the frame is built, not read: the cell's statements that finish it are the load
+    assert [s.code.split(" =")[0] for s in path.load] == [
+        "rng", "contract", "df", "logit", "df['churn']"]

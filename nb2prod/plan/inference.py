@@ -27,6 +27,8 @@ FITTED_METHODS = frozenset({"transform", "predict", "predict_proba", "decision_f
                             "fit_transform", "inverse_transform", "score_samples"})
 """Methods called on a fitted object: the object's training value is frozen."""
 FIT_METHODS = frozenset({"fit", "partial_fit"})
+READERS = frozenset({"read_csv", "read_parquet", "read_json", "read_excel", "read_feather",
+                     "read_sql", "read_table", "read_pickle", "read_orc", "read_sql_query"})
 LOADERS = frozenset({"DataFrame", "read_csv", "read_parquet", "read_json", "read_excel",
                      "read_feather", "read_sql", "read_table", "read_pickle", "read_orc"})
 TARGET_GETTERS = frozenset({"pop"})
@@ -63,6 +65,7 @@ class InferencePath:
     heldout: str | None  # what the notebook passes to the model's predict
     heldout_rows: tuple[str, ...]  # names whose index are the held-out rows
     origin: str  # "loaded" or "tag"
+    renumbered: bool = False  # a statement renumbers rows: held-out rows cannot be found
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,10 @@ def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int
     start = stmts[load_at]
     heldout, heldout_rows = _heldout(stmts, end, model)
     dropped = tuple(dict.fromkeys(c for i in path for c in _dropped_columns(stmts[i].node)))
-    statements = tuple(_record(stmts[i], batch.role(stmts[i].node, i == load_at))
-                       for i in path if i != load_at)
-    load = tuple(_record(stmts[i], "load") for i in load_slice(stmts, load_at))
+    building = _building(stmts, path, load_at)
+    statements = tuple(_record(stmts[i], batch.role(stmts[i].node)) for i in path
+                       if i not in building)
+    load = tuple(_record(stmts[i], "load") for i in load_slice(stmts, building))
     free = free_names([_as_run(s) for s in statements]) - {frame}
     free_load = free_names([s.code for s in load])
     frozen = (frozen | free) & step_values
@@ -110,7 +114,20 @@ def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int
         frozen=tuple(sorted(frozen)),
         params=tuple(sorted((free | free_load) & params)),
         imports=tuple(sorted((free | free_load) - step_values - params)),
-        train_rows=tuple(n for n in train_rows if n in step_values), heldout=heldout, heldout_rows=heldout_rows, origin="loaded")
+        train_rows=tuple(n for n in train_rows if n in step_values), heldout=heldout, heldout_rows=heldout_rows, origin="loaded",
+        renumbered=any(batch.renumbers(s.code) for s in statements))
+
+
+def _building(stmts, path: list[int], load_at: int) -> list[int]:
+    """The load and, when it builds the frame rather than reading it (`pd.DataFrame`,
+    a helper), the statements after it in the same cell that change the frame: they
+    finish the data (the target column, injected gaps), they are not feature code."""
+    if _call_name(stmts[load_at].node.value) in READERS:
+        return [load_at]
+    cell, frame = stmts[load_at].cell, bound_names(stmts[load_at].node)
+    last = max(path)
+    return [i for i in range(load_at, last + 1) if stmts[i].cell == cell and (
+        bound_names(stmts[i].node) | mutated_names(stmts[i].node)) & frame]
 
 
 def _as_run(stmt: PathStatement) -> str:
@@ -137,10 +154,12 @@ def _walk(stmts, end, need, target):
         hit = written & need
         if not hit or _fits_only(node) or _target_only(node, target):
             continue
-        split = _split_source(node, hit)
+        split = _split_source(node)
         if split is not None:
             path.append(i)
-            need = (need - hit) | {split}
+            chain, keys = frame_reads(ast.Expr(split))
+            need = (need - hit) | chain
+            frozen |= keys - chain
             in_split = True
             continue
         chain, keys = frame_reads(node)
@@ -160,18 +179,21 @@ def _target(stmts, end) -> str | None:
     """The column the fit's `y` is: `NAME.fit(X, y)` -> back through a split -> `df['c']`."""
     fit = stmts[end].node
     call = fit.value if isinstance(fit, (ast.Expr, ast.Assign)) else None
-    if not isinstance(call, ast.Call) or len(call.args) < 2 or \
-            not isinstance(call.args[1], ast.Name):
+    if not isinstance(call, ast.Call) or len(call.args) < 2:
         return None
+    if not isinstance(call.args[1], ast.Name):
+        return _column_of(call.args[1])
     want = call.args[1].id
     for i in range(end - 1, -1, -1):
         node = stmts[i].node
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple) and \
                 _call_name(node.value) in SPLITS:
             names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
-            if want in names and len(node.value.args) >= 2 and \
-                    isinstance(node.value.args[1], ast.Name):
-                want = node.value.args[1].id
+            if want in names and len(node.value.args) >= 2:
+                y = node.value.args[1]
+                if not isinstance(y, ast.Name):
+                    return _column_of(y)
+                want = y.id
         elif isinstance(node, ast.Assign) and [want] == [
                 t.id for t in node.targets if isinstance(t, ast.Name)]:
             column = _column_of(node.value)
@@ -211,23 +233,21 @@ def _fits_only(node: ast.stmt) -> bool:
         isinstance(node.value.func, ast.Attribute) and node.value.func.attr in FIT_METHODS
 
 
-def _split_source(node: ast.stmt, hit: set[str]) -> str | None:
-    """`a, b, c, d = train_test_split(X, y)` binding a name of `hit`: X's name."""
+def _split_source(node: ast.stmt) -> ast.expr | None:
+    """`a, b, c, d = train_test_split(X, y)`: the X expression."""
     if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple)
             and _call_name(node.value) in SPLITS and node.value.args):
         return None
-    first = node.value.args[0]
-    return first.id if isinstance(first, ast.Name) else None
+    return node.value.args[0]
 
 
 def split_bindings(node: ast.stmt) -> list[tuple[str, str]]:
     """(X_train, X) of a split: the training part of the frame the path goes through."""
-    source = _split_source(node, set())
+    source = _split_source(node)
     if source is None:
         return []
-    elts = node.targets[0].elts
-    return [(e.id, source) for k, e in enumerate(elts)  # (X_train, X_test, y_train, ...)
-            if isinstance(e, ast.Name) and k == 0]
+    first = node.targets[0].elts[0]  # (X_train, X_test, y_train, ...)
+    return [(first.id, ast.unparse(source))] if isinstance(first, ast.Name) else []
 
 
 def _is_load(node: ast.stmt, chain: set[str]) -> bool:
@@ -366,16 +386,16 @@ def _dropped_columns(node: ast.stmt) -> list[str]:
     return found
 
 
-def load_slice(stmts, at: int) -> list[int]:
-    """The statements the load at `at` depends on: every earlier statement that
-    mentions a name the slice reads (a generator drawn from before counts), to a
-    fixed point. Prints are left out."""
-    names = _names(stmts[at].node)
-    picked = {at}
+def load_slice(stmts, building: list[int]) -> list[int]:
+    """The statements that build the loaded frame: `building`, and every earlier
+    statement that mentions a name they read (a generator drawn from before counts),
+    to a fixed point. Prints are left out."""
+    picked = set(building)
+    names = set().union(*(_names(stmts[i].node) for i in building))
     changed = True
     while changed:
         changed = False
-        for i in range(at - 1, -1, -1):
+        for i in range(max(building) - 1, -1, -1):
             node = stmts[i].node
             if i in picked or _is_print(node):
                 continue
@@ -414,7 +434,7 @@ def _chain_to_split(stmts, before: int, name: str) -> tuple[str, ...]:
         node = stmts[i].node
         if name not in bound_names(node):
             continue
-        if _split_source(node, set()) is not None:
+        if _split_source(node) is not None:
             break
         reads, _ = frame_reads(node)
         if len(reads) != 1:

@@ -29,6 +29,10 @@ CATEGORY_SETS = frozenset({"get_dummies"})
 FILTERS = frozenset({"dropna", "drop_duplicates", "query", "sample", "head", "tail",
                      "nlargest", "nsmallest"})
 ROW_AXIS = ("columns", 1)
+KEEP_ROWS = frozenset({"reset_index", "copy", "sort_index", "sort_values"})
+"""Methods after a filter that keep its rows: the statement is still a filter."""
+REINDEX = ("reset_index", "ignore_index")
+"""Renumbering rows: the held-out rows can no longer be found in the loaded frame."""
 
 
 def call_name(expr: ast.AST) -> str | None:
@@ -77,6 +81,8 @@ def is_filter(node: ast.stmt) -> bool:
     if not isinstance(node, ast.Assign):
         return False
     value = node.value
+    while call_name(value) in KEEP_ROWS:  # `df[mask].reset_index(drop=True)`
+        value = value.func.value
     if call_name(value) in FILTERS:
         return True
     if isinstance(value, ast.Subscript):
@@ -87,6 +93,10 @@ def is_filter(node: ast.stmt) -> bool:
         return isinstance(key, (ast.Compare, ast.BoolOp, ast.UnaryOp)) or (
             isinstance(key, ast.BinOp) and isinstance(key.op, (ast.BitAnd, ast.BitOr)))
     return False
+
+
+def renumbers(code: str) -> bool:
+    return any(word in code for word in REINDEX)
 
 
 def role(node: ast.stmt, is_load: bool = False) -> str:

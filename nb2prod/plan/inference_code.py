@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 
 from nb2prod.plan import inference_batch as batch
-from nb2prod.plan.inference import split_bindings
+from nb2prod.plan.inference import bound_names, split_bindings
 
 
 class _Rewrite(ast.NodeTransformer):
@@ -81,13 +81,31 @@ def _indent(text: str) -> str:
 
 def features_body(path) -> str:
     """Statements of `features(frame, state)` after the frame is bound."""
-    parts = []
-    for stmt in path.statements:
-        parts.append(f"# cell {stmt.cell}, line {stmt.line} ({stmt.role})")
-        parts.append(statement_code(stmt.code, stmt.role, stmt.cell, stmt.line))
-    return "\n".join(parts)
+    codes = [statement_code(s.code, s.role, s.cell, s.line) for s in path.statements]
+    heads = [f"# cell {s.cell}, line {s.line} ({s.role})" for s in path.statements]
+    return _join(heads, codes, path.result)
 
 
 def load_body(path) -> str:
     """Statements of `load(params)`: what builds the loaded frame, from the parameters."""
-    return "\n".join(f"# cell {s.cell}, line {s.line}\n{s.code}" for s in path.load)
+    return _join([f"# cell {s.cell}, line {s.line}" for s in path.load],
+                 [s.code for s in path.load], path.frame)
+
+
+def _join(heads: list[str], codes: list[str], result: str) -> str:
+    """The statements under their cell comments; a name bound and never read after
+    (`X, y = ...` where only X is used) gets its targeted noqa, as step code does."""
+    parts = []
+    for k, (head, code) in enumerate(zip(heads, codes)):
+        node = ast.parse(code).body[0]
+        later = {n.id for c in codes[k + 1:] for n in ast.walk(ast.parse(c))
+                 if isinstance(n, ast.Name)} | {result}
+        unused = isinstance(node, ast.Assign) and bool(bound_names(node) - later)
+        unpacks = isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple) \
+            and not isinstance(node.value, ast.Tuple)  # `a, b = (x, y)` is two assignments
+        rule = "RUF059" if unpacks else "F841"
+        lines = code.splitlines()
+        if unused and len(lines) == 1:
+            lines[0] += f"  # noqa: {rule}"
+        parts += [head, *lines]
+    return "\n".join(parts)

@@ -173,9 +173,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             # the feature state, the contract and the proof first: nothing is written
             # for a model whose served path does not give the notebook's predictions
-            fitted = inference.fit(values, Params(**params), model_io.fitted(values)[0])
+            try:
+                fitted = inference.fit(values, Params(**params), model_io.fitted(values)[0])
+            except inference.Unserved as exc:
+                fitted = None
+                print(f"churn: warning: raw rows not served: {exc}; the "
+                      "service takes the model's input as fitted", file=sys.stderr)
             card = save_model(values, Params(**params), metrics, args.model_out)
-            inference.save(*fitted, args.model_out)
+            inference.save(fitted, args.model_out)
+            if fitted and not fitted.proof["rows"]:
+                print(f"churn: warning: {fitted.proof['note']}", file=sys.stderr)
         except ModelError as exc:
             print(f"churn: error: {exc}", file=sys.stderr)
             return 1

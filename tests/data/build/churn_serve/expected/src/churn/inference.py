@@ -16,6 +16,7 @@ statements, the proof) and DIR/contract.json.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -34,6 +35,7 @@ FROZEN = ("feature_cols",)  # step values the feature code reads, as trained
 TRAIN_ROWS = ("X_train",)  # their index: the rows the model was fitted on
 HELDOUT = "X_test"  # what the notebook passes to the model's predict()
 HELDOUT_ROWS = ("X_test",)  # their index: the held-out rows
+RENUMBERED = False  # a statement renumbers the rows (reset_index)
 STATE_FILE, CARD_FILE, CONTRACT_FILE = "features.joblib", "features.json", "contract.json"
 CARD_FORMAT = "nb2prod-features/1"
 TOLERANCE = 1e-6
@@ -59,6 +61,10 @@ def load(params: Any) -> Any:
     contract = rng.choice(['month-to-month', 'one-year', 'two-year'], size=n_customers, p=[0.55, 0.25, 0.2])
     # cell 6, line 3
     df = pd.DataFrame({'customer_id': np.arange(1, n_customers + 1), 'tenure_months': rng.integers(1, 73, size=n_customers), 'monthly_charges': np.clip(rng.normal(70.0, 20.0, size=n_customers), 20.0, 130.0).round(2), 'contract': contract, 'support_calls': rng.poisson(1.5, size=n_customers), 'has_autopay': rng.integers(0, 2, size=n_customers)})
+    # cell 6, line 11
+    logit = 0.8 - 0.05 * df['tenure_months'] + 0.03 * (df['monthly_charges'] - 70.0) + 0.5 * df['support_calls'] - 1.2 * (df['contract'] == 'one-year') - 2.0 * (df['contract'] == 'two-year') - 0.6 * df['has_autopay'] + rng.normal(0.0, 0.5, size=n_customers)
+    # cell 6, line 21
+    df['churn'] = (rng.random(n_customers) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
     return df
 
 
@@ -85,20 +91,60 @@ def predict(model: Any, frame: Any, state: FeatureState) -> Any:
     return model.predict(features(frame, state))
 
 
-def fit(values: dict[str, Any], params: Any, model: Any) -> tuple[FeatureState, dict, dict]:
+@dataclasses.dataclass(frozen=True)
+class Fitted:
+    """What `fit` returns and `save` writes."""
+
+    state: FeatureState
+    contract: dict
+    proof: dict
+    data: bytes  # the state, serialized (joblib): a state that cannot be is not served
+
+
+def fit(values: dict[str, Any], params: Any, model: Any) -> Fitted:
     """The fitted state, the data contract and the proof; ModelError if the served path
     does not give the notebook's predictions."""
-    inputs = load(params)
-    if TARGET is not None:
-        inputs = inputs.drop(columns=[TARGET], errors="ignore")
-    state = FeatureState({name: values[name] for name in FROZEN}, vars(params),
-                         _index(values, TRAIN_ROWS))
-    features(inputs.copy(), state)
-    state.fitting = False
-    contract = _contract.record(inputs, optional=_optional(inputs, state),
-                                dates=_dates(inputs))
-    contract["ignored"] = [TARGET] if TARGET is not None else []
-    return state, contract, prove(values, model, inputs, state, contract)
+    try:
+        loaded = load(params)
+        if not hasattr(loaded, "columns"):
+            raise Unserved(f"`{FRAME}` is a {type(loaded).__name__}, not a DataFrame")
+        inputs = loaded.drop(columns=[TARGET], errors="ignore") if TARGET else loaded
+        state = FeatureState({name: values[name] for name in FROZEN}, vars(params),
+                             _index(values, TRAIN_ROWS))
+        features(loaded.copy(), state)  # fitting: the target is there for row filters
+        state.fitting = False
+        contract = _contract.record(inputs, optional=_optional(inputs, state),
+                                    dates=_dates(inputs))
+        contract["ignored"] = [TARGET] if TARGET is not None else []
+        proof = prove(values, model, inputs, state, contract)
+        return Fitted(state, contract, proof, _dumps(state))
+    except (ModelError, Unserved):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the notebook's code, run on the loaded frame
+        raise Unserved(f"the feature code failed on the loaded frame{where(exc)}: "
+                       f"{type(exc).__name__}: {_one_line(exc)}") from None
+
+
+class Unserved(Exception):
+    """The feature code cannot run on the loaded frame: the service takes the model's
+    input as fitted (model.json's input schema), and the CLI says why."""
+
+
+def where(exc: BaseException) -> str:
+    """` (cell C, line L ...)`: the notebook statement running when `exc` was raised."""
+    import linecache
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == __file__]
+    for number in range(frames[-1].lineno if frames else 0, 0, -1):
+        text = linecache.getline(__file__, number).strip()
+        if text.startswith("# cell "):
+            return f" at {text[2:]}"
+    return ""
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def prove(values: dict[str, Any], model: Any, inputs: Any, state: FeatureState,
@@ -113,6 +159,9 @@ def prove(values: dict[str, Any], model: Any, inputs: Any, state: FeatureState,
     if name is None or index is None:
         return {"rows": 0, "note": "no rows whose model input the notebook computed: "
                 "not proven"}
+    if RENUMBERED:
+        return {"rows": 0, "note": "the feature code renumbers rows (reset_index): the "
+                "notebook's rows cannot be found in the loaded frame; not proven"}
     if not inputs.index.is_unique or not index.isin(inputs.index).all():
         return {"rows": 0, "note": "the rows' index is not the loaded frame's: not proven"}
     rows = json.loads(inputs.loc[index].to_json(orient="records", double_precision=15,
@@ -215,13 +264,26 @@ def _dates(inputs: Any) -> tuple[str, ...]:
     return tuple(found)
 
 
-def save(state: FeatureState, contract: dict, proof: dict, out_dir: Path | str) -> None:
+def _dumps(state: FeatureState) -> bytes:
     import joblib
 
-    out = Path(out_dir)
     buffer = io.BytesIO()
-    joblib.dump(state.saved(), buffer)
-    data = buffer.getvalue()
+    try:
+        joblib.dump(state.saved(), buffer)
+    except Exception as exc:  # noqa: BLE001 - whatever a frozen value cannot be written as
+        raise Unserved(f"the feature state cannot be saved: {_one_line(exc)}") from None
+    return buffer.getvalue()
+
+
+def save(fitted: Fitted | None, out_dir: Path | str) -> None:
+    """Write what `fit` returned; None (not served on raw rows) removes earlier files."""
+    out = Path(out_dir)
+    for name in (STATE_FILE, CARD_FILE, CONTRACT_FILE):
+        (out / name).unlink(missing_ok=True)
+    if fitted is None:
+        return
+    state, contract, proof, data = (fitted.state, fitted.contract, fitted.proof,
+                                    fitted.data)
     (out / STATE_FILE).write_bytes(data)
     card = {"format": CARD_FORMAT, "file": STATE_FILE,
             "sha256": hashlib.sha256(data).hexdigest(), "frame": FRAME, "target": TARGET,
@@ -237,9 +299,12 @@ def _summary(value: Any) -> Any:
     return text if len(json.dumps(text)) < 2000 else f"{type(value).__name__} (large)"
 
 
-def load_state(model_dir: Path | str) -> tuple[FeatureState, dict]:
-    """The fitted state (after its sha256 matches features.json) and the contract."""
+def load_state(model_dir: Path | str) -> tuple[FeatureState | None, dict | None]:
+    """The fitted state (after its sha256 matches features.json) and the contract;
+    (None, None) when the model was saved without them (it takes its input as fitted)."""
     folder = Path(model_dir)
+    if not (folder / CARD_FILE).exists():
+        return None, None
     try:
         card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
         contract = json.loads((folder / CONTRACT_FILE).read_text(encoding="utf-8"))
@@ -269,4 +334,8 @@ def model_input(payload: Any, state: FeatureState, contract: dict,
         frame = _contract.to_frame(instances, contract, ranges=ranges)
     except _contract.ContractError as exc:
         raise InputError(exc.field, exc.message) from None
-    return features(frame, state)
+    try:
+        return features(frame, state)
+    except Exception as exc:  # noqa: BLE001 - the notebook's code refused these rows
+        raise InputError("instances", f"the notebook's feature code failed on these rows"
+                         f"{where(exc)}: {type(exc).__name__}: {_one_line(exc)}") from None

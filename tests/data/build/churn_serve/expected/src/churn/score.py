@@ -114,6 +114,11 @@ def score(args: argparse.Namespace) -> tuple[int, int, dict]:
                 scored, bad = score_chunk(chunk, model, state, rules, ranges)
             except contract.ContractError as exc:
                 raise ScoreError(f"{args.input}: {exc}") from None
+            except Exception as exc:  # noqa: BLE001 - the notebook's code refused the rows
+                raise ScoreError(
+                    f"{args.input}: rows {total}-{total + len(chunk) - 1}: the notebook's "
+                    f"feature code failed{inference.where(exc)}: {type(exc).__name__}: "
+                    f"{' '.join(str(exc).split())[:200]}") from None
             output.write(scored)
             if rejects is not None and bad:
                 rejects.write(pd.DataFrame(

@@ -98,8 +98,11 @@ async def predict(request: Request) -> JSONResponse:
     except ValueError as exc:  # also bad UTF-8
         return error(400, "body", f"malformed JSON: {exc}")
     try:
-        batch = inference.model_input(payload, state.features, state.contract,
-                                      state.out_of_range)
+        if state.features is not None:  # raw rows: the notebook's feature code first
+            batch = inference.model_input(payload, state.features, state.contract,
+                                          state.out_of_range)
+        else:
+            batch = model_io.to_batch(payload, state.card["input_schema"])
         return JSONResponse(await run_in_threadpool(predictions, state, batch))
     except model_io.InputError as exc:
         return error(422, exc.field, exc.message)
