@@ -130,6 +130,13 @@ TARGET = Target(
         ("test_serve.py.j2", "plan, serve: predict (only with the serve target)"),
         ("serve.yaml.j2", ("plan, serve: app_name, image, port, cpu, memory, model_name, "
                           "secrets (only with the serve target)")),
+        ("inference.py.j2", ("plan, serve: inference (path, load_body, features_body, "
+                             "load_params, features_params, features_frozen, imports; None "
+                             "when the model takes its input as fitted)")),
+        ("score.py.j2", "plan, serve: inference (batch scoring needs it)"),
+        ("test_inference.py.j2", "plan, serve: inference"),
+        ("contract.py.j2", "serve: contract_source (nb2prod/runtime/contract.py)"),
+        ("feature_state.py.j2", "serve: feature_state_source (nb2prod/runtime/feature_state.py)"),
     ),
 )
 """`build --target serve`: this module's record in `registry.TARGETS`."""

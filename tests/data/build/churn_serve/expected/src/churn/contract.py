@@ -41,7 +41,7 @@ def record(frame: Any, optional: tuple[str, ...] = (), dates: tuple[str, ...] = 
                                  "nullable": bool(series.isna().any()),
                                  "required": name not in optional}
         present = series.dropna()
-        if kind in ("integer", "number") and len(present):
+        if kind in ("integer", "number") and len(present) and name not in optional:  # not ids
             entry["range"] = [_plain(present.min()), _plain(present.max())]
         if kind == "text":
             seen = sorted(map(str, present.unique()))

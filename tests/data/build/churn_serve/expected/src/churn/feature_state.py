@@ -55,11 +55,11 @@ class FeatureState:
 
         recorded = self.recorded[key]
         if hasattr(data, "columns"):
-            data = data.assign(**{column: pd.Categorical(data[column], categories=values)
+            data = data.assign(**{column: _known(data[column], values)
                                   for column, values in recorded["categories"].items()})
         else:
-            data = pd.Series(pd.Categorical(data, categories=recorded["categories"][None]),
-                             index=data.index, name=data.name)
+            data = pd.Series(_known(data, recorded["categories"][None]), index=data.index,
+                             name=data.name)
         result = get_dummies(data, *args, **kwargs)
         return result.reindex(columns=recorded["columns"], fill_value=0)
 
@@ -100,3 +100,10 @@ def _values(series: Any) -> list:
     if hasattr(series, "cat"):
         return list(series.cat.categories)
     return sorted(series.dropna().unique().tolist())
+
+
+def _known(values: Any, categories: list) -> Any:
+    """A categorical of `values` over the training categories (an unseen value: missing)."""
+    import pandas as pd
+
+    return pd.Categorical(values.where(values.isin(categories)), categories=categories)
