@@ -259,6 +259,15 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "service would answer with a value the model never saw in training.",
           "df['avg5'] = df['spend'].rolling(5).mean()",
           "# cell tagged serve-input, after the window:\ndf['avg5'] = df['spend'].rolling(5).mean()"),
+    _rule("NB627", "serve-input-unused", WARNING,
+          "A `serve-input` tag or `[tool.nb2prod] serve_input` names a frame that is not on "
+          "the way to the served model's input; requests are rows of the loaded frame.",
+          "Tag the cell that computes the frame the model's input is made from, or name "
+          "that frame: `serve-input:df`.",
+          "The service runs the notebook's statements from the chosen frame to the model's "
+          "input; a frame the model's input is not computed from cannot be that start.",
+          "# cell tagged serve-input\nreport = summary(df)",
+          "# cell tagged serve-input:df\ndf['avg5'] = df['spend'].rolling(5).mean()"),
     _rule("NB619", "reserved-name", ERROR,
           "A module-level name of the notebook clashes with the generated pipeline's own.",
           "Rename it: `run`, `run_steps`, `Params` and `METRICS` are the package's API.",

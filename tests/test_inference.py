@@ -61,3 +61,23 @@ def test_churn_target_column_statement_is_training_only():
     # the frame is built, not read: the cell's statements that finish it are the load
     assert [s.code.split(" =")[0] for s in path.load] == [
         "rng", "contract", "df", "logit", "df['churn']"]
+
+
+def test_a_serve_input_tag_after_the_window_serves_its_frame():
+    p = plan(DATA / "window_input.ipynb")
+    path = p.inference
+    assert (path.frame, path.origin, path.frame_cell) == ("df", "tag", 4)
+    assert [s.code for s in path.statements] == ["X = df[['spend', 'spend_avg3', 'visits']]"]
+    assert not [n for n in p.model_notes if n.code in ("NB626", "NB627")]
+    assert TARGET.active(p)
+
+
+def test_serve_input_in_the_config_and_a_frame_off_the_path():
+    from nb2prod.plan.records import PlanOptions
+
+    notebook = load_notebook(DATA / "window.ipynb")
+    p = build_plan(notebook, PlanOptions(serve_input="X"))
+    assert (p.inference.frame, p.inference.origin, p.inference.statements) == ("X", "config", ())
+    off = build_plan(notebook, PlanOptions(serve_input="nothing_here"))
+    assert off.inference.origin == "loaded"
+    assert [n.code for n in off.model_notes if n.code == "NB627"] == ["NB627"]

@@ -27,11 +27,12 @@ def make_plan(notebook: Path, name: str | None, python: Path | None = None) -> P
     """Load the notebook at `notebook` and plan it: what every front end starts with.
     Dependencies are pinned from `python`'s environment (see environment.py)."""
     from nb2prod.plan.environment import choose_python, read_environment
-    from nb2prod.project_config import configured_model  # [tool.nb2prod] model
+    from nb2prod.project_config import configured_model, configured_serve_input
 
     loaded = load_notebook(notebook)
     env = read_environment(choose_python(python, loaded.kernel_name))
     return build_plan(loaded, PlanOptions(name=name, model=configured_model(notebook),
+                                          serve_input=configured_serve_input(notebook),
                                           environment=env))
 
 

@@ -83,9 +83,11 @@ def step_statements(raw_steps) -> list[_Stmt]:
 
 
 def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int,
-              step_values: set[str], params: set[str]) -> InferencePath | None:
+              step_values: set[str], params: set[str],
+              serve_input: str | None = None) -> InferencePath | None:
     """The inference path into `x`, fitted by `model` at (fit_cell, fit_line); None
-    when X is unknown or no loaded frame is reached."""
+    when X is unknown or no loaded frame is reached. A `serve-input` tag (or
+    `serve_input`, the config's frame name) chooses the frame requests are rows of."""
     if not x:
         return None
     stmts = step_statements(raw_steps)
@@ -94,14 +96,19 @@ def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int
     if end is None:
         return None
     target = _target(stmts, end)
-    walk = _walk(stmts, end, {x}, target)
+    tagged = {c.cell.number: c.tags.serve_input for _, cells in raw_steps for c, _ in cells
+              if c.tags.serve_input is not None}
+    chooser = _chooser(stmts, tagged, serve_input)
+    walk = _walk(stmts, end, {x}, target, chooser)
     if walk is None:
         return None
     path, frozen, load_at, frame, train_rows = walk
+    origin = "loaded" if chooser(load_at, {frame}) is None else \
+        "tag" if tagged else "config"
     start = stmts[load_at]
     heldout, heldout_rows = _heldout(stmts, end, model)
     dropped = tuple(dict.fromkeys(c for i in path for c in _dropped_columns(stmts[i].node)))
-    building = _building(stmts, path, load_at)
+    building = _building(stmts, path, load_at) if origin == "loaded" else [load_at]
     statements = tuple(_record(stmts[i], batch.role(stmts[i].node)) for i in path
                        if i not in building)
     load = tuple(_record(stmts[i], "load") for i in load_slice(stmts, building))
@@ -114,7 +121,7 @@ def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int
         frozen=tuple(sorted(frozen)),
         params=tuple(sorted((free | free_load) & params)),
         imports=tuple(sorted((free | free_load) - step_values - params)),
-        train_rows=tuple(n for n in train_rows if n in step_values), heldout=heldout, heldout_rows=heldout_rows, origin="loaded",
+        train_rows=tuple(n for n in train_rows if n in step_values), heldout=heldout, heldout_rows=heldout_rows, origin=origin,
         renumbered=any(batch.renumbers(s.code) for s in statements))
 
 
@@ -142,7 +149,18 @@ def _record(stmt: _Stmt, role: str) -> PathStatement:
     return PathStatement(stmt.cell, stmt.node.lineno, ast.unparse(stmt.node), role)
 
 
-def _walk(stmts, end, need, target):
+def _chooser(stmts, tagged: dict[int, str], configured: str | None):
+    """(statement index, names it writes that the walk needs) -> the chosen input frame's
+    name when that statement finishes it, else None."""
+    def choose(i: int, hit: set[str]) -> str | None:
+        wanted = tagged.get(stmts[i].cell, None if tagged else configured)
+        if wanted == "":  # a bare tag: the frame its cell computes
+            return min(hit)
+        return wanted if wanted in hit else None
+    return choose
+
+
+def _walk(stmts, end, need, target, chooser=lambda i, hit: None):
     """Backwards from statement `end`: (path indexes in order, frozen names, index of
     the load, the loaded frame's name, names on the fit's X chain up to the split)."""
     need = set(need)
@@ -154,6 +172,11 @@ def _walk(stmts, end, need, target):
         hit = written & need
         if not hit or _fits_only(node) or _target_only(node, target):
             continue
+        chosen = chooser(i, hit)
+        if chosen is not None:  # a `serve-input` frame: requests are its rows
+            path.append(i)
+            rows = tuple(dict.fromkeys(chain_names)) if in_split else ()
+            return sorted(path), frozen - need, i, chosen, rows
         split = _split_source(node)
         if split is not None:
             path.append(i)
@@ -444,10 +467,14 @@ def _chain_to_split(stmts, before: int, name: str) -> tuple[str, ...]:
     return tuple(chain)
 
 
+ORIGINS = {"loaded": "", "tag": ", tagged serve-input", "config": ", [tool.nb2prod] serve_input"}
+
+
 def describe(path: InferencePath) -> list[str]:
     """`nb2prod plan`'s lines for the inference path."""
     lines = [(f"inference path: requests are rows of `{path.frame}` (cell {path.frame_cell}, "
-             f"line {path.frame_line}) without the target `{path.target or 'unknown'}`; "
+             f"line {path.frame_line}{ORIGINS[path.origin]}) without the target "
+             f"`{path.target or 'unknown'}`; "
              f"{len(path.statements)} statement(s) to `{path.result}`")]
     lines += [f"  cell {s.cell}, line {s.line} ({s.role}): {s.code.splitlines()[0][:70]}"
               for s in path.statements]

@@ -90,7 +90,7 @@ def _x_name(call: ast.Call) -> str | None:
 
 def choose(raw_steps, functions: list[str], provider: dict[str, str],
            history: list[tuple[int, dict[str, str]]], taken: set[str],
-           configured: str | None = None) -> Choice:
+           configured: str | None = None, serve_input: str | None = None) -> Choice:
     """The served model, and the keys run_steps returns it and its X under."""
     fits = find_fits(raw_steps, functions)
     picked, notes = _pick(raw_steps, functions, fits, configured)
@@ -119,9 +119,10 @@ def choose(raw_steps, functions: list[str], provider: dict[str, str],
                         fit.cell, fit.line, origin, tuple(dict.fromkeys(f.name for f in fits)))
     path = find_path(raw_steps, fit.name, fit.x, fit.cell, fit.line,
                      {n for n, p in provider.items() if p != "params"},
-                     {n for n, p in provider.items() if p == "params"})
+                     {n for n, p in provider.items() if p == "params"}, serve_input)
     cell_ids = {c.cell.number: c.cell.cell_id for _, cells in raw_steps for c, _ in cells}
-    notes = [*notes, *window_problems(path, cell_ids)]
+    notes = [*notes, *window_problems(path, cell_ids), *_unused_input(raw_steps, path,
+                                                                      serve_input)]
     if path is not None:  # what the feature state and its proof read from the run
         wanted = (*path.frozen, *path.train_rows, path.heldout, *path.heldout_rows)
         results += [n for n in dict.fromkeys(filter(None, wanted))
@@ -240,3 +241,19 @@ def _named(name: str, fits: list[Fit], raw_steps, functions) -> Fit | None:
             if cell.flow and name in cell.flow.defines:
                 found = Fit(name, None, function, cell.cell.number, 1)
     return found
+
+
+def _unused_input(raw_steps, path, configured: str | None) -> list[Problem]:
+    """NB627 when a chosen input frame is not where the path starts."""
+    if path is None or path.origin != "loaded":
+        return []
+    tagged = [c for _, cells in raw_steps for c, _ in cells if c.tags.serve_input is not None]
+    if tagged:
+        return [make_problem("NB627", f"cell tagged `serve-input`: not on the way to the "
+                             f"model's input; requests are rows of `{path.frame}`",
+                             tagged[0].cell.number, cell_id=tagged[0].cell.cell_id)]
+    if configured:
+        return [make_problem("NB627", f"[tool.nb2prod] serve_input = {configured!r}: not on "
+                             f"the way to the model's input; requests are rows of "
+                             f"`{path.frame}`")]
+    return []

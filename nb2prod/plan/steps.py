@@ -107,7 +107,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     tests, snapshots = testplan.plan_tests(lambda c: b.body(c, hoist=False), valid, provider,
                                            history, taken)
     served = model_choice.choose(raw_steps, [s.function for s in steps], provider, history,
-                                 taken, options.model)
+                                 taken, options.model, options.serve_input)
     metric_cells = [c for u in valid if u.role == METRICS for c in u.cells]
     results = _results(b, metrics, tests, steps, provider, metric_cells)
     results += tuple(n for n in served.results if n not in results)
