@@ -34,13 +34,15 @@ FILES: tuple[tuple[str, str], ...] = (
     ("inference.py.j2", "src/{import_name}/inference.py"),
     ("test_inference.py.j2", "tests/test_inference.py"),
     ("score.py.j2", "src/{import_name}/score.py"),
+    ("service_metrics.py.j2", "src/{import_name}/service_metrics.py"),
     ("contract.py.j2", "src/{import_name}/contract.py"),
     ("feature_state.py.j2", "src/{import_name}/feature_state.py"),
 )
 """Template -> output path, added when the target is requested and a model was found."""
 
-EXTRA = (SERVE, ("fastapi>=0.110", "uvicorn>=0.29", "skops>=0.10", "joblib", "httpx"))
-"""`pip install 'PKG[serve]'`: the service, the trusted model format, TestClient."""
+EXTRA = (SERVE, ("fastapi>=0.110", "uvicorn>=0.29", "skops>=0.10", "joblib", "httpx",
+                 "prometheus-client>=0.17"))
+"""`pip install 'PKG[serve]'`: the service, the trusted model format, TestClient, /metrics."""
 
 PORT = 8000
 RESOURCES = {"cpu": "500m", "memory": "512Mi"}
@@ -96,6 +98,7 @@ class Serve:
     inference: Inference | None = None  # raw rows -> the model's input (None: as fitted)
     contract_source: str = ""  # nb2prod/runtime/contract.py, copied as it is
     feature_state_source: str = ""  # nb2prod/runtime/feature_state.py, copied as it is
+    metrics_source: str = ""  # nb2prod/runtime/service_metrics.py, copied as it is
     port: int = PORT
     cpu: str = RESOURCES["cpu"]
     memory: str = RESOURCES["memory"]
@@ -111,6 +114,7 @@ def template_context(plan: Plan, options: TargetOptions) -> Serve:
         secrets=all_secrets(plan), inference=inference_context(plan),
         contract_source=vendored("contract.py"),
         feature_state_source=vendored("feature_state.py"),
+        metrics_source=vendored("service_metrics.py"),
     )
 
 
@@ -137,6 +141,7 @@ TARGET = Target(
         ("test_inference.py.j2", "plan, serve: inference"),
         ("contract.py.j2", "serve: contract_source (nb2prod/runtime/contract.py)"),
         ("feature_state.py.j2", "serve: feature_state_source (nb2prod/runtime/feature_state.py)"),
+        ("service_metrics.py.j2", "serve: metrics_source (nb2prod/runtime/service_metrics.py)"),
     ),
 )
 """`build --target serve`: this module's record in `registry.TARGETS`."""

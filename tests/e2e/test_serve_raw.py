@@ -234,3 +234,23 @@ def test_scoring_refuses_unusable_input_in_one_line(orders, tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert "ids.csv" in line and "missing column" in line
+
+
+def test_prometheus_metrics_count_requests_rows_and_rejects(server, orders):
+    import urllib.request
+
+    predict, url = server
+    *_, notebook = orders
+    request(predict, {"instances": notebook["rows"][:4]})
+    request(predict, {"instances": [{**notebook["rows"][0], "plan": "enterprise"}]})
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines()
+                   if line and not line.startswith("#"))
+    rejects = 'orders_contract_rejects_total{field="plan",reason="unseen_category"}'
+    assert float(samples[rejects]) >= 1
+    assert float(samples["orders_rows_scored_total"]) >= 4
+    assert float(samples['orders_requests_total{path="/v1/models/orders:predict",'
+                         'status="422"}']) >= 1
+    assert 'orders_request_seconds_bucket{le="0.005",path="/v1/models/orders:predict"}' \
+        in samples

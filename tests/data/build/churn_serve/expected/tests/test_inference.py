@@ -136,6 +136,18 @@ def test_scoring_a_file_equals_the_service(client, model_dir, heldout, tmp_path,
     assert len(scored) == len(rows) and bad  # every row kept the contract
 
 
+def test_metrics_count_requests_rows_and_contract_rejects(client, heldout):
+    rows, _ = heldout
+    client.post(serve.PREDICT_PATH, json={"instances": rows[:3]})
+    client.post(serve.PREDICT_PATH, json={"instances": [{**rows[0], "no_such_column": 1}]})
+    text = client.get("/metrics").text
+    prefix = "churn"
+    assert f'{prefix}_requests_total{{path="{serve.PREDICT_PATH}",status="200"}}' in text
+    assert f'{prefix}_contract_rejects_total{{field="no_such_column",reason="unknown_column"}}' \
+        in text
+    assert f"{prefix}_rows_scored_total" in text
+
+
 def test_metadata_shows_the_contract(client, model_dir):
     contract = json.loads((model_dir / inference.CONTRACT_FILE).read_text())
     assert client.get("/metadata").json()["contract"] == contract

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from loans import model_io
+from loans import model_io, service_metrics
 from loans.pipeline import predict as notebook_predict
 
 MODEL_NAME = "loans"
@@ -81,7 +81,19 @@ def create_app(model_dir: Path | str, max_body_bytes: int = MAX_BODY_BYTES) -> F
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metadata", model_metadata, methods=["GET"])
     app.add_middleware(AccessLog)
+    # Prometheus: requests by path and status, latency, rows scored, contract rejects
+    app.state.metrics = service_metrics.ServiceMetrics(
+        tuple(route.path for route in app.routes) + ("/metrics",), "loans")
+    app.add_api_route("/metrics", prometheus_metrics, methods=["GET"])
+    app.add_middleware(service_metrics.Middleware, metrics=app.state.metrics)
     return app
+
+
+async def prometheus_metrics(request: Request) -> Response:
+    state = request.app.state
+    ranges = getattr(getattr(state, "out_of_range", None), "counts", None)
+    body, content_type = state.metrics.render(ranges)
+    return Response(body, media_type=content_type)
 
 
 async def predict(request: Request) -> JSONResponse:
@@ -97,8 +109,11 @@ async def predict(request: Request) -> JSONResponse:
         return error(400, "body", f"malformed JSON: {exc}")
     try:
         batch = model_io.to_batch(payload, state.card["input_schema"])
-        return JSONResponse(await run_in_threadpool(predictions, state, batch))
+        answer = await run_in_threadpool(predictions, state, batch)
+        state.metrics.rows.inc(len(answer["predictions"]))
+        return JSONResponse(answer)
     except model_io.InputError as exc:
+        state.metrics.reject(exc.field, exc.message)
         return error(422, exc.field, exc.message)
     except (ValueError, TypeError, KeyError, IndexError) as exc:  # the model refused the rows
         message = " ".join(str(exc).split())[:300]
