@@ -254,3 +254,17 @@ def test_prometheus_metrics_count_requests_rows_and_rejects(server, orders):
                          'status="422"}']) >= 1
     assert 'orders_request_seconds_bucket{le="0.005",path="/v1/models/orders:predict"}' \
         in samples
+
+
+def test_check_contract_stops_training_on_data_that_breaks_it(orders, tmp_path):
+    python, work, model, _ = orders
+    run(python, "-c", "import pandas as pd; d = pd.read_csv('orders.csv'); "
+        "d.loc[5, 'plan'] = 'enterprise'; d.to_csv('bad.csv', index=False)", cwd=work)
+    done = run(python, "-m", "orders", "--check-contract", str(model), "--data-path",
+               str(work / "bad.csv"), cwd=tmp_path, ok=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "row 5, plan: 'enterprise' is not one of free, plus, pro" in line
+    assert "[1/" not in done.stderr  # no step ran
+    run(python, "-m", "orders", "--check-contract", str(model), "--data-path",
+        str(work / "orders.csv"), cwd=tmp_path)

@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also save the fitted model and its card (model.json) to DIR; serve it with "
         "`python -m churn.serve --model DIR`",
     )
+    parser.add_argument(
+        "--check-contract",
+        type=Path,
+        metavar="DIR",
+        help="before training, check the loaded data against the data contract saved in DIR "
+        "by --model-out; stop, naming the column, when it breaks it",
+    )
     add_run_options(parser)
     return parser
 
@@ -143,6 +150,16 @@ def main(argv: list[str] | None = None) -> int:
     names = [field.name for field in Params.__dataclass_fields__.values()]
     notebook_display()
     params = {name: getattr(args, name) for name in names}
+    if args.check_contract:  # before any step runs: the data must keep the contract
+        from churn import inference
+
+        try:
+            broken = inference.check_contract(args.check_contract, Params(**params))
+        except inference.ModelError as exc:
+            broken = str(exc)
+        if broken:
+            print(f"churn: error: {broken}", file=sys.stderr)
+            return 1
     runner = runtime.Runner(
         _STEPS, cache=args.cache, from_step=args.from_step, only_step=args.only_step,
         environment=runtime.environment_digest(DISTRIBUTIONS) if args.cache else "",

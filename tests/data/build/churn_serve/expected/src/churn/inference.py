@@ -30,6 +30,7 @@ from churn.model_io import MAX_INSTANCES, InputError, ModelError, jsonable
 from churn.pipeline import np, pd
 
 FRAME = "df"
+FRAME_CELL, FRAME_LINE = 6, 3
 TARGET = "churn"  # the column only the fit's y reads: not sent
 FROZEN = ("feature_cols",)  # step values the feature code reads, as trained
 TRAIN_ROWS = ("X_train",)  # their index: the rows the model was fitted on
@@ -318,6 +319,26 @@ def load_state(model_dir: Path | str) -> tuple[FeatureState | None, dict | None]
     import joblib
 
     return FeatureState.restore(joblib.load(io.BytesIO(data))), contract
+
+
+def check_contract(model_dir: Path | str, params: Any) -> str | None:
+    """Before a training run on new data: why the frame `load(params)` gives breaks the
+    contract saved in `model_dir` (one line), or None when it keeps it."""
+    _, rules = load_state(model_dir)
+    if rules is None:
+        raise ModelError(f"{model_dir}: no {CONTRACT_FILE}: train with --model-out first")
+    loaded = load(params)
+    inputs = loaded.drop(columns=[TARGET], errors="ignore") if TARGET else loaded
+    where = f"`{FRAME}` (cell {FRAME_CELL}, line {FRAME_LINE})"
+    try:
+        _, rejects = _contract.check_frame(inputs.reset_index(drop=True), rules)
+    except _contract.ContractError as exc:
+        return f"{where}: {exc.field}: {exc.message} (the contract of {model_dir})"
+    if not rejects:
+        return None
+    row, column, reason = rejects[0]
+    return (f"{where}: {len(rejects)} of {len(inputs)} rows break the contract of "
+            f"{model_dir}; first: row {row}, {column}: {reason}")
 
 
 def model_input(payload: Any, state: FeatureState, contract: dict,
