@@ -63,7 +63,30 @@ class Inference:
     load_params: tuple[str, ...]
     features_params: tuple[str, ...]
     features_frozen: tuple[str, ...]
-    imports: tuple[str, ...]
+    imports: tuple[str, ...]  # module-level names taken from pipeline.py
+    import_lines: tuple[str, ...] = ()  # the notebook's import lines for the others
+
+
+def _import_lines(plan: Plan, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(names still taken from pipeline.py, import lines binding the rest): `pd` is
+    `import pandas as pd`, so inference.py need not import the notebook's module (and
+    everything it imports) to run the feature code."""
+    lines, rest = [], []
+    for name in names:
+        line = next((text for text in plan.imports if name in _bound(text)), None)
+        (lines if line else rest).append(line or name)
+    return tuple(rest), tuple(sorted(set(lines)))
+
+
+def _bound(line: str) -> set[str]:
+    import ast
+
+    try:
+        nodes = ast.parse(line).body
+    except SyntaxError:
+        return set()
+    return {(a.asname or a.name).split(".")[0] for n in nodes
+            if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names if a.name != "*"}
 
 
 def inference_context(plan: Plan) -> Inference | None:
@@ -72,10 +95,11 @@ def inference_context(plan: Plan) -> Inference | None:
         return None
     load, body = inference_code.load_body(path), inference_code.features_body(path)
     reads_load, reads_body = free_names([load]), free_names([body]) - {path.frame}
+    names, lines = _import_lines(plan, tuple(n for n in path.imports
+                                             if n in reads_load | reads_body))
     return Inference(path, load, body, tuple(p for p in path.params if p in reads_load),
                      tuple(p for p in path.params if p in reads_body),
-                     tuple(n for n in path.frozen if n in reads_body),
-                     tuple(n for n in path.imports if n in reads_load | reads_body))
+                     tuple(n for n in path.frozen if n in reads_body), names, lines)
 
 
 def vendored(name: str) -> str:

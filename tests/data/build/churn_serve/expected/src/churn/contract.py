@@ -184,6 +184,7 @@ def check_frame(frame: Any, contract: dict, ranges: Ranges | None = None
     """A frame read from a file (batch scoring) -> (the rows that keep the contract, with
     the training dtypes; [(position, column, reason)] of the first break of every other
     row). Vectorized: one pass per column. A missing required column is a ContractError."""
+    import numpy as np
     import pandas as pd
 
     columns = contract["columns"]
@@ -203,8 +204,7 @@ def check_frame(frame: Any, contract: dict, ranges: Ranges | None = None
     keep = (bad == "").to_numpy()
     clean = pd.DataFrame({name: values[keep] for name, values in out.items()})
     clean = clean.astype({c["name"]: _final_dtype(c, clean[c["name"]]) for c in columns})
-    rejects = [(i, text.split(": ", 1)[0], text.split(": ", 1)[1])
-               for i, text in zip(range(len(frame)), bad) if text]
+    rejects = [(int(i), *bad.iat[i].split(": ", 1)) for i in np.flatnonzero(~keep)]
     return clean.reset_index(drop=True), rejects
 
 
@@ -227,12 +227,13 @@ def _check_column(raw: Any, column: dict, ranges: Ranges | None) -> tuple[Any, A
             if outside:
                 ranges.add(column["name"], outside)
     elif kind == "date":
-        values = raw.astype(object)
+        values = raw
         parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601")
         reasons[present & parsed.isna()] = "not a date"
     else:
-        values = raw.astype(object).where(present, None)  # object first: None stays None
-        text = values = values.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+        from pandas.api.types import is_string_dtype
+
+        text = values = raw if is_string_dtype(raw) else raw.astype(str).where(present)
         categories = column.get("categories")
         if categories is not None and not column.get("open"):
             unseen = present & ~text.isin(categories)

@@ -23,11 +23,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from churn import contract as _contract
 from churn import model_io
 from churn.feature_state import FeatureState
 from churn.model_io import MAX_INSTANCES, InputError, ModelError, jsonable
-from churn.pipeline import np, pd
 
 FRAME = "df"
 FRAME_CELL, FRAME_LINE = 6, 3

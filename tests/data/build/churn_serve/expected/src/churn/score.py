@@ -30,11 +30,12 @@ class ScoreError(Exception):
 
 
 def read_chunks(path: Path, rows: int) -> Any:
-    """DataFrames of at most `rows` rows; text stays text (the contract converts)."""
+    """DataFrames of at most `rows` rows, typed as pandas reads them (as the notebook's
+    `read_csv` did); a column with a bad value stays text and the contract rejects it."""
     import pandas as pd
 
     if path.suffix == ".csv":
-        yield from pd.read_csv(path, chunksize=rows, dtype=str, keep_default_na=True)
+        yield from pd.read_csv(path, chunksize=rows)
     elif path.suffix == ".jsonl":
         yield from pd.read_json(path, lines=True, chunksize=rows, dtype=False)
     else:
