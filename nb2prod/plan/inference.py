@@ -17,25 +17,27 @@ result, or any value its statement builds from no frame of the chain.
 from __future__ import annotations
 
 import ast
-import builtins
 from dataclasses import dataclass
 
 from nb2prod.plan import inference_batch as batch
+from nb2prod.plan.inference_names import (
+    base_name,
+    bound_names,
+    call_name,
+    called_names,
+    frame_reads,
+    free_names,
+    mutated_names,
+    names,
+)
 
 SPLITS = frozenset({"train_test_split"})
-FITTED_METHODS = frozenset({"transform", "predict", "predict_proba", "decision_function",
-                            "fit_transform", "inverse_transform", "score_samples"})
-"""Methods called on a fitted object: the object's training value is frozen."""
 FIT_METHODS = frozenset({"fit", "partial_fit"})
 READERS = frozenset({"read_csv", "read_parquet", "read_json", "read_excel", "read_feather",
                      "read_sql", "read_table", "read_pickle", "read_orc", "read_sql_query"})
 LOADERS = frozenset({"DataFrame", "read_csv", "read_parquet", "read_json", "read_excel",
                      "read_feather", "read_sql", "read_table", "read_pickle", "read_orc"})
 TARGET_GETTERS = frozenset({"pop"})
-BUILTINS = frozenset(dir(builtins))
-MUTATORS = frozenset({"append", "extend", "insert", "update", "pop", "clear", "setdefault",
-                      "remove", "sort", "add", "discard", "shuffle", "fit", "partial_fit"})
-"""Methods that change their receiver when called as a statement (`df.head()` does not)."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def _building(stmts, path: list[int], load_at: int) -> list[int]:
     """The load and, when it builds the frame rather than reading it (`pd.DataFrame`,
     a helper), the statements after it in the same cell that change the frame: they
     finish the data (the target column, injected gaps), they are not feature code."""
-    if _call_name(stmts[load_at].node.value) in READERS:
+    if call_name(stmts[load_at].node.value) in READERS:
         return [load_at]
     cell, frame = stmts[load_at].cell, bound_names(stmts[load_at].node)
     last = max(path)
@@ -210,7 +212,7 @@ def _target(stmts, end) -> str | None:
     for i in range(end - 1, -1, -1):
         node = stmts[i].node
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple) and \
-                _call_name(node.value) in SPLITS:
+                call_name(node.value) in SPLITS:
             names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
             if want in names and len(node.value.args) >= 2:
                 y = node.value.args[1]
@@ -259,7 +261,7 @@ def _fits_only(node: ast.stmt) -> bool:
 def _split_source(node: ast.stmt) -> ast.expr | None:
     """`a, b, c, d = train_test_split(X, y)`: the X expression."""
     if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple)
-            and _call_name(node.value) in SPLITS and node.value.args):
+            and call_name(node.value) in SPLITS and node.value.args):
         return None
     return node.value.args[0]
 
@@ -276,125 +278,7 @@ def split_bindings(node: ast.stmt) -> list[tuple[str, str]]:
 def _is_load(node: ast.stmt, chain: set[str]) -> bool:
     if not isinstance(node, ast.Assign):
         return False
-    return _call_name(node.value) in LOADERS or not chain
-
-
-def _call_name(expr: ast.expr) -> str | None:
-    if not isinstance(expr, ast.Call):
-        return None
-    func = expr.func
-    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-
-
-def bound_names(node: ast.stmt) -> set[str]:
-    """Names a statement rebinds as a whole (`x = ...`, `a, b = ...`, `for x in`)."""
-    targets = []
-    if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
-        targets = [node.target]
-    names = set()
-    for t in targets:
-        for sub in ast.walk(t):
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                names.add(sub.id)
-    for inner in ast.walk(node):  # nested blocks (if/for/with bodies) bind too
-        if inner is not node and isinstance(inner, ast.stmt):
-            names |= bound_names(inner)
-    return names
-
-
-def mutated_names(node: ast.stmt) -> set[str]:
-    """Names a statement changes in place: `df['x'] = ...`, `df.x = ...`,
-    `df.fillna(0, inplace=True)`, `df.pop('y')`, `del df['x']`."""
-    names = set()
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.Subscript, ast.Attribute)) and isinstance(
-                sub.ctx, (ast.Store, ast.Del)):
-            base = _base_name(sub)
-            if base:
-                names.add(base)
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and (
-                sub.func.attr in ("pop", "update", "insert") or any(
-                    k.arg == "inplace" for k in sub.keywords)):
-            base = _base_name(sub.func.value)
-            if base:
-                names.add(base)
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
-            isinstance(node.value.func, ast.Attribute) and node.value.func.attr in MUTATORS:
-        base = _base_name(node.value.func.value)
-        if base:
-            names.add(base)
-    return names
-
-
-def called_names(node: ast.stmt) -> set[str]:
-    """Names a method is called on (`rng.normal(...)`): a generator drawn from changes."""
-    return {b for sub in ast.walk(node) if isinstance(sub, ast.Call)
-            and isinstance(sub.func, ast.Attribute) and (b := _base_name(sub.func.value))}
-
-
-def _base_name(expr: ast.expr) -> str | None:
-    while isinstance(expr, (ast.Subscript, ast.Attribute)):
-        expr = expr.value
-    return expr.id if isinstance(expr, ast.Name) else None
-
-
-def frame_reads(node: ast.stmt) -> tuple[set[str], set[str]]:
-    """(chain names, key names) a statement reads: see the module docstring."""
-    chain, keys = set(), set()
-
-    def visit(expr, on_chain: bool) -> None:
-        if isinstance(expr, ast.Name):
-            if isinstance(expr.ctx, ast.Load):
-                (chain if on_chain else keys).add(expr.id)
-            return
-        if isinstance(expr, ast.Subscript):
-            visit(expr.value, on_chain)
-            visit(expr.slice, False)
-            return
-        if isinstance(expr, ast.Call):
-            func = expr.func
-            fitted = isinstance(func, ast.Attribute) and func.attr in FITTED_METHODS
-            if isinstance(func, ast.Attribute):
-                visit(func.value, on_chain and not fitted)
-            else:
-                visit(func, False)
-            for arg in expr.args:
-                visit(arg, on_chain)
-            for kw in expr.keywords:
-                visit(kw.value, False)
-            return
-        if isinstance(expr, ast.keyword):
-            visit(expr.value, False)
-            return
-        for child in ast.iter_child_nodes(expr):
-            visit(child, on_chain)
-
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.expr) and not (
-                isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store)):
-            visit(child, True)
-        elif isinstance(child, ast.stmt):
-            sub_chain, sub_keys = frame_reads(child)
-            chain |= sub_chain
-            keys |= sub_keys
-    _drop_comprehension_names(node, chain, keys)
-    return chain, keys
-
-
-def _drop_comprehension_names(node, chain: set[str], keys: set[str]) -> None:
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            for gen in sub.generators:
-                for t in ast.walk(gen.target):
-                    if isinstance(t, ast.Name):
-                        chain.discard(t.id)
-                        keys.discard(t.id)
-        elif isinstance(sub, ast.Lambda):
-            for a in sub.args.args:
-                chain.discard(a.arg)
-                keys.discard(a.arg)
+    return call_name(node.value) in LOADERS or not chain
 
 
 def _dropped_columns(node: ast.stmt) -> list[str]:
@@ -414,7 +298,7 @@ def load_slice(stmts, building: list[int]) -> list[int]:
     statement that mentions a name they read (a generator drawn from before counts),
     to a fixed point. Prints are left out."""
     picked = set(building)
-    names = set().union(*(_names(stmts[i].node) for i in building))
+    mentioned = set().union(*(names(stmts[i].node) for i in building))
     changed = True
     while changed:
         changed = False
@@ -422,19 +306,15 @@ def load_slice(stmts, building: list[int]) -> list[int]:
             node = stmts[i].node
             if i in picked or _is_print(node):
                 continue
-            if (bound_names(node) | mutated_names(node) | called_names(node)) & names:
+            if (bound_names(node) | mutated_names(node) | called_names(node)) & mentioned:
                 picked.add(i)
-                names |= _names(node)
+                mentioned |= names(node)
                 changed = True
     return sorted(picked)
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
 def _is_print(node: ast.stmt) -> bool:
-    return isinstance(node, ast.Expr) and _call_name(node.value) in ("print", "display")
+    return isinstance(node, ast.Expr) and call_name(node.value) in ("print", "display")
 
 
 def _heldout(stmts, end: int, model: str) -> tuple[str | None, tuple[str, ...]]:
@@ -444,7 +324,7 @@ def _heldout(stmts, end: int, model: str) -> tuple[str | None, tuple[str, ...]]:
         for sub in ast.walk(stmts[i].node):
             if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and \
                     sub.func.attr in ("predict", "predict_proba", "score") and \
-                    _base_name(sub.func.value) == model and sub.args and \
+                    base_name(sub.func.value) == model and sub.args and \
                     isinstance(sub.args[0], ast.Name):
                 return sub.args[0].id, _chain_to_split(stmts, i, sub.args[0].id)
     return None, ()
@@ -481,17 +361,3 @@ def describe(path: InferencePath) -> list[str]:
     if path.frozen:
         lines.append(f"  frozen from training: {', '.join(path.frozen)}")
     return lines
-
-
-def free_names(codes: list[str]) -> set[str]:
-    """Names the statements read and do not bind themselves (nor are builtins)."""
-    bound, read = set(), set()
-    for code in codes:
-        for node in ast.parse(code).body:
-            local = {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)} | {
-                n.id for c in ast.walk(node) if isinstance(c, ast.comprehension)
-                for n in ast.walk(c.target) if isinstance(n, ast.Name)}
-            read |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-                     and isinstance(n.ctx, ast.Load)} - bound - local
-            bound |= bound_names(node)
-    return read - BUILTINS - bound

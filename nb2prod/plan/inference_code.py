@@ -22,7 +22,8 @@ from __future__ import annotations
 import ast
 
 from nb2prod.plan import inference_batch as batch
-from nb2prod.plan.inference import bound_names, split_bindings
+from nb2prod.plan.inference import split_bindings
+from nb2prod.plan.inference_names import bound_names
 
 
 class _Rewrite(ast.NodeTransformer):

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nb2prod.plan import inference_code
-from nb2prod.plan.inference import InferencePath, free_names
+from nb2prod.plan.inference import InferencePath
+from nb2prod.plan.inference_names import free_names
 from nb2prod.plan.records import Plan
 from nb2prod.plan.stepsettings import Secret, all_secrets
 from nb2prod.targets.kubeflow import default_image, k8s_name
