@@ -81,3 +81,15 @@ def test_serve_input_in_the_config_and_a_frame_off_the_path():
     off = build_plan(notebook, PlanOptions(serve_input="nothing_here"))
     assert off.inference.origin == "loaded"
     assert [n.code for n in off.model_notes if n.code == "NB627"] == ["NB627"]
+
+
+def test_a_model_fitted_on_an_expression_serves_its_transform():
+    """`model.fit(scaler.transform(X_train), y)`: the input is the expression, evaluated
+    on the request's frame with the notebook's fitted scaler."""
+    path = plan(DATA / "scaled.ipynb").inference
+    assert path.result == "model_input" and path.frozen == ("scaler",)
+    assert path.statements[-1].code == "model_input = scaler.transform(X_train)"
+    assert (path.trained_on, path.heldout) == ("scaler.transform(X_train)",
+                                               "scaler.transform(X_test)")
+    assert path.heldout_rows == ("X_test",) and path.run_values == ("X_test", "X_train",
+                                                                     "scaler")

@@ -64,10 +64,16 @@ class InferencePath:
     params: tuple[str, ...]  # parameters the load and the path read
     imports: tuple[str, ...]  # module-level names they read (imports, helpers): from pipeline
     train_rows: tuple[str, ...]  # names whose index are the training rows (fit's X chain)
-    heldout: str | None  # what the notebook passes to the model's predict
+    heldout: str | None  # what the notebook passes to the model's predict (an expression)
     heldout_rows: tuple[str, ...]  # names whose index are the held-out rows
     origin: str  # "loaded" or "tag"
     renumbered: bool = False  # a statement renumbers rows: held-out rows cannot be found
+    trained_on: str = ""  # what the notebook passes to fit as X (an expression)
+
+    @property
+    def run_values(self) -> tuple[str, ...]:
+        """Names of the run's values the proof reads (the inputs the notebook computed)."""
+        return tuple(sorted(free_names([e for e in (self.heldout, self.trained_on) if e])))
 
 
 @dataclass(frozen=True)
@@ -84,27 +90,34 @@ def step_statements(raw_steps) -> list[_Stmt]:
             for node in cell.tree.body if not isinstance(node, skip)]
 
 
-def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int,
+def find_path(raw_steps, model: str, fit_cell: int, fit_line: int,
               step_values: set[str], params: set[str],
               serve_input: str | None = None) -> InferencePath | None:
-    """The inference path into `x`, fitted by `model` at (fit_cell, fit_line); None
-    when X is unknown or no loaded frame is reached. A `serve-input` tag (or
+    """The inference path into the X `model` is fitted on at (fit_cell, fit_line) (a
+    name or an expression); None when no loaded frame is reached. A `serve-input` tag (or
     `serve_input`, the config's frame name) chooses the frame requests are rows of."""
-    if not x:
-        return None
     stmts = step_statements(raw_steps)
     end = next((i for i, s in enumerate(stmts)
                 if s.cell == fit_cell and s.node.lineno <= fit_line <= s.node.end_lineno), None)
-    if end is None:
+    trained_on = _fit_x(stmts[end].node) if end is not None else None
+    if trained_on is None:
         return None
+    final = None  # `model.fit(scaler.transform(X_train), y)`: the input is an expression
+    x = getattr(trained_on, "id", None)
+    if x is None:
+        x = MODEL_INPUT
+        final = PathStatement(fit_cell, fit_line, f"{x} = {ast.unparse(trained_on)}",
+                              batch.role(ast.parse(f"{x} = {ast.unparse(trained_on)}").body[0]))
     target = _target(stmts, end)
     tagged = {c.cell.number: c.tags.serve_input for _, cells in raw_steps for c, _ in cells
               if c.tags.serve_input is not None}
     chooser = _chooser(stmts, tagged, serve_input)
-    walk = _walk(stmts, end, {x}, target, chooser)
+    need, keys = frame_reads(ast.Expr(trained_on))
+    walk = _walk(stmts, end, need, target, chooser)
     if walk is None:
         return None
     path, frozen, load_at, frame, train_rows = walk
+    frozen |= keys - need
     origin = "loaded" if chooser(load_at, {frame}) is None else \
         "tag" if tagged else "config"
     start = stmts[load_at]
@@ -112,7 +125,7 @@ def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int
     dropped = tuple(dict.fromkeys(c for i in path for c in _dropped_columns(stmts[i].node)))
     building = _building(stmts, path, load_at) if origin == "loaded" else [load_at]
     statements = tuple(_record(stmts[i], batch.role(stmts[i].node)) for i in path
-                       if i not in building)
+                       if i not in building) + ((final,) if final else ())
     load = tuple(_record(stmts[i], "load") for i in load_slice(stmts, building))
     free = free_names([_as_run(s) for s in statements]) - {frame}
     free_load = free_names([s.code for s in load])
@@ -123,8 +136,23 @@ def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int
         frozen=tuple(sorted(frozen)),
         params=tuple(sorted((free | free_load) & params)),
         imports=tuple(sorted((free | free_load) - step_values - params)),
-        train_rows=tuple(n for n in train_rows if n in step_values), heldout=heldout, heldout_rows=heldout_rows, origin=origin,
-        renumbered=any(batch.renumbers(s.code) for s in statements))
+        train_rows=tuple(n for n in train_rows if n in step_values), heldout=heldout,
+        heldout_rows=heldout_rows, origin=origin,
+        renumbered=any(batch.renumbers(s.code) for s in statements),
+        trained_on=ast.unparse(trained_on))
+
+
+MODEL_INPUT = "model_input"
+"""The generated name of the model's input when the notebook passes an expression."""
+
+
+def _fit_x(node: ast.stmt) -> ast.expr | None:
+    """X of the fit statement: `m.fit(X, y)`, `m = Est().fit(X=..., y)`."""
+    call = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
+    if not isinstance(call, ast.Call):
+        return None
+    return call.args[0] if call.args else next(
+        (k.value for k in call.keywords if k.arg in ("X", "x")), None)
 
 
 def _building(stmts, path: list[int], load_at: int) -> list[int]:
@@ -318,15 +346,18 @@ def _is_print(node: ast.stmt) -> bool:
 
 
 def _heldout(stmts, end: int, model: str) -> tuple[str | None, tuple[str, ...]]:
-    """The last `model.predict(NAME)` (or `.score(NAME, y)`) after the fit, and NAME's
-    chain back to a split."""
+    """The last `model.predict(X)` (or `.score(X, y)`) after the fit: X as code, and the
+    frames it is computed from, back to a split (their index: the held-out rows)."""
     for i in range(len(stmts) - 1, end, -1):
         for sub in ast.walk(stmts[i].node):
             if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and \
                     sub.func.attr in ("predict", "predict_proba", "score") and \
-                    base_name(sub.func.value) == model and sub.args and \
-                    isinstance(sub.args[0], ast.Name):
-                return sub.args[0].id, _chain_to_split(stmts, i, sub.args[0].id)
+                    base_name(sub.func.value) == model and sub.args:
+                chain, _ = frame_reads(ast.Expr(sub.args[0]))
+                rows = [n for name in sorted(chain) for n in _chain_to_split(stmts, i, name)]
+                if isinstance(sub.args[0], ast.Name):
+                    rows = list(_chain_to_split(stmts, i, sub.args[0].id))
+                return ast.unparse(sub.args[0]), tuple(dict.fromkeys(rows))
     return None, ()
 
 

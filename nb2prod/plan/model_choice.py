@@ -117,14 +117,14 @@ def choose(raw_steps, functions: list[str], provider: dict[str, str],
     x = fit.x if fit.x and keys.get(fit.x) else None
     model = ModelChoice(fit.name, keys[fit.name], x, keys.get(x) if x else None, fit.function,
                         fit.cell, fit.line, origin, tuple(dict.fromkeys(f.name for f in fits)))
-    path = find_path(raw_steps, fit.name, fit.x, fit.cell, fit.line,
+    path = find_path(raw_steps, fit.name, fit.cell, fit.line,
                      {n for n, p in provider.items() if p != "params"},
                      {n for n, p in provider.items() if p == "params"}, serve_input)
     cell_ids = {c.cell.number: c.cell.cell_id for _, cells in raw_steps for c, _ in cells}
     notes = [*notes, *window_problems(path, cell_ids), *_unused_input(raw_steps, path,
                                                                       serve_input)]
     if path is not None:  # what the feature state and its proof read from the run
-        wanted = (*path.frozen, *path.train_rows, path.heldout, *path.heldout_rows)
+        wanted = (*path.frozen, *path.train_rows, *path.run_values, *path.heldout_rows)
         results += [n for n in dict.fromkeys(filter(None, wanted))
                     if n in provider and provider[n] != "params" and n not in results]
     return Choice(model, tuple(notes), tuple(results), tuple(snapshots), path)

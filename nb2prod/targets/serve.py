@@ -66,6 +66,8 @@ class Inference:
     features_frozen: tuple[str, ...]
     imports: tuple[str, ...]  # module-level names taken from pipeline.py
     import_lines: tuple[str, ...] = ()  # the notebook's import lines for the others
+    heldout_reads: tuple[str, ...] = ()  # run values the notebook's held-out input reads
+    train_reads: tuple[str, ...] = ()  # run values the notebook's fit input reads
 
 
 def _import_lines(plan: Plan, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -90,17 +92,27 @@ def _bound(line: str) -> set[str]:
             if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names if a.name != "*"}
 
 
+OWN_NAMES = frozenset({"state", "frame", "params", "values"})
+"""Names the generated functions bind themselves (their parameters)."""
+
+
 def inference_context(plan: Plan) -> Inference | None:
     path = plan.inference
     if path is None or plan.predict_cell is not None:  # the notebook's predict() decides
         return None
     load, body = inference_code.load_body(path), inference_code.features_body(path)
     reads_load, reads_body = free_names([load]), free_names([body]) - {path.frame}
-    names, lines = _import_lines(plan, tuple(n for n in path.imports
-                                             if n in reads_load | reads_body))
+    heldout = free_names([path.heldout]) if path.heldout else set()
+    trained = free_names([path.trained_on])
+    values = set(plan.results)
+    modules = (reads_load | reads_body | heldout | trained) - values - OWN_NAMES
+    names, lines = _import_lines(plan, tuple(n for n in sorted(
+        set(path.imports) | modules) if n in reads_load | reads_body | heldout | trained
+        and n not in path.params))
     return Inference(path, load, body, tuple(p for p in path.params if p in reads_load),
                      tuple(p for p in path.params if p in reads_body),
-                     tuple(n for n in path.frozen if n in reads_body), names, lines)
+                     tuple(n for n in path.frozen if n in reads_body), names, lines,
+                     tuple(sorted(heldout & values)), tuple(sorted(trained & values)))
 
 
 def vendored(name: str) -> str:

@@ -44,8 +44,9 @@ def client(model_dir):
 @pytest.fixture(scope="module")
 def heldout(values):
     """(raw JSON rows, the notebook's predictions for them)."""
-    index = inference._index(values, inference.HELDOUT_ROWS)
-    if inference.HELDOUT is None or index is None:
+    index, notebook = inference._index(values, inference.HELDOUT_ROWS), \
+        inference.heldout_input(values)
+    if notebook is None or index is None:
         pytest.skip("the notebook predicts on no held-out frame")
     if inference.RENUMBERED:
         pytest.skip("the feature code renumbers rows: the held-out rows are not found")
@@ -53,7 +54,7 @@ def heldout(values):
     rows = json.loads(raw.loc[index[:ROWS]].to_json(orient="records", double_precision=15,
                                                      date_format="iso"))
     model, _ = model_io.fitted(values)
-    return rows, model_io.jsonable(model.predict(values[inference.HELDOUT])[:ROWS])
+    return rows, model_io.jsonable(model.predict(notebook)[:ROWS])
 
 
 def test_heldout_rows_as_one_batch_get_the_notebook_predictions(client, heldout):

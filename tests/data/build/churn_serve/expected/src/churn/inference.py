@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from churn import contract as _contract
-from churn import model_io
 from churn.feature_state import FeatureState
 from churn.model_io import MAX_INSTANCES, InputError, ModelError, jsonable
 
@@ -36,7 +35,6 @@ FRAME_CELL, FRAME_LINE = 6, 3
 TARGET = "churn"  # the column only the fit's y reads: not sent
 FROZEN = ("feature_cols",)  # step values the feature code reads, as trained
 TRAIN_ROWS = ("X_train",)  # their index: the rows the model was fitted on
-HELDOUT = "X_test"  # what the notebook passes to the model's predict()
 HELDOUT_ROWS = ("X_test",)  # their index: the held-out rows
 RENUMBERED = False  # a statement renumbers the rows (reset_index)
 STATE_FILE, CARD_FILE, CONTRACT_FILE = "features.joblib", "features.json", "contract.json"
@@ -154,12 +152,12 @@ def prove(values: dict[str, Any], model: Any, inputs: Any, state: FeatureState,
           contract: dict) -> dict[str, Any]:
     """Serve the notebook's held-out rows (as JSON rows, through the contract) one at a
     time and as one batch; refuse when a prediction differs from the notebook's."""
-    name, index = HELDOUT, _index(values, HELDOUT_ROWS)
-    if name is None:  # the notebook predicts on no held-out rows: the training rows then
-        name, index = model_io.INPUT_KEY, _index(values, TRAIN_ROWS)
-        if index is None and name and len(values[name]) == len(inputs):
+    notebook, index, of = heldout_input(values), _index(values, HELDOUT_ROWS), "held-out"
+    if notebook is None or index is None:  # no held-out predictions: the training rows
+        notebook, index, of = train_input(values), _index(values, TRAIN_ROWS), "training"
+        if index is None and len(notebook) == len(inputs):
             index = inputs.index
-    if name is None or index is None:
+    if index is None or len(index) != len(notebook):
         return {"rows": 0, "note": "no rows whose model input the notebook computed: "
                 "not proven"}
     if RENUMBERED:
@@ -169,7 +167,7 @@ def prove(values: dict[str, Any], model: Any, inputs: Any, state: FeatureState,
         return {"rows": 0, "note": "the rows' index is not the loaded frame's: not proven"}
     rows = json.loads(inputs.loc[index].to_json(orient="records", double_precision=15,
                                                 date_format="iso"))
-    expected = model.predict(values[name])
+    expected = model.predict(notebook)
     one = min(len(rows), ONE_BY_ONE)
     requests = [(rows, 0, "as one batch"), *((rows[i:i + 1], i, "alone") for i in range(one))]
     for sent, first, how in requests:
@@ -177,15 +175,26 @@ def prove(values: dict[str, Any], model: Any, inputs: Any, state: FeatureState,
         served = predict(model, frame, state)
         k = _first_difference(expected[first:first + len(sent)], served)
         if k is not None:
-            column = _first_column(values[name], first + k, features(frame, state), k)
+            column = _first_column(notebook, first + k, features(frame, state), k)
             raise ModelError(
                 f"row {jsonable(index[first + k])!r} served {how} predicts "
                 f"{jsonable(served[k])!r}, the notebook {jsonable(expected[first + k])!r}; "
                 f"the model's input differs first at {column}"
                 f"{_statement(column)}: a statement that needs other rows than the one "
                 "requested? The model is not saved")
-    return {"rows": len(rows), "of": "held-out" if name == HELDOUT else "training",
-            "one_at_a_time": one, "tolerance": TOLERANCE}
+    return {"rows": len(rows), "of": of, "one_at_a_time": one, "tolerance": TOLERANCE}
+
+
+def heldout_input(values: dict[str, Any]) -> Any:
+    """What the notebook passes to the model's predict: `X_test`."""
+    X_test = values["X_test"]
+    return X_test
+
+
+def train_input(values: dict[str, Any]) -> Any:
+    """What the notebook passes to the model's fit: `X_train`."""
+    X_train = values["X_train"]
+    return X_train
 
 
 def _first_difference(expected: Any, served: Any) -> int | None:
