@@ -91,3 +91,19 @@ def test_the_split_keeps_the_training_rows_only_when_fitting():
     assert state.rows(FRAME).index.tolist() == [1, 3]
     state.fitting = False
     assert len(state.rows(FRAME)) == 4
+
+
+@pytest.mark.parametrize("binning", [pd.qcut, pd.cut])
+def test_data_made_bins_are_the_training_edges_for_one_row(binning):
+    values = pd.Series([1.0, 5.0, 7.5, 12.0, 40.0, 41.0, 3.3, 8.8])
+    state = FeatureState({}, {})
+    trained = state.bins("b", binning, values, 3)
+    state.fitting = False
+    for i in range(len(values)):
+        one = state.bins("b", binning, values.iloc[[i]], 3)
+        assert str(one.iloc[0]) == str(trained.iloc[i])
+    labelled = FeatureState({}, {})
+    names = labelled.bins("l", binning, values, 3, labels=["low", "mid", "high"])
+    labelled.fitting = False
+    assert labelled.bins("l", binning, values.iloc[[0]], 3,
+                         labels=["low", "mid", "high"]).iloc[0] == names.iloc[0]

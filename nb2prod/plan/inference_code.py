@@ -6,7 +6,9 @@ same code fits the state on the training frame and then answers requests:
 - a statistic becomes `state.statistic(KEY, lambda: <it>)` (recorded when fitting,
   read back when serving); `pd.get_dummies(df, ...)` becomes `state.dummies(KEY,
   pd.get_dummies, df, ...)` (serving: the training categories, so one row gets the
-  training columns, `drop_first` included); `astype('category')`
+  training columns, `drop_first` included); `pd.cut(x, N)`/`pd.qcut(x, q)` become
+  `state.bins(KEY, pd.qcut, x, q)` (serving: `pd.cut` on the training edges);
+  `astype('category')`
   becomes `state.categories(KEY, <it>)` (serving: the training categories);
 - a row filter runs only when fitting (`if state.fitting:`): a request row is
   always answered;
@@ -45,6 +47,10 @@ class _Rewrite(ast.NodeTransformer):
                             [self.key(), node.func, *node.args], node.keywords)
         if batch.is_category_cast(node):
             return _state_call("categories", self.key(), node)
+        if batch.data_bins(node) and node.args and not any(
+                k.arg == "retbins" for k in node.keywords):  # state.bins(KEY, pd.qcut, x, 4)
+            return ast.Call(ast.Attribute(ast.Name("state", ast.Load()), "bins", ast.Load()),
+                            [self.key(), node.func, *node.args], node.keywords)
         if name == "fit_transform":
             node.func.attr = "transform"
         if name == "drop" and not any(k.arg == "errors" for k in node.keywords):

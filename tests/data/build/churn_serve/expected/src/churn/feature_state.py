@@ -76,6 +76,22 @@ class FeatureState:
             value[column] = value[column].cat.set_categories(categories)
         return value
 
+    def bins(self, key: str, binning: Callable[..., Any], values: Any, *args: Any,
+             **kwargs: Any) -> Any:
+        """`pd.cut(x, N)` / `pd.qcut(x, q)`: edges from the training values; a request is
+        cut on those edges, with the training intervals (or labels)."""
+        if self.fitting:
+            result, self.recorded[key] = binning(values, *args, retbins=True, **kwargs)
+            return result
+        import pandas as pd
+
+        keep = {k: kwargs[k] for k in ("right", "labels", "precision", "duplicates",
+                                       "include_lowest") if k in kwargs}
+        if getattr(binning, "__name__", "") == "qcut":
+            keep.setdefault("include_lowest", True)  # qcut's first interval holds its min
+            keep.setdefault("duplicates", kwargs.get("duplicates", "raise"))
+        return pd.cut(values, bins=self.recorded[key], **keep)
+
     def rows(self, frame: Any) -> Any:
         """A split's training part: the training rows when fitting, every row when serving."""
         if self.fitting and self.train_index is not None:

@@ -183,7 +183,8 @@ def check_frame(frame: Any, contract: dict, ranges: Ranges | None = None
                 ) -> tuple[Any, list[tuple[int, str, str]]]:
     """A frame read from a file (batch scoring) -> (the rows that keep the contract, with
     the training dtypes; [(position, column, reason)] of the first break of every other
-    row). Vectorized: one pass per column. A missing required column is a ContractError."""
+    row). Vectorized: one pass per column, Python only for the rows that break it. A
+    missing required column is a ContractError."""
     import numpy as np
     import pandas as pd
 
@@ -191,36 +192,40 @@ def check_frame(frame: Any, contract: dict, ranges: Ranges | None = None
     missing = [c["name"] for c in columns if c["required"] and c["name"] not in frame.columns]
     if missing:
         raise ContractError(missing[0], "missing column")
-    bad = pd.Series("", index=range(len(frame)), dtype=object)
+    broken: dict[int, tuple[str, str]] = {}  # row -> (column, reason) of its first break
+    taken = np.zeros(len(frame), dtype=bool)
     out = {}
     for column in columns:
         name = column["name"]
         raw = frame[name].reset_index(drop=True) if name in frame.columns else \
             pd.Series([None] * len(frame), dtype=object)
-        values, reasons = _check_column(raw, column, ranges)
-        out[name] = values
-        first = (bad == "") & (reasons != "")
-        bad[first] = name + ": " + reasons[first]
-    keep = (bad == "").to_numpy()
-    clean = pd.DataFrame({name: values[keep] for name, values in out.items()})
-    clean = clean.astype({c["name"]: _final_dtype(c, clean[c["name"]]) for c in columns})
-    rejects = [(int(i), *bad.iat[i].split(": ", 1)) for i in np.flatnonzero(~keep)]
-    return clean.reset_index(drop=True), rejects
+        out[name], problems = _check_column(raw, column, ranges)
+        for mask, why in problems:
+            new = np.asarray(mask, dtype=bool) & ~taken
+            for i in np.flatnonzero(new):
+                broken[int(i)] = (name, why if isinstance(why, str) else why(raw.iat[i]))
+            taken |= new
+    clean = pd.DataFrame(out)
+    if taken.any():
+        clean = clean[~taken].reset_index(drop=True)
+    wanted = {c["name"]: _final_dtype(c, clean[c["name"]]) for c in columns}
+    changed = {name: dtype for name, dtype in wanted.items() if str(clean[name].dtype) != dtype}
+    return (clean.astype(changed) if changed else clean), [
+        (i, *broken[i]) for i in sorted(broken)]
 
 
-def _check_column(raw: Any, column: dict, ranges: Ranges | None) -> tuple[Any, Any]:
-    """(values converted to the column's kind, a reason per row: "" when it is fine)."""
+def _check_column(raw: Any, column: dict, ranges: Ranges | None) -> tuple[Any, list]:
+    """(values converted to the column's kind, [(row mask, reason or value -> reason)])."""
     import pandas as pd
 
-    kind, reasons = column["kind"], pd.Series("", index=raw.index, dtype=object)
+    kind, problems = column["kind"], []
     present = raw.notna()
     if kind in ("integer", "number", "boolean"):
-        values = raw if kind == "boolean" and raw.dtype == bool else pd.to_numeric(
-            raw, errors="coerce")
+        values = raw if raw.dtype.kind in "iufb" else pd.to_numeric(raw, errors="coerce")
         wrong = present & values.isna()
-        if kind == "integer":
+        if kind == "integer" and values.dtype.kind == "f":
             wrong |= present & values.notna() & (values % 1 != 0)
-        reasons[wrong] = f"expected {WANTED[kind]} ({column['dtype']})"
+        problems.append((wrong, f"expected {WANTED[kind]} ({column['dtype']})"))
         bounds = column.get("range")
         if ranges is not None and bounds:
             outside = int(((values < bounds[0]) | (values > bounds[1])).sum())
@@ -229,19 +234,18 @@ def _check_column(raw: Any, column: dict, ranges: Ranges | None) -> tuple[Any, A
     elif kind == "date":
         values = raw
         parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601")
-        reasons[present & parsed.isna()] = "not a date"
+        problems.append((present & parsed.isna(), "not a date"))
     else:
         from pandas.api.types import is_string_dtype
 
-        text = values = raw if is_string_dtype(raw) else raw.astype(str).where(present)
+        values = raw if is_string_dtype(raw) else raw.astype(str).where(present)
         categories = column.get("categories")
         if categories is not None and not column.get("open"):
-            unseen = present & ~text.isin(categories)
-            reasons[unseen] = text[unseen].map(
-                lambda v: f"{v!r} is not one of {', '.join(categories)}")
+            problems.append((present & ~values.isin(categories),
+                             lambda v: f"{v!r} is not one of {', '.join(categories)}"))
     if not column["nullable"] and column["required"]:
-        reasons[~present & (reasons == "")] = "null: the column had no missing values in training"
-    return values, reasons
+        problems.append((~present, "null: the column had no missing values in training"))
+    return values, problems
 
 
 def _final_dtype(column: dict, values: Any) -> str:
