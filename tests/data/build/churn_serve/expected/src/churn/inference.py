@@ -155,9 +155,9 @@ def prove(values: dict[str, Any], model: Any, inputs: Any, state: FeatureState,
     notebook, index, of = heldout_input(values), _index(values, HELDOUT_ROWS), "held-out"
     if notebook is None or index is None:  # no held-out predictions: the training rows
         notebook, index, of = train_input(values), _index(values, TRAIN_ROWS), "training"
-        if index is None and len(notebook) == len(inputs):
+        if index is None and _height(notebook) == len(inputs):
             index = inputs.index
-    if index is None or len(index) != len(notebook):
+    if index is None or len(index) != _height(notebook):
         return {"rows": 0, "note": "no rows whose model input the notebook computed: "
                 "not proven"}
     if RENUMBERED:
@@ -214,12 +214,23 @@ def _first_column(notebook: Any, position: int, served: Any, k: int) -> str:
     import numpy as np
 
     names = list(getattr(notebook, "columns", []))
-    left, right = np.asarray(notebook)[position], np.asarray(served)[k]
+    left, right = np.asarray(_dense(notebook))[position], np.asarray(_dense(served))[k]
     for j, (a, b) in enumerate(zip(left, right)):
         if not (a == b or (a != a and b != b) or (  # noqa: PLR0124 - NaN is NaN here
                 isinstance(a, float) and abs(a - float(b)) <= TOLERANCE)):
             return repr(names[j]) if j < len(names) else f"column {j}"
     return "no column (the same input)"
+
+
+def _height(value: Any) -> int:
+    """Rows of a frame, an array or a sparse matrix (whose len() is ambiguous)."""
+    shape = getattr(value, "shape", None)
+    return shape[0] if shape else len(value)
+
+
+def _dense(value: Any) -> Any:
+    """A sparse matrix (a TF-IDF vectorizer's output) as an array; anything else as it is."""
+    return value.toarray() if hasattr(value, "toarray") else value
 
 
 def _statement(column: str) -> str:
@@ -242,7 +253,7 @@ def _optional(inputs: Any, state: FeatureState) -> tuple[str, ...]:
     import numpy as np
 
     sample = inputs.head(200)
-    base = np.asarray(features(sample.copy(), state), dtype=object)
+    base = np.asarray(_dense(features(sample.copy(), state)), dtype=object)
     return tuple(c for c in inputs.columns if _unread(sample, c, base, state))
 
 
@@ -252,7 +263,8 @@ def _unread(sample: Any, column: str, base: Any, state: FeatureState) -> bool:
     import pandas as pd
 
     try:
-        out = np.asarray(features(sample.assign(**{column: None}), state), dtype=object)
+        out = np.asarray(_dense(features(sample.assign(**{column: None}), state)),
+                         dtype=object)
     except Exception:  # noqa: BLE001 - whatever fails, the feature code needs the column
         return False
     return out.shape == base.shape and all(
