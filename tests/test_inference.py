@@ -93,3 +93,20 @@ def test_a_model_fitted_on_an_expression_serves_its_transform():
                                                "scaler.transform(X_test)")
     assert path.heldout_rows == ("X_test",) and path.run_values == ("X_test", "X_train",
                                                                      "scaler")
+
+
+def test_an_ambiguous_choice_is_a_located_warning(notebook_factory):
+    """Two estimators, neither evaluated: the last is served and a warning says how to pick;
+    a scaler is preprocessing, never a candidate."""
+    from nb2prod.notebook import load_notebook as load
+
+    cells = [(("import numpy as np\nfrom sklearn.preprocessing import StandardScaler\n"
+              "from sklearn.tree import DecisionTreeClassifier\n"
+              "from sklearn.neighbors import KNeighborsClassifier"), ["imports"]),
+             (("X = np.arange(20.0).reshape(10, 2)\ny = np.arange(10) % 2\n"
+              "scaler = StandardScaler().fit(X)\ntree = DecisionTreeClassifier().fit(X, y)\n"
+              "knn = KNeighborsClassifier(3).fit(scaler.transform(X), y)"), ["step:train"])]
+    p = build_plan(load(notebook_factory(cells)))
+    (note,) = [n for n in p.model_notes if n.code == "NB622"]
+    assert p.model.name == "knn" and note.severity == "warning" and note.line == 5
+    assert "tree" in note.message and "model:NAME" in note.message

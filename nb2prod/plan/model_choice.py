@@ -11,13 +11,14 @@ and the X it was fitted on, to record the input schema), go into the plan.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import dataclass
 
 from nb2prod import naming
 from nb2prod.plan.inference import InferencePath, find_path
 from nb2prod.plan.inference_batch import window_problems
 from nb2prod.plan.records import ModelChoice
-from nb2prod.problems import Problem, make_problem
+from nb2prod.problems import WARNING, Problem, make_problem
 
 FIT = "fit"
 
@@ -163,7 +164,9 @@ def _pick(raw_steps, functions, fits: list[Fit], configured: str | None):
     if len(names) == 1:
         return (fits[-1], "fit"), []
     dummies = _dummies(raw_steps)
-    real = [f for f in fits if f.name not in dummies] or fits
+    transformers = _transformers(raw_steps)
+    real = [f for f in fits if f.name not in dummies | transformers] or [
+        f for f in fits if f.name not in dummies] or fits
     evaluated = [n for n in _evaluated(raw_steps) if n in {f.name for f in real}]
     if evaluated:
         chosen = [f for f in real if f.name == evaluated[-1]][-1]
@@ -172,9 +175,12 @@ def _pick(raw_steps, functions, fits: list[Fit], configured: str | None):
         chosen, why = real[-1], "the last fitted"
     skipped = f"; baselines left out: {', '.join(sorted(dummies & set(names)))}" if dummies & set(
         names) else ""
-    return (chosen, "fit"), [make_problem(
+    note = make_problem(
         "NB622", f"{len(names)} fitted values ({', '.join(names)}): serving `{chosen.name}`, "
-        f"{why}{skipped}", chosen.cell, chosen.line)]
+        f"{why}{skipped}; tag the model's cell `model:NAME` to choose", chosen.cell,
+        chosen.line)
+    ambiguous = not evaluated and len({f.name for f in real}) > 1  # nothing tells them apart
+    return (chosen, "fit"), [dataclasses.replace(note, severity=WARNING) if ambiguous else note]
 
 
 METRIC_SUFFIXES = ("_score", "_error", "_loss", "_report", "_matrix")
@@ -189,6 +195,27 @@ def _dummies(raw_steps) -> set[str]:
             if any(getattr(c.func, "id", getattr(c.func, "attr", "")).startswith("Dummy")
                    for c in calls):
                 found.add(node.targets[0].id)
+    return found
+
+
+TRANSFORMER_SUFFIXES = ("Scaler", "Encoder", "Vectorizer", "Imputer", "Transformer", "PCA",
+                        "Selector", "Binarizer", "Normalizer", "Discretizer", "SVD")
+
+
+def _transformers(raw_steps) -> set[str]:
+    """Names of fitted preprocessing: built by a `...Scaler()`-like class, or whose
+    `transform`/`fit_transform` the notebook calls. They feed the model; they are not it."""
+    found = set()
+    for node in _all_statements(raw_steps):
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and \
+                    sub.func.attr in ("transform", "fit_transform") and \
+                    isinstance(sub.func.value, ast.Name):
+                found.add(sub.func.value.id)
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and any(
+                getattr(c.func, "id", getattr(c.func, "attr", "")).endswith(TRANSFORMER_SUFFIXES)
+                for c in ast.walk(node.value) if isinstance(c, ast.Call)):
+            found.add(node.targets[0].id)
     return found
 
 
