@@ -213,7 +213,8 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "model = train(X, y)  # no tag, no .fit(): nothing says this is the model",
           "# cell tagged model:model\nmodel = train(X, y)"),
     _rule("NB622", "ambiguous-model", INFO,
-          "Several values are fitted and none is chosen; the last one is served.",
+          "Several values are fitted and none is chosen by a tag; the one the notebook "
+          "evaluates last (else the last fitted) is served.",
           "Tag the model's cell `model` (or `model:NAME`), or set `[tool.nb2prod] model`.",
           "A scaler and a classifier are both fitted: nb2prod serves the last fit, which is "
           "usually the model; a tag makes the choice explicit.",
