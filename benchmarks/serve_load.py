@@ -147,6 +147,8 @@ def prepare(work: Path) -> tuple[dict, Path, list]:
     env = {**os.environ, "PYTHONPATH": f"{out / 'src'}{os.pathsep}{work}",
            "MODEL_DIR": str(model)}
     run([sys.executable, "-m", "churn", "--model-out", str(model)], env=env)
+    for name in ("features.json", "features.joblib", "contract.json"):  # the model's own
+        (model / name).unlink()  # input, as fitted: raw rows are benchmarks/serve_raw.py
     probe = ("from churn.pipeline import Params, run_steps; "
              "print(run_steps(Params())['X_train'].head(100).to_json(orient='values'))")
     rows = json.loads(run([sys.executable, "-c", probe], env=env).splitlines()[-1])

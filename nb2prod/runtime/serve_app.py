@@ -1,7 +1,7 @@
 """The HTTP service of a package's model: the KServe v1 data plane on FastAPI.
 
 POST /v1/models/NAME:predict  {"instances": [row, ...]} -> {"predictions": [...]}
-GET  /v1/models/NAME  /healthz  /readyz  /metadata  /docs
+GET  /v1/models/NAME  /healthz  /readyz  /metadata  /metrics  /docs
 Rows are lists in training column order or objects keyed by column name; bad
 input gets a 4xx JSON error naming the field. Start-up refuses a bad model
 directory in one line (exit 2) before listening: check_model reads the card, the
@@ -25,13 +25,12 @@ import math
 import os
 import re
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from .batches import MAX_INSTANCES, InputError, to_batch
@@ -40,6 +39,7 @@ from .contract import Ranges
 from .model_io import Checked, ModelError, build_model, check_model, jsonable
 from .raw_rows import FeaturePath, load_state, model_input
 from .serve_scale import add_scaling_options, batch_settings, predict_many, run_workers
+from .service_metrics import AccessLog, Middleware, ServiceMetrics
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 32  # arrays and objects in a body; a row is at depth 3
@@ -149,7 +149,7 @@ async def load(state: Any) -> None:
             # raw rows: the notebook's feature code with its training state, and the contract
             state.features, state.contract = await run_in_threadpool(
                 load_state, state.model_dir)
-            state.out_of_range = Ranges()
+            state.out_of_range = Ranges() if state.features is not None else None
     except Exception as exc:  # noqa: BLE001 - whatever it is, the server must not stay up
         state.load_error = str(exc) if isinstance(exc, ModelError) else (
             f"{state.model_dir}: cannot load the model: {type(exc).__name__}: {exc}")
@@ -177,6 +177,7 @@ def create_app(service: Service, model_dir: Path | str,
     state.model_dir, state.trust_pickle, state.checked = Path(model_dir), trust_pickle, checked
     state.max_body_bytes, state.body_timeout = max_body_bytes, body_timeout
     state.model, state.card, state.load_error = None, None, None
+    state.features = state.contract = state.out_of_range = None
     state.stop = lambda: None  # main() makes it stop uvicorn
     state.batcher = None if batching is None else MicroBatcher(
         lambda batches: predict_many(predictions, state, batches), batching)
@@ -186,6 +187,11 @@ def create_app(service: Service, model_dir: Path | str,
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metadata", model_metadata, methods=["GET"])
+    # Prometheus: requests by path and status, latency, rows scored, rejects, shed load
+    state.metrics = ServiceMetrics(tuple(route.path for route in app.routes) + ("/metrics",),
+                                   service.package)
+    app.add_api_route("/metrics", prometheus_metrics, methods=["GET"])
+    app.add_middleware(Middleware, metrics=state.metrics)
     app.add_middleware(AccessLog, log=service.log(access=True))
     return app
 
@@ -204,20 +210,28 @@ async def predict(request: Request) -> JSONResponse:
     payload = parse_body(body)
     if isinstance(payload, JSONResponse):
         return payload
+    metrics = state.metrics
     try:
         inference = state.service.inference
-        batch = to_batch(payload, state.card["input_schema"]) if inference is None else \
-            model_input(inference, payload, state.features, state.contract,
-                        state.out_of_range)
-        return SafeJSON(await answer(state, batch))
+        # a model saved without the feature state (Unserved) takes its input as fitted
+        batch = to_batch(payload, state.card["input_schema"]) if state.features is None \
+            else model_input(inference, payload, state.features, state.contract,
+                             state.out_of_range)
+        result = await answer(state, batch)
+        metrics.rows.inc(len(result["predictions"]))
+        return SafeJSON(result)
     except InputError as exc:
+        metrics.reject(exc.field, exc.message)
         return error(422, exc.field, exc.message)
     except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:
         message = " ".join(str(exc).split())[:300]  # the model refused the rows
+        metrics.reject("instances", "the model rejected the input")
         return error(422, "instances", f"the model rejected the input: {message}")
     except Overloaded as exc:
+        metrics.shed.labels("overloaded").inc()
         return error(503, "server", f"overloaded: {exc}; retry", {"Retry-After": RETRY_AFTER})
     except DeadlineExceeded as exc:
+        metrics.shed.labels("deadline").inc()
         return error(504, "server", str(exc))
 
 
@@ -286,6 +300,13 @@ async def read_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+async def prometheus_metrics(request: Request) -> Response:
+    state = request.app.state
+    ranges = state.out_of_range.counts if state.out_of_range is not None else None
+    body, content_type = state.metrics.render(ranges)
+    return Response(body, media_type=content_type)
+
+
 async def model_ready(request: Request) -> JSONResponse:
     state = request.app.state
     ready = state.model is not None
@@ -309,35 +330,9 @@ async def model_metadata(request: Request) -> JSONResponse:
     state = request.app.state
     if state.model is None:
         return not_ready()
-    extra = {} if state.service.inference is None else {
+    extra = {} if state.features is None else {
         "contract": state.contract, "out_of_range": state.out_of_range.counts}
     return SafeJSON({"name": state.service.model_name, **state.card, **extra})
-
-
-class AccessLog:
-    """One JSON line per request: method, path, status, duration, client."""
-
-    def __init__(self, app: Any, log: logging.Logger) -> None:
-        self.app, self.log = app, log
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start, status = time.perf_counter(), [500]
-
-        async def send_status(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            client = scope.get("client") or ("", 0)
-            self.log.info(json.dumps({
-                "method": scope["method"], "path": scope["path"], "status": status[0],
-                "ms": round((time.perf_counter() - start) * 1000, 2), "client": client[0]}))
 
 
 def build_parser(service: Service) -> argparse.ArgumentParser:
