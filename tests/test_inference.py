@@ -80,7 +80,7 @@ def test_serve_input_in_the_config_and_a_frame_off_the_path():
     assert (p.inference.frame, p.inference.origin, p.inference.statements) == ("X", "config", ())
     off = build_plan(notebook, PlanOptions(serve_input="nothing_here"))
     assert off.inference.origin == "loaded"
-    assert [n.code for n in off.model_notes if n.code == "NB627"] == ["NB627"]
+    assert [n.code for n in off.model_notes if n.code == "NB629"] == ["NB629"]
 
 
 def test_a_model_fitted_on_an_expression_serves_its_transform():
