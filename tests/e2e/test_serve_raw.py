@@ -76,7 +76,8 @@ def server(orders, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("log") / "serve.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen([str(python), "-m", "orders.serve", "--model", str(model),
-                                 "--port", str(port)], stdout=log, stderr=log, cwd=work)
+                                 "--port", str(port), "--workers", "1"],  # ready is ready
+                                stdout=log, stderr=log, cwd=work)
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_ready(proc, url, log_path)
