@@ -41,7 +41,6 @@ DATA = ROOT / "tests" / "data" / "infer"
 
 BY_HAND = '''
 import io, json, os
-import joblib
 import numpy as np
 import pandas as pd
 import skops.io as sio
@@ -50,7 +49,9 @@ MODEL_DIR = os.environ["MODEL_DIR"]
 card = json.load(open(os.path.join(MODEL_DIR, "model.json")))
 data = open(os.path.join(MODEL_DIR, card["artifact"]["file"]), "rb").read()
 model = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
-saved = joblib.load(os.path.join(MODEL_DIR, "features.joblib"))
+# the training state as the generated run saved it (JSON + skops, read checked)
+from orders._runtime.raw_rows import load_state
+saved = load_state(MODEL_DIR)[0].saved()
 SCALER = saved["values"]["scaler"]
 MEDIAN = saved["recorded"]["4:5:1"]
 COLUMNS = saved["recorded"]["4:7:1"]["columns"]
@@ -120,19 +121,21 @@ IN_PROCESS = '''
 import json, sys, time
 from types import SimpleNamespace
 from fastapi.responses import JSONResponse
-from orders import contract, inference, model_io, serve
+from orders import inference, model_io, serve
+from orders._runtime import contract, serve_app
+from orders._runtime.raw_rows import model_input
 import hand_app
 model, card = model_io.load_model(sys.argv[1])
 features, rules = inference.load_state(sys.argv[1])
 state = SimpleNamespace(model=model, proba=True, features=features, contract=rules,
-                        out_of_range=contract.Ranges())
+                        out_of_range=contract.Ranges(), service=serve.SERVICE)
 rows = json.loads(open(sys.argv[2]).read())
 
 
-def generated(body):  # what serve.predict does, minus HTTP
-    batch = inference.model_input(json.loads(body), state.features, state.contract,
-                                  state.out_of_range)
-    return JSONResponse(serve.predictions(state, batch)).body
+def generated(body):  # what serve_app.predict does, minus HTTP and the micro-batcher
+    batch = model_input(inference.PATH, json.loads(body), state.features, state.contract,
+                        state.out_of_range)
+    return serve_app.SafeJSON(serve_app.predictions(state, batch)).body
 
 
 def by_hand(body):
@@ -199,7 +202,8 @@ def service(env: dict, work: Path, model: Path, requests: int) -> None:
     row = json.loads((work / "rows.json").read_text())[0]
     body = json.dumps({"instances": [row]}).encode()
     servers = {"generated": [sys.executable, "-m", "orders.serve", "--model", str(model),
-                             "--port", "{port}", "--log-level", "warning"],
+                             "--port", "{port}", "--log-level", "warning",
+                             "--workers", "1"],  # one process, as the hand-written one
                "by hand": [sys.executable, "-m", "uvicorn", "hand_app:app", "--port",
                            "{port}", "--log-level", "warning"]}
     results = {name: http_latency(command, env, work, body, requests)
