@@ -120,7 +120,7 @@ def run_workers(service: Any, args: argparse.Namespace,
     os.environ[WORKER_ENV] = json.dumps({
         "package": service.package, "model": str(args.model), "parent": os.getpid(),
         "max_body_bytes": args.max_body_bytes, "trust_pickle": args.trust_pickle,
-        "body_timeout": args.body_timeout,
+        "body_timeout": args.body_timeout, "log_level": args.log_level,
         "batching": None if batching is None else dataclasses.asdict(batching)})
     uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers,
                 host=args.host, port=args.port, access_log=False, log_level=args.log_level,
@@ -132,11 +132,16 @@ def worker_app() -> Any:
     """The app of one worker process (`--workers N`): each checks and loads the model
     itself; one that cannot stops the whole server (never a worker answering 503 forever)."""
     import importlib
+    import logging
     import signal
 
     from .serve_app import create_app
 
     options = json.loads(os.environ[WORKER_ENV])
+    # a worker is a fresh process: the parent's logging set-up does not reach it, and
+    # without it the JSON access and model lines would be dropped
+    logging.basicConfig(level=options["log_level"].upper(), format="%(message)s",
+                        stream=sys.stderr)
     service = importlib.import_module(f"{options['package']}.serve").SERVICE
     batching = options["batching"]
     app = create_app(service, options["model"], options["max_body_bytes"],
