@@ -84,8 +84,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from types import SimpleNamespace
 from churn import model_io, serve
+from churn._runtime import serve_app
 model, card = model_io.load_model(sys.argv[1])
-state = SimpleNamespace(model=model, proba=True)
+state = SimpleNamespace(model=model, proba=True, service=serve.SERVICE)
 schema = card["input_schema"]
 columns = [c["name"] for c in schema["columns"]]
 rows = json.loads(sys.argv[2])
@@ -95,9 +96,9 @@ class Body(BaseModel):
     instances: list[list[float]]
 
 
-def generated(body):  # what serve.predict does, minus HTTP: the generated functions
+def generated(body):  # what serve_app.predict does, minus HTTP and the micro-batcher
     batch = model_io.to_batch(json.loads(body), schema)
-    return JSONResponse(serve.predictions(state, batch)).body
+    return serve_app.SafeJSON(serve_app.predictions(state, batch)).body
 
 
 def minimal(body):
@@ -147,6 +148,9 @@ def prepare(work: Path) -> tuple[dict, Path, list]:
     env = {**os.environ, "PYTHONPATH": f"{out / 'src'}{os.pathsep}{work}",
            "MODEL_DIR": str(model)}
     run([sys.executable, "-m", "churn", "--model-out", str(model)], env=env)
+    for name in ("features.json", "features.state.json", "features.skops",
+                 "contract.json"):  # the model's own input, as fitted: raw rows are
+        (model / name).unlink()  # benchmarks/serve_raw.py
     probe = ("from churn.pipeline import Params, run_steps; "
              "print(run_steps(Params())['X_train'].head(100).to_json(orient='values'))")
     rows = json.loads(run([sys.executable, "-c", probe], env=env).splitlines()[-1])

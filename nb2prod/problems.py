@@ -235,7 +235,8 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "model = train(X, y)  # no tag, no .fit(): nothing says this is the model",
           "# cell tagged model:model\nmodel = train(X, y)"),
     _rule("NB622", "ambiguous-model", INFO,
-          "Several values are fitted and none is chosen; the last one is served.",
+          "Several values are fitted and none is chosen by a tag; the one the notebook "
+          "evaluates last (else the last fitted) is served.",
           "Tag the model's cell `model` (or `model:NAME`), or set `[tool.nb2prod] model`.",
           "A scaler and a classifier are both fitted: nb2prod serves the last fit, which is "
           "usually the model; a tag makes the choice explicit.",
@@ -303,6 +304,15 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "the notebook.",
           "exec('total = a + b')\nprint(total)",
           "total = a + b\nprint(total)"),
+    _rule("NB629", "serve-input-unused", WARNING,
+          "A `serve-input` tag or `[tool.nb2prod] serve_input` names a frame that is not on "
+          "the way to the served model's input; requests are rows of the loaded frame.",
+          "Tag the cell that computes the frame the model's input is made from, or name "
+          "that frame: `serve-input:df`.",
+          "The service runs the notebook's statements from the chosen frame to the model's "
+          "input; a frame the model's input is not computed from cannot be that start.",
+          "# cell tagged serve-input\nreport = summary(df)",
+          "# cell tagged serve-input:df\ndf['avg5'] = df['spend'].rolling(5).mean()"),
     _rule("NB640", "generated-code-invalid", ERROR,
           "A generated module does not compile.",
           "Fix the notebook line it names (code that is not valid where it lands, such as "

@@ -52,6 +52,15 @@ def configured_model(notebook: Path) -> str | None:
     return value
 
 
+def configured_serve_input(notebook: Path) -> str | None:
+    """`[tool.nb2prod] serve_input`: the frame whose rows `--target serve` takes, or None."""
+    pyproject, value = _setting(notebook, "serve_input")
+    if value is not None and (not isinstance(value, str) or not value.isidentifier()):
+        raise UserError("[tool.nb2prod] serve_input must be a variable name (a string)",
+                        path=pyproject)
+    return value
+
+
 def _setting(notebook: Path, key: str) -> tuple[Path | None, object]:
     try:
         import tomllib

@@ -58,4 +58,55 @@ def test_churn_target_column_statement_is_training_only():
     path = plan(EXAMPLES / "churn.ipynb").inference
     assert (path.frame, path.target, path.frozen) == ("df", "churn", ("feature_cols",))
     assert not any("churn" in s.code and "=" in s.code.split("[")[0] for s in path.statements)
-    assert [s.code.split(" =")[0] for s in path.load] == ["rng", "contract", "df"]
+    # the frame is built, not read: the cell's statements that finish it are the load
+    assert [s.code.split(" =")[0] for s in path.load] == [
+        "rng", "contract", "df", "logit", "df['churn']"]
+
+
+def test_a_serve_input_tag_after_the_window_serves_its_frame():
+    p = plan(DATA / "window_input.ipynb")
+    path = p.inference
+    assert (path.frame, path.origin, path.frame_cell) == ("df", "tag", 4)
+    assert [s.code for s in path.statements] == ["X = df[['spend', 'spend_avg3', 'visits']]"]
+    assert not [n for n in p.model_notes if n.code in ("NB626", "NB629")]
+    assert TARGET.active(p)
+
+
+def test_serve_input_in_the_config_and_a_frame_off_the_path():
+    from nb2prod.plan.records import PlanOptions
+
+    notebook = load_notebook(DATA / "window.ipynb")
+    p = build_plan(notebook, PlanOptions(serve_input="X"))
+    assert (p.inference.frame, p.inference.origin, p.inference.statements) == ("X", "config", ())
+    off = build_plan(notebook, PlanOptions(serve_input="nothing_here"))
+    assert off.inference.origin == "loaded"
+    assert [n.code for n in off.model_notes if n.code == "NB629"] == ["NB629"]
+
+
+def test_a_model_fitted_on_an_expression_serves_its_transform():
+    """`model.fit(scaler.transform(X_train), y)`: the input is the expression, evaluated
+    on the request's frame with the notebook's fitted scaler."""
+    path = plan(DATA / "scaled.ipynb").inference
+    assert path.result == "model_input" and path.frozen == ("scaler",)
+    assert path.statements[-1].code == "model_input = scaler.transform(X_train)"
+    assert (path.trained_on, path.heldout) == ("scaler.transform(X_train)",
+                                               "scaler.transform(X_test)")
+    assert path.heldout_rows == ("X_test",) and path.run_values == ("X_test", "X_train",
+                                                                     "scaler")
+
+
+def test_an_ambiguous_choice_is_a_located_warning(notebook_factory):
+    """Two estimators, neither evaluated: the last is served and a warning says how to pick;
+    a scaler is preprocessing, never a candidate."""
+    from nb2prod.notebook import load_notebook as load
+
+    cells = [(("import numpy as np\nfrom sklearn.preprocessing import StandardScaler\n"
+              "from sklearn.tree import DecisionTreeClassifier\n"
+              "from sklearn.neighbors import KNeighborsClassifier"), ["imports"]),
+             (("X = np.arange(20.0).reshape(10, 2)\ny = np.arange(10) % 2\n"
+              "scaler = StandardScaler().fit(X)\ntree = DecisionTreeClassifier().fit(X, y)\n"
+              "knn = KNeighborsClassifier(3).fit(scaler.transform(X), y)"), ["step:train"])]
+    p = build_plan(load(notebook_factory(cells)))
+    (note,) = [n for n in p.model_notes if n.code == "NB622"]
+    assert p.model.name == "knn" and note.severity == "warning" and note.line == 5
+    assert "tree" in note.message and "model:NAME" in note.message

@@ -119,10 +119,12 @@ def test_the_runtime_version_is_nb2prods():
     assert RUNTIME_VERSION == nb2prod.__version__
 
 
-LAZY = {"numpy", "pandas", "pyarrow", "sklearn", "skops", "joblib", "uvicorn"}
+LAZY = {"numpy", "pandas", "pyarrow", "sklearn", "skops", "joblib", "uvicorn",
+        "prometheus_client"}
 """What the runtime may import inside a function: a value's own library, or the serve
-extra's (skops, joblib, uvicorn) when a model is saved, loaded or served."""
-SERVE_EXTRA = {"serve_app.py": {"fastapi", "starlette"}}
+extra's (skops, joblib, uvicorn, prometheus_client) when a model is saved, loaded or
+served."""
+SERVE_EXTRA = {"serve_app.py": {"fastapi", "starlette"}, "responses.py": {"fastapi"}}
 """Modules only the serve extra imports: FastAPI reads their handlers' annotations, so
 its names are module globals."""
 

@@ -112,3 +112,72 @@ def test_the_service_answers_on_a_real_model(saved):
         deep = client.post(service.predict_path, content=b"[" * 5000 + b"]" * 5000)
         assert deep.status_code == 400 and deep.json()["field"] == "body"
         assert client.get("/healthz").json() == {"status": "alive"}
+
+
+def _ready(client) -> None:
+    deadline = time.monotonic() + 60
+    while client.get("/readyz").status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_metrics_count_rows_rejects_and_requests_shed_past_their_deadline(saved):
+    """/metrics sees what the handler answered: rows scored, a contract reject by column
+    and reason, and a request the micro-batcher gave up on (504) by its cause."""
+    testclient = pytest.importorskip("fastapi.testclient")
+    pytest.importorskip("prometheus_client")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nb2prod.runtime import serve_app
+    from nb2prod.runtime.batching import BatchSettings
+
+    def slow(model, batch):  # the notebook's predict cell, slower than the deadline
+        time.sleep(1.0)
+        return model.predict(batch)
+
+    out, _, X = saved
+    service = serve_app.Service(model_name="toy", package="toy", prog="toy-serve",
+                                version="0.1.0", description="a toy", predict=slow)
+    app = serve_app.create_app(service, out, batching=BatchSettings(max_wait=0.0,
+                                                                    timeout=1.6))
+    with testclient.TestClient(app) as client:
+        _ready(client)
+        rows = X.to_dict("records")
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(client.post, service.predict_path, json={"instances": rows})
+            time.sleep(0.2)  # queued behind the first one's model call: done too late
+            second = pool.submit(client.post, service.predict_path, json={"instances": rows})
+            statuses = sorted([first.result().status_code, second.result().status_code])
+        assert statuses == [200, 504]
+        bad = client.post(service.predict_path, json={"instances": [{"a": 1.0, "c": 1}]})
+        assert bad.status_code == 422
+        text = client.get("/metrics").text
+    assert "toy_rows_scored_total 4.0" in text
+    assert 'toy_shed_requests_total{reason="deadline"} 1.0' in text
+    assert 'toy_requests_total{path="/v1/models/toy:predict",status="504"} 1.0' in text
+    assert 'toy_contract_rejects_total{field="c",reason="unknown_column"} 1.0' in text
+
+
+def test_raw_rows_saved_without_their_state_are_served_as_fitted(saved):
+    """A model whose feature code could not run on the loaded frame (Unserved) is saved
+    without the features files; the service then validates rows against the card."""
+    testclient = pytest.importorskip("fastapi.testclient")
+    from nb2prod.runtime import raw_rows, serve_app
+
+    out, model, X = saved
+    assert raw_rows.load_state(out) == (None, None)
+    path = raw_rows.FeaturePath(
+        frame="df", frame_cell=1, frame_line=1, target=None, frozen=(), train_rows=(),
+        heldout_rows=(), renumbered=False, statements=(), load=lambda params: None,
+        features=lambda frame, state: frame, heldout_input=lambda values: None,
+        train_input=lambda values: None)
+    with pytest.raises(raw_rows.Unserved, match="`df` is a NoneType, not a DataFrame"):
+        raw_rows.fit(path, {}, Params(), model)
+    service = serve_app.Service(model_name="toy", package="toy", prog="toy-serve",
+                                version="0.1.0", description="a toy", inference=path)
+    with testclient.TestClient(serve_app.create_app(service, out)) as client:
+        _ready(client)
+        answer = client.post(service.predict_path, json={"instances": X.to_dict("records")})
+        assert answer.json() == {"predictions": model.predict(X).tolist(),
+                                 "probabilities": model.predict_proba(X).tolist()}
+        assert "contract" not in client.get("/metadata").json()

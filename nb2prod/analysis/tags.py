@@ -34,6 +34,9 @@ SETTING_PREFIXES = ("limit:", "retry:", "cache:", "image:", "label:", "annotatio
 
 IGNORE_PREFIX = "nb2prod:ignore"
 MODEL_TAG, PREDICT_TAG = "model", "predict"
+SERVE_INPUT_TAG = "serve-input"
+"""`--target serve`: requests are rows of the frame this cell binds (`serve-input:NAME`
+names it), not of the first frame the notebook loaded."""
 """`--target serve`: `model` / `model:NAME` picks the served value; a `predict` cell
 (module level, like `functions`) defines `def predict(model, batch)` for requests."""
 
@@ -68,6 +71,7 @@ class CellTags:
     nbdev: bool = False  # the cell carries nbdev directives
     model: str | None = None  # `model:NAME` -> NAME; bare `model` -> "" (what the cell fits)
     predict: bool = False  # tagged `predict`: defines the serving hook
+    serve_input: str | None = None  # `serve-input:NAME` -> NAME; bare -> "" (the cell's frame)
 
 
 _UNTAGGED = CellTags()
@@ -83,7 +87,7 @@ def read_tags(source: str, tags: tuple[str, ...]) -> CellTags:
     settings: list[tuple[str, str]] = []
     ignore: list[str] = []
     unknown: list[str] = []
-    model = None
+    model = serve_input = None
     for tag in (t.strip() for t in tags):
         if tag in ROLE_TAGS:
             roles.append(ROLE_TAGS[tag])
@@ -91,6 +95,8 @@ def read_tags(source: str, tags: tuple[str, ...]) -> CellTags:
             model = tag.partition(":")[2].strip()
         elif tag == PREDICT_TAG:
             roles.append(FUNCTIONS)
+        elif tag == SERVE_INPUT_TAG or tag.startswith(SERVE_INPUT_TAG + ":"):
+            serve_input = tag.partition(":")[2].strip()
         elif tag.startswith(STEP_PREFIXES):
             name = tag.partition(":")[2].strip()
             if name and step is None:  # any text: naming.identifier() makes it valid
@@ -124,6 +130,7 @@ def read_tags(source: str, tags: tuple[str, ...]) -> CellTags:
         nbdev=bool(default_exp or nbdev_roles),
         model=model,
         predict=PREDICT_TAG in tags,
+        serve_input=serve_input,
     )
 
 

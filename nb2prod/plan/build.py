@@ -41,12 +41,14 @@ def make_plan(notebook: Path, name: str | None, python: Path | None = None,
     `[tool.nb2prod]` is read from the pyproject nearest `config_from` (default: the
     notebook; the nbconvert exporter plans a temporary copy of a notebook living elsewhere)."""
     from nb2prod.plan.environment import choose_python, read_environment
-    from nb2prod.project_config import configured_model  # [tool.nb2prod] model
+    from nb2prod.project_config import configured_model, configured_serve_input
 
     loaded = load_notebook(notebook)
     env = read_environment(choose_python(python, loaded.kernel_name))
-    model = configured_model(config_from or notebook)
-    return build_plan(loaded, PlanOptions(name=name, model=model, environment=env))
+    config = config_from or notebook
+    return build_plan(loaded, PlanOptions(name=name, model=configured_model(config),
+                                          serve_input=configured_serve_input(config),
+                                          environment=env))
 
 
 def build_plan(notebook: Notebook, options: PlanOptions | None = None) -> Plan:

@@ -17,23 +17,27 @@ result, or any value its statement builds from no frame of the chain.
 from __future__ import annotations
 
 import ast
-import builtins
 from dataclasses import dataclass
 
 from nb2prod.plan import inference_batch as batch
+from nb2prod.plan.inference_names import (
+    base_name,
+    bound_names,
+    call_name,
+    called_names,
+    frame_reads,
+    free_names,
+    mutated_names,
+    names,
+)
 
 SPLITS = frozenset({"train_test_split"})
-FITTED_METHODS = frozenset({"transform", "predict", "predict_proba", "decision_function",
-                            "fit_transform", "inverse_transform", "score_samples"})
-"""Methods called on a fitted object: the object's training value is frozen."""
 FIT_METHODS = frozenset({"fit", "partial_fit"})
+READERS = frozenset({"read_csv", "read_parquet", "read_json", "read_excel", "read_feather",
+                     "read_sql", "read_table", "read_pickle", "read_orc", "read_sql_query"})
 LOADERS = frozenset({"DataFrame", "read_csv", "read_parquet", "read_json", "read_excel",
                      "read_feather", "read_sql", "read_table", "read_pickle", "read_orc"})
 TARGET_GETTERS = frozenset({"pop"})
-BUILTINS = frozenset(dir(builtins))
-MUTATORS = frozenset({"append", "extend", "insert", "update", "pop", "clear", "setdefault",
-                      "remove", "sort", "add", "discard", "shuffle", "fit", "partial_fit"})
-"""Methods that change their receiver when called as a statement (`df.head()` does not)."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,16 @@ class InferencePath:
     params: tuple[str, ...]  # parameters the load and the path read
     imports: tuple[str, ...]  # module-level names they read (imports, helpers): from pipeline
     train_rows: tuple[str, ...]  # names whose index are the training rows (fit's X chain)
-    heldout: str | None  # what the notebook passes to the model's predict
+    heldout: str | None  # what the notebook passes to the model's predict (an expression)
     heldout_rows: tuple[str, ...]  # names whose index are the held-out rows
     origin: str  # "loaded" or "tag"
+    renumbered: bool = False  # a statement renumbers rows: held-out rows cannot be found
+    trained_on: str = ""  # what the notebook passes to fit as X (an expression)
+
+    @property
+    def run_values(self) -> tuple[str, ...]:
+        """Names of the run's values the proof reads (the inputs the notebook computed)."""
+        return tuple(sorted(free_names([e for e in (self.heldout, self.trained_on) if e])))
 
 
 @dataclass(frozen=True)
@@ -79,28 +90,43 @@ def step_statements(raw_steps) -> list[_Stmt]:
             for node in cell.tree.body if not isinstance(node, skip)]
 
 
-def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int,
-              step_values: set[str], params: set[str]) -> InferencePath | None:
-    """The inference path into `x`, fitted by `model` at (fit_cell, fit_line); None
-    when X is unknown or no loaded frame is reached."""
-    if not x:
-        return None
+def find_path(raw_steps, model: str, fit_cell: int, fit_line: int,
+              step_values: set[str], params: set[str],
+              serve_input: str | None = None) -> InferencePath | None:
+    """The inference path into the X `model` is fitted on at (fit_cell, fit_line) (a
+    name or an expression); None when no loaded frame is reached. A `serve-input` tag (or
+    `serve_input`, the config's frame name) chooses the frame requests are rows of."""
     stmts = step_statements(raw_steps)
     end = next((i for i, s in enumerate(stmts)
                 if s.cell == fit_cell and s.node.lineno <= fit_line <= s.node.end_lineno), None)
-    if end is None:
+    trained_on = _fit_x(stmts[end].node) if end is not None else None
+    if trained_on is None:
         return None
+    final = None  # `model.fit(scaler.transform(X_train), y)`: the input is an expression
+    x = getattr(trained_on, "id", None)
+    if x is None:
+        x = MODEL_INPUT
+        final = PathStatement(fit_cell, fit_line, f"{x} = {ast.unparse(trained_on)}",
+                              batch.role(ast.parse(f"{x} = {ast.unparse(trained_on)}").body[0]))
     target = _target(stmts, end)
-    walk = _walk(stmts, end, {x}, target)
+    tagged = {c.cell.number: c.tags.serve_input for _, cells in raw_steps for c, _ in cells
+              if c.tags.serve_input is not None}
+    chooser = _chooser(stmts, tagged, serve_input)
+    need, keys = frame_reads(ast.Expr(trained_on))
+    walk = _walk(stmts, end, need, target, chooser)
     if walk is None:
         return None
     path, frozen, load_at, frame, train_rows = walk
+    frozen |= keys - need
+    origin = "loaded" if chooser(load_at, {frame}) is None else \
+        "tag" if tagged else "config"
     start = stmts[load_at]
     heldout, heldout_rows = _heldout(stmts, end, model)
     dropped = tuple(dict.fromkeys(c for i in path for c in _dropped_columns(stmts[i].node)))
-    statements = tuple(_record(stmts[i], batch.role(stmts[i].node, i == load_at))
-                       for i in path if i != load_at)
-    load = tuple(_record(stmts[i], "load") for i in load_slice(stmts, load_at))
+    building = _building(stmts, path, load_at) if origin == "loaded" else [load_at]
+    statements = tuple(_record(stmts[i], batch.role(stmts[i].node)) for i in path
+                       if i not in building) + ((final,) if final else ())
+    load = tuple(_record(stmts[i], "load") for i in load_slice(stmts, building))
     free = free_names([_as_run(s) for s in statements]) - {frame}
     free_load = free_names([s.code for s in load])
     frozen = (frozen | free) & step_values
@@ -110,7 +136,35 @@ def find_path(raw_steps, model: str, x: str | None, fit_cell: int, fit_line: int
         frozen=tuple(sorted(frozen)),
         params=tuple(sorted((free | free_load) & params)),
         imports=tuple(sorted((free | free_load) - step_values - params)),
-        train_rows=tuple(n for n in train_rows if n in step_values), heldout=heldout, heldout_rows=heldout_rows, origin="loaded")
+        train_rows=tuple(n for n in train_rows if n in step_values), heldout=heldout,
+        heldout_rows=heldout_rows, origin=origin,
+        renumbered=any(batch.renumbers(s.code) for s in statements),
+        trained_on=ast.unparse(trained_on))
+
+
+MODEL_INPUT = "model_input"
+"""The generated name of the model's input when the notebook passes an expression."""
+
+
+def _fit_x(node: ast.stmt) -> ast.expr | None:
+    """X of the fit statement: `m.fit(X, y)`, `m = Est().fit(X=..., y)`."""
+    call = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
+    if not isinstance(call, ast.Call):
+        return None
+    return call.args[0] if call.args else next(
+        (k.value for k in call.keywords if k.arg in ("X", "x")), None)
+
+
+def _building(stmts, path: list[int], load_at: int) -> list[int]:
+    """The load and, when it builds the frame rather than reading it (`pd.DataFrame`,
+    a helper), the statements after it in the same cell that change the frame: they
+    finish the data (the target column, injected gaps), they are not feature code."""
+    if call_name(stmts[load_at].node.value) in READERS:
+        return [load_at]
+    cell, frame = stmts[load_at].cell, bound_names(stmts[load_at].node)
+    last = max(path)
+    return [i for i in range(load_at, last + 1) if stmts[i].cell == cell and (
+        bound_names(stmts[i].node) | mutated_names(stmts[i].node)) & frame]
 
 
 def _as_run(stmt: PathStatement) -> str:
@@ -125,7 +179,18 @@ def _record(stmt: _Stmt, role: str) -> PathStatement:
     return PathStatement(stmt.cell, stmt.node.lineno, ast.unparse(stmt.node), role)
 
 
-def _walk(stmts, end, need, target):
+def _chooser(stmts, tagged: dict[int, str], configured: str | None):
+    """(statement index, names it writes that the walk needs) -> the chosen input frame's
+    name when that statement finishes it, else None."""
+    def choose(i: int, hit: set[str]) -> str | None:
+        wanted = tagged.get(stmts[i].cell, None if tagged else configured)
+        if wanted == "":  # a bare tag: the frame its cell computes
+            return min(hit)
+        return wanted if wanted in hit else None
+    return choose
+
+
+def _walk(stmts, end, need, target, chooser=lambda i, hit: None):
     """Backwards from statement `end`: (path indexes in order, frozen names, index of
     the load, the loaded frame's name, names on the fit's X chain up to the split)."""
     need = set(need)
@@ -137,10 +202,17 @@ def _walk(stmts, end, need, target):
         hit = written & need
         if not hit or _fits_only(node) or _target_only(node, target):
             continue
-        split = _split_source(node, hit)
+        chosen = chooser(i, hit)
+        if chosen is not None:  # a `serve-input` frame: requests are its rows
+            path.append(i)
+            rows = tuple(dict.fromkeys(chain_names)) if in_split else ()
+            return sorted(path), frozen - need, i, chosen, rows
+        split = _split_source(node)
         if split is not None:
             path.append(i)
-            need = (need - hit) | {split}
+            chain, keys = frame_reads(ast.Expr(split))
+            need = (need - hit) | chain
+            frozen |= keys - chain
             in_split = True
             continue
         chain, keys = frame_reads(node)
@@ -160,18 +232,21 @@ def _target(stmts, end) -> str | None:
     """The column the fit's `y` is: `NAME.fit(X, y)` -> back through a split -> `df['c']`."""
     fit = stmts[end].node
     call = fit.value if isinstance(fit, (ast.Expr, ast.Assign)) else None
-    if not isinstance(call, ast.Call) or len(call.args) < 2 or \
-            not isinstance(call.args[1], ast.Name):
+    if not isinstance(call, ast.Call) or len(call.args) < 2:
         return None
+    if not isinstance(call.args[1], ast.Name):
+        return _column_of(call.args[1])
     want = call.args[1].id
     for i in range(end - 1, -1, -1):
         node = stmts[i].node
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple) and \
-                _call_name(node.value) in SPLITS:
+                call_name(node.value) in SPLITS:
             names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
-            if want in names and len(node.value.args) >= 2 and \
-                    isinstance(node.value.args[1], ast.Name):
-                want = node.value.args[1].id
+            if want in names and len(node.value.args) >= 2:
+                y = node.value.args[1]
+                if not isinstance(y, ast.Name):
+                    return _column_of(y)
+                want = y.id
         elif isinstance(node, ast.Assign) and [want] == [
                 t.id for t in node.targets if isinstance(t, ast.Name)]:
             column = _column_of(node.value)
@@ -211,147 +286,27 @@ def _fits_only(node: ast.stmt) -> bool:
         isinstance(node.value.func, ast.Attribute) and node.value.func.attr in FIT_METHODS
 
 
-def _split_source(node: ast.stmt, hit: set[str]) -> str | None:
-    """`a, b, c, d = train_test_split(X, y)` binding a name of `hit`: X's name."""
+def _split_source(node: ast.stmt) -> ast.expr | None:
+    """`a, b, c, d = train_test_split(X, y)`: the X expression."""
     if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple)
-            and _call_name(node.value) in SPLITS and node.value.args):
+            and call_name(node.value) in SPLITS and node.value.args):
         return None
-    first = node.value.args[0]
-    return first.id if isinstance(first, ast.Name) else None
+    return node.value.args[0]
 
 
 def split_bindings(node: ast.stmt) -> list[tuple[str, str]]:
     """(X_train, X) of a split: the training part of the frame the path goes through."""
-    source = _split_source(node, set())
+    source = _split_source(node)
     if source is None:
         return []
-    elts = node.targets[0].elts
-    return [(e.id, source) for k, e in enumerate(elts)  # (X_train, X_test, y_train, ...)
-            if isinstance(e, ast.Name) and k == 0]
+    first = node.targets[0].elts[0]  # (X_train, X_test, y_train, ...)
+    return [(first.id, ast.unparse(source))] if isinstance(first, ast.Name) else []
 
 
 def _is_load(node: ast.stmt, chain: set[str]) -> bool:
     if not isinstance(node, ast.Assign):
         return False
-    return _call_name(node.value) in LOADERS or not chain
-
-
-def _call_name(expr: ast.expr) -> str | None:
-    if not isinstance(expr, ast.Call):
-        return None
-    func = expr.func
-    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-
-
-def bound_names(node: ast.stmt) -> set[str]:
-    """Names a statement rebinds as a whole (`x = ...`, `a, b = ...`, `for x in`)."""
-    targets = []
-    if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
-        targets = [node.target]
-    names = set()
-    for t in targets:
-        for sub in ast.walk(t):
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                names.add(sub.id)
-    for inner in ast.walk(node):  # nested blocks (if/for/with bodies) bind too
-        if inner is not node and isinstance(inner, ast.stmt):
-            names |= bound_names(inner)
-    return names
-
-
-def mutated_names(node: ast.stmt) -> set[str]:
-    """Names a statement changes in place: `df['x'] = ...`, `df.x = ...`,
-    `df.fillna(0, inplace=True)`, `df.pop('y')`, `del df['x']`."""
-    names = set()
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.Subscript, ast.Attribute)) and isinstance(
-                sub.ctx, (ast.Store, ast.Del)):
-            base = _base_name(sub)
-            if base:
-                names.add(base)
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and (
-                sub.func.attr in ("pop", "update", "insert") or any(
-                    k.arg == "inplace" for k in sub.keywords)):
-            base = _base_name(sub.func.value)
-            if base:
-                names.add(base)
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and \
-            isinstance(node.value.func, ast.Attribute) and node.value.func.attr in MUTATORS:
-        base = _base_name(node.value.func.value)
-        if base:
-            names.add(base)
-    return names
-
-
-def called_names(node: ast.stmt) -> set[str]:
-    """Names a method is called on (`rng.normal(...)`): a generator drawn from changes."""
-    return {b for sub in ast.walk(node) if isinstance(sub, ast.Call)
-            and isinstance(sub.func, ast.Attribute) and (b := _base_name(sub.func.value))}
-
-
-def _base_name(expr: ast.expr) -> str | None:
-    while isinstance(expr, (ast.Subscript, ast.Attribute)):
-        expr = expr.value
-    return expr.id if isinstance(expr, ast.Name) else None
-
-
-def frame_reads(node: ast.stmt) -> tuple[set[str], set[str]]:
-    """(chain names, key names) a statement reads: see the module docstring."""
-    chain, keys = set(), set()
-
-    def visit(expr, on_chain: bool) -> None:
-        if isinstance(expr, ast.Name):
-            if isinstance(expr.ctx, ast.Load):
-                (chain if on_chain else keys).add(expr.id)
-            return
-        if isinstance(expr, ast.Subscript):
-            visit(expr.value, on_chain)
-            visit(expr.slice, False)
-            return
-        if isinstance(expr, ast.Call):
-            func = expr.func
-            fitted = isinstance(func, ast.Attribute) and func.attr in FITTED_METHODS
-            if isinstance(func, ast.Attribute):
-                visit(func.value, on_chain and not fitted)
-            else:
-                visit(func, False)
-            for arg in expr.args:
-                visit(arg, on_chain)
-            for kw in expr.keywords:
-                visit(kw.value, False)
-            return
-        if isinstance(expr, ast.keyword):
-            visit(expr.value, False)
-            return
-        for child in ast.iter_child_nodes(expr):
-            visit(child, on_chain)
-
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.expr) and not (
-                isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store)):
-            visit(child, True)
-        elif isinstance(child, ast.stmt):
-            sub_chain, sub_keys = frame_reads(child)
-            chain |= sub_chain
-            keys |= sub_keys
-    _drop_comprehension_names(node, chain, keys)
-    return chain, keys
-
-
-def _drop_comprehension_names(node, chain: set[str], keys: set[str]) -> None:
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            for gen in sub.generators:
-                for t in ast.walk(gen.target):
-                    if isinstance(t, ast.Name):
-                        chain.discard(t.id)
-                        keys.discard(t.id)
-        elif isinstance(sub, ast.Lambda):
-            for a in sub.args.args:
-                chain.discard(a.arg)
-                keys.discard(a.arg)
+    return call_name(node.value) in LOADERS or not chain
 
 
 def _dropped_columns(node: ast.stmt) -> list[str]:
@@ -366,44 +321,43 @@ def _dropped_columns(node: ast.stmt) -> list[str]:
     return found
 
 
-def load_slice(stmts, at: int) -> list[int]:
-    """The statements the load at `at` depends on: every earlier statement that
-    mentions a name the slice reads (a generator drawn from before counts), to a
-    fixed point. Prints are left out."""
-    names = _names(stmts[at].node)
-    picked = {at}
+def load_slice(stmts, building: list[int]) -> list[int]:
+    """The statements that build the loaded frame: `building`, and every earlier
+    statement that mentions a name they read (a generator drawn from before counts),
+    to a fixed point. Prints are left out."""
+    picked = set(building)
+    mentioned = set().union(*(names(stmts[i].node) for i in building))
     changed = True
     while changed:
         changed = False
-        for i in range(at - 1, -1, -1):
+        for i in range(max(building) - 1, -1, -1):
             node = stmts[i].node
             if i in picked or _is_print(node):
                 continue
-            if (bound_names(node) | mutated_names(node) | called_names(node)) & names:
+            if (bound_names(node) | mutated_names(node) | called_names(node)) & mentioned:
                 picked.add(i)
-                names |= _names(node)
+                mentioned |= names(node)
                 changed = True
     return sorted(picked)
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
 def _is_print(node: ast.stmt) -> bool:
-    return isinstance(node, ast.Expr) and _call_name(node.value) in ("print", "display")
+    return isinstance(node, ast.Expr) and call_name(node.value) in ("print", "display")
 
 
 def _heldout(stmts, end: int, model: str) -> tuple[str | None, tuple[str, ...]]:
-    """The last `model.predict(NAME)` (or `.score(NAME, y)`) after the fit, and NAME's
-    chain back to a split."""
+    """The last `model.predict(X)` (or `.score(X, y)`) after the fit: X as code, and the
+    frames it is computed from, back to a split (their index: the held-out rows)."""
     for i in range(len(stmts) - 1, end, -1):
         for sub in ast.walk(stmts[i].node):
             if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and \
                     sub.func.attr in ("predict", "predict_proba", "score") and \
-                    _base_name(sub.func.value) == model and sub.args and \
-                    isinstance(sub.args[0], ast.Name):
-                return sub.args[0].id, _chain_to_split(stmts, i, sub.args[0].id)
+                    base_name(sub.func.value) == model and sub.args:
+                chain, _ = frame_reads(ast.Expr(sub.args[0]))
+                rows = [n for name in sorted(chain) for n in _chain_to_split(stmts, i, name)]
+                if isinstance(sub.args[0], ast.Name):
+                    rows = list(_chain_to_split(stmts, i, sub.args[0].id))
+                return ast.unparse(sub.args[0]), tuple(dict.fromkeys(rows))
     return None, ()
 
 
@@ -414,7 +368,7 @@ def _chain_to_split(stmts, before: int, name: str) -> tuple[str, ...]:
         node = stmts[i].node
         if name not in bound_names(node):
             continue
-        if _split_source(node, set()) is not None:
+        if _split_source(node) is not None:
             break
         reads, _ = frame_reads(node)
         if len(reads) != 1:
@@ -424,27 +378,17 @@ def _chain_to_split(stmts, before: int, name: str) -> tuple[str, ...]:
     return tuple(chain)
 
 
+ORIGINS = {"loaded": "", "tag": ", tagged serve-input", "config": ", [tool.nb2prod] serve_input"}
+
+
 def describe(path: InferencePath) -> list[str]:
     """`nb2prod plan`'s lines for the inference path."""
     lines = [(f"inference path: requests are rows of `{path.frame}` (cell {path.frame_cell}, "
-             f"line {path.frame_line}) without the target `{path.target or 'unknown'}`; "
+             f"line {path.frame_line}{ORIGINS[path.origin]}) without the target "
+             f"`{path.target or 'unknown'}`; "
              f"{len(path.statements)} statement(s) to `{path.result}`")]
     lines += [f"  cell {s.cell}, line {s.line} ({s.role}): {s.code.splitlines()[0][:70]}"
               for s in path.statements]
     if path.frozen:
         lines.append(f"  frozen from training: {', '.join(path.frozen)}")
     return lines
-
-
-def free_names(codes: list[str]) -> set[str]:
-    """Names the statements read and do not bind themselves (nor are builtins)."""
-    bound, read = set(), set()
-    for code in codes:
-        for node in ast.parse(code).body:
-            local = {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)} | {
-                n.id for c in ast.walk(node) if isinstance(c, ast.comprehension)
-                for n in ast.walk(c.target) if isinstance(n, ast.Name)}
-            read |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-                     and isinstance(n.ctx, ast.Load)} - bound - local
-            bound |= bound_names(node)
-    return read - BUILTINS - bound

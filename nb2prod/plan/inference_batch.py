@@ -2,12 +2,13 @@
 
 Found statically, by the calls a statement makes (tables below):
 - statistics (`mean`, `median`, `std`, `quantile`, `min`/`max`, `value_counts`, ...)
-  and category sets (`get_dummies`, `astype('category')`) are frozen: computed once
-  from the training frame and recorded with the model (`inference_code.py`);
+  and category sets (`get_dummies`, `astype('category')`, the bins `cut(x, N)` and
+  `qcut` compute) are frozen: computed once from the training frame and recorded with
+  the model (`inference_code.py`);
 - row filters (`dropna`, `drop_duplicates`, a boolean mask, `query`, `sample`) run
   when the state is fitted and not on requests: a request row is always answered;
 - windows and row order (`rolling`, `shift`, `diff`, `cumsum`, `rank`, group
-  transforms, data-dependent `cut`/`qcut` bins) cannot be computed from one row:
+  transforms) cannot be computed from one row:
   NB626, located, and the serving files are not written.
 """
 
@@ -18,9 +19,9 @@ import ast
 from nb2prod.problems import Problem, make_problem
 
 WINDOWS = frozenset({"rolling", "expanding", "ewm", "shift", "diff", "cumsum", "cumprod",
-                     "cummax", "cummin", "rank", "pct_change", "transform", "qcut",
+                     "cummax", "cummin", "rank", "pct_change", "transform",
                      "interpolate", "ffill", "bfill", "cumcount"})
-"""Methods (and `pd.qcut`) whose value for a row depends on the rows around it."""
+"""Methods whose value for a row depends on the rows around it."""
 STATISTICS = frozenset({"mean", "median", "std", "var", "quantile", "min", "max", "sum",
                         "count", "nunique", "value_counts", "mode", "sem", "skew", "prod",
                         "unique", "idxmax", "idxmin", "describe"})
@@ -29,6 +30,10 @@ CATEGORY_SETS = frozenset({"get_dummies"})
 FILTERS = frozenset({"dropna", "drop_duplicates", "query", "sample", "head", "tail",
                      "nlargest", "nsmallest"})
 ROW_AXIS = ("columns", 1)
+KEEP_ROWS = frozenset({"reset_index", "copy", "sort_index", "sort_values"})
+"""Methods after a filter that keep its rows: the statement is still a filter."""
+REINDEX = ("reset_index", "ignore_index")
+"""Renumbering rows: the held-out rows can no longer be found in the loaded frame."""
 
 
 def call_name(expr: ast.AST) -> str | None:
@@ -63,8 +68,6 @@ def window_call(node: ast.stmt) -> ast.Call | None:
             continue  # `scaler.transform(X)`: a fitted transformer, row by row
         if name in WINDOWS and not is_row_wise(sub):
             return sub
-        if name == "cut" and len(sub.args) > 1 and isinstance(sub.args[1], ast.Constant):
-            return sub  # bins=N: the edges come from the data
     return None
 
 
@@ -72,11 +75,24 @@ def _after_groupby(call: ast.Call) -> bool:
     return any(call_name(s) == "groupby" for s in ast.walk(call.func))
 
 
+def data_bins(node: ast.AST) -> bool:
+    """`pd.qcut(x, 4)`, `pd.cut(x, 5)`: bins whose edges come from the data (a list of
+    edges, `pd.cut(x, [0, 18, 65])`, is row by row)."""
+    name = call_name(node)
+    if name not in ("cut", "qcut"):
+        return False
+    bins = node.args[1] if len(node.args) > 1 else next(
+        (k.value for k in node.keywords if k.arg in ("bins", "q")), None)
+    return name == "qcut" or not isinstance(bins, (ast.List, ast.Tuple))
+
+
 def is_filter(node: ast.stmt) -> bool:
     """`df = df.dropna()`, `df = df[df.x > 0]`, `df = df.loc[mask]`: rows left out."""
     if not isinstance(node, ast.Assign):
         return False
     value = node.value
+    while call_name(value) in KEEP_ROWS:  # `df[mask].reset_index(drop=True)`
+        value = value.func.value
     if call_name(value) in FILTERS:
         return True
     if isinstance(value, ast.Subscript):
@@ -87,6 +103,10 @@ def is_filter(node: ast.stmt) -> bool:
         return isinstance(key, (ast.Compare, ast.BoolOp, ast.UnaryOp)) or (
             isinstance(key, ast.BinOp) and isinstance(key.op, (ast.BitAnd, ast.BitOr)))
     return False
+
+
+def renumbers(code: str) -> bool:
+    return any(word in code for word in REINDEX)
 
 
 def role(node: ast.stmt, is_load: bool = False) -> str:
@@ -100,7 +120,7 @@ def role(node: ast.stmt, is_load: bool = False) -> str:
     if call_name(getattr(node, "value", None)) == "train_test_split":
         return "split"
     subs = list(ast.walk(node))
-    if any(call_name(s) in CATEGORY_SETS or is_category_cast(s) for s in subs):
+    if any(call_name(s) in CATEGORY_SETS or is_category_cast(s) or data_bins(s) for s in subs):
         return "categories"
     if any(is_statistic(s) for s in subs):
         return "statistic"

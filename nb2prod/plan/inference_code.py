@@ -6,7 +6,9 @@ same code fits the state on the training frame and then answers requests:
 - a statistic becomes `state.statistic(KEY, lambda: <it>)` (recorded when fitting,
   read back when serving); `pd.get_dummies(df, ...)` becomes `state.dummies(KEY,
   pd.get_dummies, df, ...)` (serving: the training categories, so one row gets the
-  training columns, `drop_first` included); `astype('category')`
+  training columns, `drop_first` included); `pd.cut(x, N)`/`pd.qcut(x, q)` become
+  `state.bins(KEY, pd.qcut, x, q)` (serving: `pd.cut` on the training edges);
+  `astype('category')`
   becomes `state.categories(KEY, <it>)` (serving: the training categories);
 - a row filter runs only when fitting (`if state.fitting:`): a request row is
   always answered;
@@ -23,6 +25,7 @@ import ast
 
 from nb2prod.plan import inference_batch as batch
 from nb2prod.plan.inference import split_bindings
+from nb2prod.plan.inference_names import bound_names
 
 
 class _Rewrite(ast.NodeTransformer):
@@ -44,6 +47,10 @@ class _Rewrite(ast.NodeTransformer):
                             [self.key(), node.func, *node.args], node.keywords)
         if batch.is_category_cast(node):
             return _state_call("categories", self.key(), node)
+        if batch.data_bins(node) and node.args and not any(
+                k.arg == "retbins" for k in node.keywords):  # state.bins(KEY, pd.qcut, x, 4)
+            return ast.Call(ast.Attribute(ast.Name("state", ast.Load()), "bins", ast.Load()),
+                            [self.key(), node.func, *node.args], node.keywords)
         if name == "fit_transform":
             node.func.attr = "transform"
         if name == "drop" and not any(k.arg == "errors" for k in node.keywords):
@@ -81,13 +88,31 @@ def _indent(text: str) -> str:
 
 def features_body(path) -> str:
     """Statements of `features(frame, state)` after the frame is bound."""
-    parts = []
-    for stmt in path.statements:
-        parts.append(f"# cell {stmt.cell}, line {stmt.line} ({stmt.role})")
-        parts.append(statement_code(stmt.code, stmt.role, stmt.cell, stmt.line))
-    return "\n".join(parts)
+    codes = [statement_code(s.code, s.role, s.cell, s.line) for s in path.statements]
+    heads = [f"# cell {s.cell}, line {s.line} ({s.role})" for s in path.statements]
+    return _join(heads, codes, path.result)
 
 
 def load_body(path) -> str:
     """Statements of `load(params)`: what builds the loaded frame, from the parameters."""
-    return "\n".join(f"# cell {s.cell}, line {s.line}\n{s.code}" for s in path.load)
+    return _join([f"# cell {s.cell}, line {s.line}" for s in path.load],
+                 [s.code for s in path.load], path.frame)
+
+
+def _join(heads: list[str], codes: list[str], result: str) -> str:
+    """The statements under their cell comments; a name bound and never read after
+    (`X, y = ...` where only X is used) gets its targeted noqa, as step code does."""
+    parts = []
+    for k, (head, code) in enumerate(zip(heads, codes)):
+        node = ast.parse(code).body[0]
+        later = {n.id for c in codes[k + 1:] for n in ast.walk(ast.parse(c))
+                 if isinstance(n, ast.Name)} | {result}
+        unused = isinstance(node, ast.Assign) and bool(bound_names(node) - later)
+        unpacks = isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple) \
+            and not isinstance(node.value, ast.Tuple)  # `a, b = (x, y)` is two assignments
+        rule = "RUF059" if unpacks else "F841"
+        lines = code.splitlines()
+        if unused and len(lines) == 1:
+            lines[0] += f"  # noqa: {rule}"
+        parts += [head, *lines]
+    return "\n".join(parts)

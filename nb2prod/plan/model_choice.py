@@ -11,13 +11,14 @@ and the X it was fitted on, to record the input schema), go into the plan.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import dataclass
 
 from nb2prod import naming
 from nb2prod.plan.inference import InferencePath, find_path
 from nb2prod.plan.inference_batch import window_problems
 from nb2prod.plan.records import ModelChoice
-from nb2prod.problems import Problem, make_problem
+from nb2prod.problems import WARNING, Problem, make_problem
 
 FIT = "fit"
 
@@ -90,7 +91,7 @@ def _x_name(call: ast.Call) -> str | None:
 
 def choose(raw_steps, functions: list[str], provider: dict[str, str],
            history: list[tuple[int, dict[str, str]]], taken: set[str],
-           configured: str | None = None) -> Choice:
+           configured: str | None = None, serve_input: str | None = None) -> Choice:
     """The served model, and the keys run_steps returns it and its X under."""
     fits = find_fits(raw_steps, functions)
     picked, notes = _pick(raw_steps, functions, fits, configured)
@@ -117,13 +118,14 @@ def choose(raw_steps, functions: list[str], provider: dict[str, str],
     x = fit.x if fit.x and keys.get(fit.x) else None
     model = ModelChoice(fit.name, keys[fit.name], x, keys.get(x) if x else None, fit.function,
                         fit.cell, fit.line, origin, tuple(dict.fromkeys(f.name for f in fits)))
-    path = find_path(raw_steps, fit.name, fit.x, fit.cell, fit.line,
+    path = find_path(raw_steps, fit.name, fit.cell, fit.line,
                      {n for n, p in provider.items() if p != "params"},
-                     {n for n, p in provider.items() if p == "params"})
+                     {n for n, p in provider.items() if p == "params"}, serve_input)
     cell_ids = {c.cell.number: c.cell.cell_id for _, cells in raw_steps for c, _ in cells}
-    notes = [*notes, *window_problems(path, cell_ids)]
+    notes = [*notes, *window_problems(path, cell_ids), *_unused_input(raw_steps, path,
+                                                                      serve_input)]
     if path is not None:  # what the feature state and its proof read from the run
-        wanted = (*path.frozen, *path.train_rows, path.heldout, *path.heldout_rows)
+        wanted = (*path.frozen, *path.train_rows, *path.run_values, *path.heldout_rows)
         results += [n for n in dict.fromkeys(filter(None, wanted))
                     if n in provider and provider[n] != "params" and n not in results]
     return Choice(model, tuple(notes), tuple(results), tuple(snapshots), path)
@@ -162,7 +164,9 @@ def _pick(raw_steps, functions, fits: list[Fit], configured: str | None):
     if len(names) == 1:
         return (fits[-1], "fit"), []
     dummies = _dummies(raw_steps)
-    real = [f for f in fits if f.name not in dummies] or fits
+    transformers = _transformers(raw_steps)
+    real = [f for f in fits if f.name not in dummies | transformers] or [
+        f for f in fits if f.name not in dummies] or fits
     evaluated = [n for n in _evaluated(raw_steps) if n in {f.name for f in real}]
     if evaluated:
         chosen = [f for f in real if f.name == evaluated[-1]][-1]
@@ -171,9 +175,12 @@ def _pick(raw_steps, functions, fits: list[Fit], configured: str | None):
         chosen, why = real[-1], "the last fitted"
     skipped = f"; baselines left out: {', '.join(sorted(dummies & set(names)))}" if dummies & set(
         names) else ""
-    return (chosen, "fit"), [make_problem(
+    note = make_problem(
         "NB622", f"{len(names)} fitted values ({', '.join(names)}): serving `{chosen.name}`, "
-        f"{why}{skipped}", chosen.cell, chosen.line)]
+        f"{why}{skipped}; tag the model's cell `model:NAME` to choose", chosen.cell,
+        chosen.line)
+    ambiguous = not evaluated and len({f.name for f in real}) > 1  # nothing tells them apart
+    return (chosen, "fit"), [dataclasses.replace(note, severity=WARNING) if ambiguous else note]
 
 
 METRIC_SUFFIXES = ("_score", "_error", "_loss", "_report", "_matrix")
@@ -188,6 +195,27 @@ def _dummies(raw_steps) -> set[str]:
             if any(getattr(c.func, "id", getattr(c.func, "attr", "")).startswith("Dummy")
                    for c in calls):
                 found.add(node.targets[0].id)
+    return found
+
+
+TRANSFORMER_SUFFIXES = ("Scaler", "Encoder", "Vectorizer", "Imputer", "Transformer", "PCA",
+                        "Selector", "Binarizer", "Normalizer", "Discretizer", "SVD")
+
+
+def _transformers(raw_steps) -> set[str]:
+    """Names of fitted preprocessing: built by a `...Scaler()`-like class, or whose
+    `transform`/`fit_transform` the notebook calls. They feed the model; they are not it."""
+    found = set()
+    for node in _all_statements(raw_steps):
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and \
+                    sub.func.attr in ("transform", "fit_transform") and \
+                    isinstance(sub.func.value, ast.Name):
+                found.add(sub.func.value.id)
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and any(
+                getattr(c.func, "id", getattr(c.func, "attr", "")).endswith(TRANSFORMER_SUFFIXES)
+                for c in ast.walk(node.value) if isinstance(c, ast.Call)):
+            found.add(node.targets[0].id)
     return found
 
 
@@ -240,3 +268,19 @@ def _named(name: str, fits: list[Fit], raw_steps, functions) -> Fit | None:
             if cell.flow and name in cell.flow.defines:
                 found = Fit(name, None, function, cell.cell.number, 1)
     return found
+
+
+def _unused_input(raw_steps, path, configured: str | None) -> list[Problem]:
+    """NB629 when a chosen input frame is not where the path starts."""
+    if path is None or path.origin != "loaded":
+        return []
+    tagged = [c for _, cells in raw_steps for c, _ in cells if c.tags.serve_input is not None]
+    if tagged:
+        return [make_problem("NB629", f"cell tagged `serve-input`: not on the way to the "
+                             f"model's input; requests are rows of `{path.frame}`",
+                             tagged[0].cell.number, cell_id=tagged[0].cell.cell_id)]
+    if configured:
+        return [make_problem("NB629", f"[tool.nb2prod] serve_input = {configured!r}: not on "
+                             f"the way to the model's input; requests are rows of "
+                             f"`{path.frame}`")]
+    return []

@@ -18,6 +18,7 @@ class PlanOptions:
     name: str | None = None  # package name; default from the notebook file name
     python_version: str = "3.11"
     model: str | None = None  # `[tool.nb2prod] model`: the served value (--target serve)
+    serve_input: str | None = None  # `[tool.nb2prod] serve_input`: the frame requests are rows of
     environment: object | None = None  # plan.environment.Environment to pin dependencies from
 
 

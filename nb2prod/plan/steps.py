@@ -70,7 +70,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     params, param_problems = read_params(_cells(valid, PARAMETERS))
     gplan, code_problems = _check_code(code, valid, params)
     metrics, golden, metrics_code, metric_problems = read_metrics(_cells(valid, METRICS))
-    linked = _link(code, valid, params, gplan, metrics, options.model)
+    linked = _link(code, valid, params, gplan, metrics, options)
     imports = _mark_unused_imports(list(code.imports), code.helpers, linked.steps,
                                    linked.tests)
     steps = _with_code_hashes(linked.steps, [*imports, *(h.code for h in code.helpers)])
@@ -153,7 +153,8 @@ class Linked:
     problems: tuple[Problem, ...]
 
 
-def _link(code: CutCode, units: list[Unit], params, gplan, metrics, model) -> Linked:
+def _link(code: CutCode, units: list[Unit], params, gplan, metrics,
+          options: PlanOptions) -> Linked:
     steps, provider, history, link_problems = _link_steps(code, params, gplan)
     taken = set(code.module_names) | set(provider) | {s.function for s in steps} | \
         naming.RESERVED
@@ -166,7 +167,7 @@ def _link(code: CutCode, units: list[Unit], params, gplan, metrics, model) -> Li
 
     tests, snapshots = testplan.plan_tests(test_body, units, provider, history, taken)
     served = model_choice.choose(code.steps, [s.function for s in steps], provider, history,
-                                 taken, model)
+                                 taken, options.model, options.serve_input)
     results, result_problems = _results(code, metrics, tests, steps, provider,
                                         _cells(units, METRICS))
     results += tuple(n for n in served.results if n not in results)

@@ -114,6 +114,7 @@ def report_data(plan: Plan) -> dict:
                    "after": list(s.after), "code_hash": s.code_hash} for s in plan.steps],
         "metrics": list(plan.metrics),
         "model": dataclasses.asdict(plan.model) if plan.model else None,
+        "inference": dataclasses.asdict(plan.inference) if plan.inference else None,
         "tests": [{"name": t.name, "cell": t.cell} for t in plan.tests],
         "dependencies": list(plan.dependencies),
         "environment": {"python": plan.environment,

@@ -61,6 +61,9 @@ class Command:
     # serve: `--model-out DIR` saves the model with (every value run_steps returned,
     # Params, metrics, DIR) -> the card's path, or ModelError
     save_model: SaveModel | None = None
+    # raw rows: `--check-contract DIR` gives (DIR, Params) -> why the loaded frame breaks
+    # the contract saved in DIR (one line), or None when it keeps it
+    check_contract: Callable[[Path, Any], str | None] | None = None
     hooks: tuple[Any, ...] = ()  # Runner hooks around each step (runner.py)
 
 
@@ -80,6 +83,11 @@ def build_parser(command: Command) -> argparse.ArgumentParser:
             "--model-out", type=Path, metavar="DIR",
             help="also save the fitted model and its card (model.json) to DIR; serve it "
             f"with `python -m {command.package}.serve --model DIR`")
+    if command.check_contract:
+        parser.add_argument(
+            "--check-contract", type=Path, metavar="DIR",
+            help="before training, check the loaded data against the data contract saved "
+            "in DIR by --model-out; stop, naming the column, when it breaks it")
     add_run_options(parser, [spec.name for spec in command.steps.values()])
     return parser
 
@@ -163,6 +171,16 @@ def to_jsonable(value: object) -> object:
     return repr(value)
 
 
+def _broken_contract(command: Command, model_dir: Path, params: dict[str, Any]) -> str | None:
+    """Why the frame the notebook loads breaks `model_dir`'s contract (one line), or None."""
+    try:
+        return command.check_contract(model_dir, command.params(**params))
+    except ModelError as exc:
+        return str(exc)
+    except (OSError, ValueError) as exc:  # the data cannot be loaded: say so in one line
+        return f"cannot load the data to check: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+
+
 def main(command: Command, argv: list[str] | None = None) -> int:
     args = parse(command, argv)
     names = {name for spec in command.steps.values() for name in spec.secrets}
@@ -171,6 +189,11 @@ def main(command: Command, argv: list[str] | None = None) -> int:
     if command.prepare:
         command.prepare()
     params = {name: getattr(args, name) for name in _param_names(command)}
+    if command.check_contract and args.check_contract:  # before any step runs
+        broken = _broken_contract(command, args.check_contract, params)
+        if broken:
+            print(f"{command.dist}: error: {broken}", file=sys.stderr)
+            return 1
     runner = Runner(
         command.steps, package=command.package, cache=args.cache, from_step=args.from_step,
         only_step=args.only_step, params=params, hooks=command.hooks,

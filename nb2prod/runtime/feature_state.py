@@ -55,11 +55,11 @@ class FeatureState:
 
         recorded = self.recorded[key]
         if hasattr(data, "columns"):
-            data = data.assign(**{column: pd.Categorical(data[column], categories=values)
+            data = data.assign(**{column: _known(data[column], values)
                                   for column, values in recorded["categories"].items()})
         else:
-            data = pd.Series(pd.Categorical(data, categories=recorded["categories"][None]),
-                             index=data.index, name=data.name)
+            data = pd.Series(_known(data, recorded["categories"][None]), index=data.index,
+                             name=data.name)
         result = get_dummies(data, *args, **kwargs)
         return result.reindex(columns=recorded["columns"], fill_value=0)
 
@@ -75,6 +75,22 @@ class FeatureState:
         for column, categories in self.recorded[key].items():
             value[column] = value[column].cat.set_categories(categories)
         return value
+
+    def bins(self, key: str, binning: Callable[..., Any], values: Any, *args: Any,
+             **kwargs: Any) -> Any:
+        """`pd.cut(x, N)` / `pd.qcut(x, q)`: edges from the training values; a request is
+        cut on those edges, with the training intervals (or labels)."""
+        if self.fitting:
+            result, self.recorded[key] = binning(values, *args, retbins=True, **kwargs)
+            return result
+        import pandas as pd
+
+        keep = {k: kwargs[k] for k in ("right", "labels", "precision", "duplicates",
+                                       "include_lowest") if k in kwargs}
+        if getattr(binning, "__name__", "") == "qcut":
+            keep.setdefault("include_lowest", True)  # qcut's first interval holds its min
+            keep.setdefault("duplicates", kwargs.get("duplicates", "raise"))
+        return pd.cut(values, bins=self.recorded[key], **keep)
 
     def rows(self, frame: Any) -> Any:
         """A split's training part: the training rows when fitting, every row when serving."""
@@ -100,3 +116,10 @@ def _values(series: Any) -> list:
     if hasattr(series, "cat"):
         return list(series.cat.categories)
     return sorted(series.dropna().unique().tolist())
+
+
+def _known(values: Any, categories: list) -> Any:
+    """A categorical of `values` over the training categories (an unseen value: missing)."""
+    import pandas as pd
+
+    return pd.Categorical(values.where(values.isin(categories)), categories=categories)

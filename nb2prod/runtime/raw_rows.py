@@ -11,8 +11,11 @@ DIR/features.state.json and DIR/features.skops (the state: data as JSON, fitted
 objects as allow-listed skops, state_codec.py: loading it never runs code),
 DIR/features.json (their sha256 and types, the statements, the proof) and
 DIR/contract.json; `load_state` reads them back checked;
-`raw_frame` turns a request into its checked frame (the service then runs the
-feature code on it, or on several requests' frames at once).
+`raw_frame` turns a request into its checked frame and `model_input` a checked frame
+into the model's input (the service runs it on one request's frame, or on several
+requests' frames at once). Feature code that cannot run on the loaded frame, or a
+state that cannot be saved, is `Unserved`: the model is then served on its input as
+fitted, and the training run says why.
 """
 
 from __future__ import annotations
@@ -44,55 +47,107 @@ class FeaturePath:
     """The notebook's way from its loaded frame to the model's input."""
 
     frame: str  # the notebook's name for the loaded frame: requests are its rows
+    frame_cell: int  # where the notebook loads it, for messages
+    frame_line: int
     target: str | None  # the column only the fit's y reads: not sent
     frozen: tuple[str, ...]  # step values the feature code reads, as trained
     train_rows: tuple[str, ...]  # values whose index is the rows the model was fitted on
-    heldout: str | None  # what the notebook passes to the model's predict()
     heldout_rows: tuple[str, ...]  # values whose index is the held-out rows
+    renumbered: bool  # a statement renumbers the rows (reset_index): not provable
     statements: tuple[str, ...]  # `cell C, line L (role): code`, for messages and the card
-    input_key: str | None  # the value the model was fitted on (model_io)
     load: Callable[[Any], Any]  # params -> the frame, as the notebook loaded it
     features: Callable[[Any, FeatureState], Any]  # frame, state -> the model's input
+    # run values -> what the notebook passes to the model's predict (None: nothing)
+    heldout_input: Callable[[dict[str, Any]], Any]
+    train_input: Callable[[dict[str, Any]], Any]  # run values -> what it passes to fit
+
+
+@dataclasses.dataclass(frozen=True)
+class Fitted:
+    """What `fit` returns and `save` writes."""
+
+    state: FeatureState
+    contract: dict
+    proof: dict
+
+
+class Unserved(Exception):
+    """The feature code cannot run on the loaded frame (or its state cannot be saved):
+    the service takes the model's input as fitted, and the CLI says why."""
 
 
 def predict(path: FeaturePath, model: Any, frame: Any, state: FeatureState) -> Any:
     return model.predict(path.features(frame, state))
 
 
-def fit(path: FeaturePath, values: dict[str, Any], params: Any, model: Any
-        ) -> tuple[FeatureState, dict, dict]:
+def fit(path: FeaturePath, values: dict[str, Any], params: Any, model: Any) -> Fitted:
     """The fitted state, the data contract and the proof; ModelError if the served path
-    does not give the notebook's predictions."""
-    inputs = path.load(params)
-    if path.target is not None:
-        inputs = inputs.drop(columns=[path.target], errors="ignore")
-    state = FeatureState({name: values[name] for name in path.frozen}, vars(params),
-                         row_index(values, path.train_rows))
-    path.features(inputs.copy(), state)
-    state.fitting = False
-    contract = _contract.record(inputs, optional=_optional(path, inputs, state),
-                                dates=_dates(inputs))
-    contract["ignored"] = [path.target] if path.target is not None else []
-    return state, contract, prove(path, values, model, inputs, state, contract)
+    does not give the notebook's predictions, Unserved if it cannot run at all."""
+    try:
+        loaded = path.load(params)
+        if not hasattr(loaded, "columns"):
+            raise Unserved(f"`{path.frame}` is a {type(loaded).__name__}, not a DataFrame")
+        inputs = loaded.drop(columns=[path.target], errors="ignore") if path.target \
+            else loaded
+        state = FeatureState({name: values[name] for name in path.frozen}, vars(params),
+                             row_index(values, path.train_rows))
+        path.features(loaded.copy(), state)  # fitting: the target is there for row filters
+        state.fitting = False
+        contract = _contract.record(inputs, optional=_optional(path, inputs, state),
+                                    dates=_dates(inputs))
+        contract["ignored"] = [path.target] if path.target is not None else []
+        proof = prove(path, values, model, inputs, state, contract)
+        encode_state(state)  # a state that cannot be written is not served
+        return Fitted(state, contract, proof)
+    except (ModelError, Unserved):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the notebook's code, run on the loaded frame
+        raise Unserved(f"the feature code failed on the loaded frame{where(exc, path)}: "
+                       f"{type(exc).__name__}: {one_line(exc)}") from None
+
+
+def where(exc: BaseException, path: FeaturePath) -> str:
+    """` at cell C, line L`: the notebook statement running when `exc` was raised (the
+    generated feature code marks each statement with a `# cell C, line L` comment)."""
+    import linecache
+    import traceback
+
+    source = getattr(path.features, "__code__", None)
+    filename = source.co_filename if source else ""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    for number in range(frames[-1].lineno if frames else 0, 0, -1):
+        text = linecache.getline(filename, number).strip()
+        if text.startswith("# cell "):
+            return f" at {text[2:]}"
+    return ""
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def prove(path: FeaturePath, values: dict[str, Any], model: Any, inputs: Any,
           state: FeatureState, contract: dict) -> dict[str, Any]:
     """Serve the notebook's held-out rows (as JSON rows, through the contract) one at a
     time and as one batch; refuse when a prediction differs from the notebook's."""
-    name, index = path.heldout, row_index(values, path.heldout_rows)
-    if name is None:  # the notebook predicts on no held-out rows: the training rows then
-        name, index = path.input_key, row_index(values, path.train_rows)
-        if index is None and name and len(values[name]) == len(inputs):
+    notebook, index, of = (path.heldout_input(values), row_index(values, path.heldout_rows),
+                           "held-out")
+    if notebook is None or index is None:  # no held-out predictions: the training rows
+        notebook, index, of = path.train_input(values), row_index(values, path.train_rows), \
+            "training"
+        if index is None and _height(notebook) == len(inputs):
             index = inputs.index
-    if name is None or index is None:
+    if index is None or len(index) != _height(notebook):
         return {"rows": 0, "note": "no rows whose model input the notebook computed: "
                 "not proven"}
+    if path.renumbered:
+        return {"rows": 0, "note": "the feature code renumbers rows (reset_index): the "
+                "notebook's rows cannot be found in the loaded frame; not proven"}
     if not inputs.index.is_unique or not index.isin(inputs.index).all():
         return {"rows": 0, "note": "the rows' index is not the loaded frame's: not proven"}
     rows = json.loads(inputs.loc[index].to_json(orient="records", double_precision=15,
                                                 date_format="iso"))
-    expected = model.predict(values[name])
+    expected = model.predict(notebook)
     one = min(len(rows), ONE_BY_ONE)
     requests = [(rows, 0, "as one batch"), *((rows[i:i + 1], i, "alone") for i in range(one))]
     for sent, first, how in requests:
@@ -100,15 +155,14 @@ def prove(path: FeaturePath, values: dict[str, Any], model: Any, inputs: Any,
         served = predict(path, model, frame, state)
         k = _first_difference(expected[first:first + len(sent)], served)
         if k is not None:
-            column = _first_column(values[name], first + k, path.features(frame, state), k)
+            column = _first_column(notebook, first + k, path.features(frame, state), k)
             raise ModelError(
                 f"row {jsonable(index[first + k])!r} served {how} predicts "
                 f"{jsonable(served[k])!r}, the notebook {jsonable(expected[first + k])!r}; "
                 f"the model's input differs first at {column}"
                 f"{_statement(path, column)}: a statement that needs other rows than the one "
                 "requested? The model is not saved")
-    return {"rows": len(rows), "of": "held-out" if name == path.heldout else "training",
-            "one_at_a_time": one, "tolerance": TOLERANCE}
+    return {"rows": len(rows), "of": of, "one_at_a_time": one, "tolerance": TOLERANCE}
 
 
 def _first_difference(expected: Any, served: Any) -> int | None:
@@ -128,12 +182,23 @@ def _first_column(notebook: Any, position: int, served: Any, k: int) -> str:
     import numpy as np
 
     names = list(getattr(notebook, "columns", []))
-    left, right = np.asarray(notebook)[position], np.asarray(served)[k]
+    left, right = np.asarray(_dense(notebook))[position], np.asarray(_dense(served))[k]
     for j, (a, b) in enumerate(zip(left, right)):
         if not (a == b or (a != a and b != b) or (  # noqa: PLR0124 - NaN is NaN here
                 isinstance(a, float) and abs(a - float(b)) <= TOLERANCE)):
             return repr(names[j]) if j < len(names) else f"column {j}"
     return "no column (the same input)"
+
+
+def _height(value: Any) -> int:
+    """Rows of a frame, an array or a sparse matrix (whose len() is ambiguous)."""
+    shape = getattr(value, "shape", None)
+    return shape[0] if shape else len(value)
+
+
+def _dense(value: Any) -> Any:
+    """A sparse matrix (a TF-IDF vectorizer's output) as an array; anything else as it is."""
+    return value.toarray() if hasattr(value, "toarray") else value
 
 
 def _statement(path: FeaturePath, column: str) -> str:
@@ -156,7 +221,7 @@ def _optional(path: FeaturePath, inputs: Any, state: FeatureState) -> tuple[str,
     import numpy as np
 
     sample = inputs.head(200)
-    base = np.asarray(path.features(sample.copy(), state), dtype=object)
+    base = np.asarray(_dense(path.features(sample.copy(), state)), dtype=object)
     return tuple(c for c in inputs.columns if _unread(path, sample, c, base, state))
 
 
@@ -167,7 +232,8 @@ def _unread(path: FeaturePath, sample: Any, column: str, base: Any, state: Featu
     import pandas as pd
 
     try:
-        out = np.asarray(path.features(sample.assign(**{column: None}), state), dtype=object)
+        out = np.asarray(_dense(path.features(sample.assign(**{column: None}), state)),
+                         dtype=object)
     except Exception:  # noqa: BLE001 - whatever fails, the feature code needs the column
         return False
     return out.shape == base.shape and all(
@@ -191,14 +257,28 @@ def _dates(inputs: Any) -> tuple[str, ...]:
     return tuple(found)
 
 
-def save(path: FeaturePath, state: FeatureState, contract: dict, proof: dict,
-         out_dir: Path | str) -> None:
-    """The state as JSON plus allow-listed skops (never pickle), its card and the contract;
-    ModelError (nothing written) when a fitted object could not be loaded back safely."""
-    out = Path(out_dir)
+def encode_state(state: FeatureState) -> tuple[bytes, bytes, list[str]]:
+    """The state as JSON plus allow-listed skops (never pickle): (data, blob, types);
+    Unserved when a value cannot be written so, or loaded back safely."""
     objects: list[Any] = []
-    data = json.dumps(state_codec.encode(state.saved(), objects), sort_keys=True).encode()
-    blob, types = state_codec.dump_objects(objects)
+    try:
+        data = json.dumps(state_codec.encode(state.saved(), objects), sort_keys=True).encode()
+        blob, types = state_codec.dump_objects(objects)
+    except Exception as exc:  # noqa: BLE001 - whatever a frozen value cannot be written as
+        raise Unserved(f"the feature state cannot be saved: {one_line(exc)}") from None
+    return data, blob, types
+
+
+def save(path: FeaturePath, fitted: Fitted | None, out_dir: Path | str) -> None:
+    """Write what `fit` returned: the state, its card and the contract; None (the model is
+    not served on raw rows) removes the files an earlier run wrote."""
+    out = Path(out_dir)
+    for name in (STATE_FILE, OBJECTS_FILE, CARD_FILE, CONTRACT_FILE):
+        (out / name).unlink(missing_ok=True)
+    if fitted is None:
+        return
+    state, contract, proof = fitted.state, fitted.contract, fitted.proof
+    data, blob, types = encode_state(state)
     (out / STATE_FILE).write_bytes(data)
     (out / OBJECTS_FILE).write_bytes(blob)
     card = {"format": CARD_FORMAT, "file": STATE_FILE,
@@ -219,10 +299,13 @@ def _summary(value: Any) -> Any:
     return text if len(json.dumps(text)) < 2000 else f"{type(value).__name__} (large)"
 
 
-def load_state(model_dir: Path | str) -> tuple[FeatureState, dict]:
+def load_state(model_dir: Path | str) -> tuple[FeatureState | None, dict | None]:
     """The fitted state and the contract, once both state files match the sha256 in
-    features.json and every type the skops file names is allow-listed and recorded."""
+    features.json and every type the skops file names is allow-listed and recorded;
+    (None, None) when the model was saved without them (it takes its input as fitted)."""
     folder = Path(model_dir)
+    if not (folder / CARD_FILE).exists() and not (folder / CARD_FILE).is_symlink():
+        return None, None
     try:  # regular files of the folder only: a FIFO, a directory or a link out is refused
         card = json.loads(read_regular(folder / CARD_FILE, folder))
         contract = json.loads(read_regular(folder / CONTRACT_FILE, folder))
@@ -269,3 +352,14 @@ def raw_frame(payload: Any, contract: dict, ranges: _contract.Ranges | None = No
         return _contract.to_frame(instances, contract, ranges=ranges)
     except _contract.ContractError as exc:
         raise InputError(exc.field, exc.message) from None
+
+
+def model_input(path: FeaturePath, frame: Any, state: FeatureState) -> Any:
+    """Checked raw rows -> the model's input through the notebook's feature code; rows
+    the code fails on are the request's 422 (InputError), never a 500."""
+    try:
+        return path.features(frame, state)
+    except Exception as exc:  # noqa: BLE001 - the notebook's code refused these rows
+        raise InputError("instances", f"the notebook's feature code failed on these rows"
+                         f"{where(exc, path)}: {type(exc).__name__}: {one_line(exc)}"
+                         ) from None

@@ -1,7 +1,7 @@
 """The HTTP service of a package's model: the KServe v1 data plane on FastAPI.
 
 POST /v1/models/NAME:predict  {"instances": [row, ...]} -> {"predictions": [...]}
-GET  /v1/models/NAME  /healthz  /readyz  /metadata  /docs
+GET  /v1/models/NAME  /healthz  /readyz  /metadata  /metrics  /docs
 Rows are lists in training column order or objects keyed by column name; bad
 input gets a 4xx JSON error naming the field. Start-up refuses a bad model
 directory in one line (exit 2) before listening: check_model reads the card, the
@@ -21,28 +21,26 @@ import contextlib
 import dataclasses
 import json
 import logging
-import math
 import os
-import re
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from .batches import MAX_INSTANCES, InputError, to_batch
 from .batching import BatchSettings, DeadlineExceeded, MicroBatcher, Overloaded
 from .contract import Ranges
 from .model_io import Checked, ModelError, build_model, check_model, jsonable
-from .raw_rows import FeaturePath, load_state, raw_frame
+from .raw_rows import FeaturePath, load_state, model_input, raw_frame
+from .responses import MAX_DEPTH, SafeJSON, error, parse_body  # noqa: F401 - API
 from .serve_scale import add_scaling_options, batch_settings, predict_many, run_workers
+from .service_metrics import AccessLog, Middleware, ServiceMetrics
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
-MAX_DEPTH = 32  # arrays and objects in a body; a row is at depth 3
 BODY_TIMEOUT = 30.0  # seconds for a client to send its body (then 408)
 GRACEFUL_TIMEOUT = 20.0  # seconds in-flight requests get at shutdown (Kubernetes waits 30)
 RETRY_AFTER = "1"
@@ -87,42 +85,6 @@ PREDICT_BODY = {
 """The request body for /docs: parsed by hand so every error names its field."""
 
 
-class SafeJSON(JSONResponse):
-    """JSON that always encodes: non-ASCII escaped (a lone surrogate a client sent
-    cannot be UTF-8), NaN and infinities as null (they are not JSON)."""
-
-    def render(self, content: Any) -> bytes:
-        try:
-            text = json.dumps(content, allow_nan=False, separators=(",", ":"))
-        except ValueError:
-            text = json.dumps(_finite(content), separators=(",", ":"))
-        return text.encode("ascii")
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
-def error(status: int, field: str, message: str, headers: dict[str, str] | None = None
-          ) -> JSONResponse:
-    field, message = _printable(field, 200), _printable(message, 500)
-    return SafeJSON({"error": f"{field}: {message}", "field": field}, status_code=status,
-                    headers=headers)
-
-
-def _printable(text: str, limit: int) -> str:
-    """Lone surrogates (valid in a JSON string, not in UTF-8) shown as escapes; at most
-    `limit` characters, so a megabyte value a client sent is not echoed back whole."""
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 async def _loaded(state: Any, wait: float = 30.0) -> bool:
     """Whether the model is in, waiting up to `wait` seconds while it loads: with
     several workers /readyz answers from one of them, and a request reaching another
@@ -164,7 +126,7 @@ async def load(state: Any) -> None:
             # raw rows: the notebook's feature code with its training state, and the contract
             state.features, state.contract = await run_in_threadpool(
                 load_state, state.model_dir)
-            state.out_of_range = Ranges()
+            state.out_of_range = Ranges() if state.features is not None else None
     except Exception as exc:  # noqa: BLE001 - whatever it is, the server must not stay up
         state.load_error = str(exc) if isinstance(exc, ModelError) else (
             f"{state.model_dir}: cannot load the model: {type(exc).__name__}: {exc}")
@@ -192,6 +154,7 @@ def create_app(service: Service, model_dir: Path | str,
     state.model_dir, state.trust_pickle, state.checked = Path(model_dir), trust_pickle, checked
     state.max_body_bytes, state.body_timeout = max_body_bytes, body_timeout
     state.model, state.card, state.load_error = None, None, None
+    state.features = state.contract = state.out_of_range = None
     state.stop = lambda: None  # main() makes it stop uvicorn
     state.batcher = None if batching is None else MicroBatcher(
         lambda batches: predict_many(predictions, state, batches), batching)
@@ -201,6 +164,11 @@ def create_app(service: Service, model_dir: Path | str,
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metadata", model_metadata, methods=["GET"])
+    # Prometheus: requests by path and status, latency, rows scored, rejects, shed load
+    state.metrics = ServiceMetrics(tuple(route.path for route in app.routes) + ("/metrics",),
+                                   service.package)
+    app.add_api_route("/metrics", prometheus_metrics, methods=["GET"])
+    app.add_middleware(Middleware, metrics=state.metrics)
     app.add_middleware(AccessLog, log=service.log(access=True))
     return app
 
@@ -219,19 +187,26 @@ async def predict(request: Request) -> JSONResponse:
     payload = parse_body(body)
     if isinstance(payload, JSONResponse):
         return payload
+    metrics = state.metrics
     try:
-        inference = state.service.inference
-        batch = to_batch(payload, state.card["input_schema"]) if inference is None else \
-            raw_frame(payload, state.contract, state.out_of_range)
-        return SafeJSON(await answer(state, batch))
+        # a model saved without the feature state (Unserved) takes its input as fitted
+        batch = to_batch(payload, state.card["input_schema"]) if state.features is None \
+            else raw_frame(payload, state.contract, state.out_of_range)
+        result = await answer(state, batch)
+        metrics.rows.inc(len(result["predictions"]))
+        return SafeJSON(result)
     except InputError as exc:
+        metrics.reject(exc.field, exc.message)
         return error(422, exc.field, exc.message)
     except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:
         message = " ".join(str(exc).split())[:300]  # the model refused the rows
+        metrics.reject("instances", "the model rejected the input")
         return error(422, "instances", f"the model rejected the input: {message}")
     except Overloaded as exc:
+        metrics.shed.labels("overloaded").inc()
         return error(503, "server", f"overloaded: {exc}; retry", {"Retry-After": RETRY_AFTER})
     except DeadlineExceeded as exc:
+        metrics.shed.labels("deadline").inc()
         return error(504, "server", str(exc))
 
 
@@ -243,44 +218,12 @@ async def answer(state: Any, batch: Any) -> dict[str, Any]:
     return await state.batcher.submit(batch, rows=len(batch))
 
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-def parse_body(body: bytes) -> Any:
-    """The JSON payload, or the 400 saying why not. Nesting is bounded on the bytes
-    before parsing (a body nested thousands deep would exhaust the parser's recursion);
-    NaN and Infinity are not JSON."""
-    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and depth(body) > MAX_DEPTH:
-        return error(400, "body", f"nested deeper than {MAX_DEPTH} arrays or objects")
-    try:
-        return json.loads(body, parse_constant=_not_json)
-    except RecursionError:
-        return error(400, "body", f"nested deeper than {MAX_DEPTH} arrays or objects")
-    except ValueError as exc:  # also bad UTF-8, and integers of over 4300 digits
-        return error(400, "body", f"malformed JSON: {' '.join(str(exc).split())[:200]}")
-
-
-def depth(body: bytes) -> int:
-    """How deep arrays and objects nest, counted on the bytes with strings removed."""
-    import numpy as np
-
-    brackets = np.frombuffer(_STRING.sub(b"", body).translate(None, _NOT_BRACKETS),
-                             dtype=np.uint8)
-    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)
-    return int(np.cumsum(steps).max(initial=0))
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON: send null for a missing value")
-
-
 def predictions(state: Any, batch: Any) -> dict[str, Any]:
     """The notebook's predict(model, batch) when it has one (its answer replaces the
     predictions; no probabilities then), else the model's own. Raw rows go through the
     notebook's feature code first (`batch` is then their checked frame)."""
-    if state.service.inference is not None:
-        batch = state.service.inference.features(batch, state.features)
+    if state.features is not None:  # raw rows: the notebook's feature code first
+        batch = model_input(state.service.inference, batch, state.features)
     if state.service.predict is not None:
         return {"predictions": jsonable(state.service.predict(state.model, batch))}
     result = {"predictions": jsonable(state.model.predict(batch))}
@@ -301,6 +244,13 @@ async def read_body(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def prometheus_metrics(request: Request) -> Response:
+    state = request.app.state
+    ranges = state.out_of_range.counts if state.out_of_range is not None else None
+    body, content_type = state.metrics.render(ranges)
+    return Response(body, media_type=content_type)
 
 
 async def model_ready(request: Request) -> JSONResponse:
@@ -326,35 +276,9 @@ async def model_metadata(request: Request) -> JSONResponse:
     state = request.app.state
     if state.model is None:
         return not_ready()
-    extra = {} if state.service.inference is None else {
+    extra = {} if state.features is None else {
         "contract": state.contract, "out_of_range": state.out_of_range.counts}
     return SafeJSON({"name": state.service.model_name, **state.card, **extra})
-
-
-class AccessLog:
-    """One JSON line per request: method, path, status, duration, client."""
-
-    def __init__(self, app: Any, log: logging.Logger) -> None:
-        self.app, self.log = app, log
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start, status = time.perf_counter(), [500]
-
-        async def send_status(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            client = scope.get("client") or ("", 0)
-            self.log.info(json.dumps({
-                "method": scope["method"], "path": scope["path"], "status": status[0],
-                "ms": round((time.perf_counter() - start) * 1000, 2), "client": client[0]}))
 
 
 def build_parser(service: Service) -> argparse.ArgumentParser:

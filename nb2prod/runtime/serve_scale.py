@@ -117,16 +117,29 @@ by name in every worker, so the options travel in the environment)."""
 
 def run_workers(service: Any, args: argparse.Namespace,
                  batching: BatchSettings | None) -> int:
+    import tempfile
+
     import uvicorn
 
+    # a worker whose model fails to build writes why here and stops the parent, which
+    # then exits 2 with that line last (uvicorn's own shutdown lines come before it)
+    folder = tempfile.mkdtemp(prefix="nb2prod-serve-")
+    failed = Path(folder) / "failed"
     os.environ[WORKER_ENV] = json.dumps({
         "package": service.package, "model": str(args.model), "parent": os.getpid(),
+        "failed": str(failed),
         "max_body_bytes": args.max_body_bytes, "trust_pickle": args.trust_pickle,
-        "body_timeout": args.body_timeout,
+        "body_timeout": args.body_timeout, "log_level": args.log_level,
         "batching": None if batching is None else dataclasses.asdict(batching)})
     uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers,
                 host=args.host, port=args.port, access_log=False, log_level=args.log_level,
                 timeout_graceful_shutdown=args.graceful_timeout)
+    error = failed.read_text(encoding="utf-8") if failed.exists() else None
+    failed.unlink(missing_ok=True)
+    os.rmdir(folder)
+    if error is not None:
+        print(f"{service.prog}: error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -134,11 +147,16 @@ def worker_app() -> Any:
     """The app of one worker process (`--workers N`): each checks and loads the model
     itself; one that cannot stops the whole server (never a worker answering 503 forever)."""
     import importlib
+    import logging
     import signal
 
     from .serve_app import create_app
 
     options = json.loads(os.environ[WORKER_ENV])
+    # a worker is a fresh process: the parent's logging set-up does not reach it, and
+    # without it the JSON access and model lines would be dropped
+    logging.basicConfig(level=options["log_level"].upper(), format="%(message)s",
+                        stream=sys.stderr)
     service = importlib.import_module(f"{options['package']}.serve").SERVICE
     batching = options["batching"]
     app = create_app(service, options["model"], options["max_body_bytes"],
@@ -146,7 +164,7 @@ def worker_app() -> Any:
                      batching=None if batching is None else BatchSettings(**batching))
 
     def stop() -> None:
-        print(f"{service.prog}: error: {app.state.load_error}", file=sys.stderr)
+        Path(options["failed"]).write_text(str(app.state.load_error), encoding="utf-8")
         os.kill(options["parent"], signal.SIGTERM)
 
     app.state.stop = stop

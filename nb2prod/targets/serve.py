@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nb2prod.plan import inference_code
-from nb2prod.plan.inference import InferencePath, free_names
+from nb2prod.plan.inference import InferencePath
+from nb2prod.plan.inference_names import free_names
 from nb2prod.plan.records import Plan
 from nb2prod.plan.stepsettings import Secret, all_secrets
 from nb2prod.targets.kubeflow import default_image, k8s_name
@@ -34,11 +35,13 @@ FILES: tuple[tuple[str, str], ...] = (
     ("serve.yaml.j2", "deploy/serve.yaml"),
     ("inference.py.j2", "src/{import_name}/inference.py"),
     ("test_inference.py.j2", "tests/test_inference.py"),
+    ("score.py.j2", "src/{import_name}/score.py"),
 )
 """Template -> output path, added when the target is requested and a model was found."""
 
-EXTRA = (SERVE, ("fastapi>=0.110", "uvicorn>=0.29", "skops>=0.10", "joblib", "httpx"))
-"""`pip install 'PKG[serve]'`: the service, the trusted model format, TestClient."""
+EXTRA = (SERVE, ("fastapi>=0.110", "uvicorn>=0.29", "skops>=0.10", "joblib", "httpx",
+                 "prometheus-client>=0.17"))
+"""`pip install 'PKG[serve]'`: the service, the trusted model format, TestClient, /metrics."""
 
 PORT = 8000
 RESOURCES = {"cpu": "500m", "memory": "512Mi"}
@@ -63,7 +66,36 @@ class Inference:
     load_params: tuple[str, ...]
     features_params: tuple[str, ...]
     features_frozen: tuple[str, ...]
-    imports: tuple[str, ...]
+    imports: tuple[str, ...]  # module-level names taken from pipeline.py
+    import_lines: tuple[str, ...] = ()  # the notebook's import lines for the others
+    heldout_reads: tuple[str, ...] = ()  # run values the notebook's held-out input reads
+    train_reads: tuple[str, ...] = ()  # run values the notebook's fit input reads
+
+
+def _import_lines(plan: Plan, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(names still taken from pipeline.py, import lines binding the rest): `pd` is
+    `import pandas as pd`, so inference.py need not import the notebook's module (and
+    everything it imports) to run the feature code."""
+    lines, rest = [], []
+    for name in names:
+        line = next((text for text in plan.imports if name in _bound(text)), None)
+        (lines if line else rest).append(line or name)
+    return tuple(rest), tuple(sorted(set(lines)))
+
+
+def _bound(line: str) -> set[str]:
+    import ast
+
+    try:
+        nodes = ast.parse(line).body
+    except SyntaxError:
+        return set()
+    return {(a.asname or a.name).split(".")[0] for n in nodes
+            if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names if a.name != "*"}
+
+
+OWN_NAMES = frozenset({"state", "frame", "params", "values"})
+"""Names the generated functions bind themselves (their parameters)."""
 
 
 def inference_context(plan: Plan) -> Inference | None:
@@ -72,10 +104,17 @@ def inference_context(plan: Plan) -> Inference | None:
         return None
     load, body = inference_code.load_body(path), inference_code.features_body(path)
     reads_load, reads_body = free_names([load]), free_names([body]) - {path.frame}
+    heldout = free_names([path.heldout]) if path.heldout else set()
+    trained = free_names([path.trained_on])
+    values = set(plan.results)
+    modules = (reads_load | reads_body | heldout | trained) - values - OWN_NAMES
+    names, lines = _import_lines(plan, tuple(n for n in sorted(
+        set(path.imports) | modules) if n in reads_load | reads_body | heldout | trained
+        and n not in path.params))
     return Inference(path, load, body, tuple(p for p in path.params if p in reads_load),
                      tuple(p for p in path.params if p in reads_body),
-                     tuple(n for n in path.frozen if n in reads_body),
-                     tuple(n for n in path.imports if n in reads_load | reads_body))
+                     tuple(n for n in path.frozen if n in reads_body), names, lines,
+                     tuple(sorted(heldout & values)), tuple(sorted(trained & values)))
 
 
 @dataclass(frozen=True)
@@ -127,6 +166,12 @@ TARGET = Target(
         ("serve.yaml.j2", ("plan, serve: app_name, image, port, cpu, memory, workers, "
                           "container_concurrency, model_name, secrets (only with the serve "
                           "target)")),
+        ("inference.py.j2", ("plan, serve: inference (path, load_body, features_body, "
+                             "load_params, features_params, features_frozen, imports, "
+                             "import_lines, heldout_reads, train_reads; None when the model "
+                             "takes its input as fitted)")),
+        ("score.py.j2", "plan, serve: inference (batch scoring needs it)"),
+        ("test_inference.py.j2", "plan, serve: inference"),
     ),
 )
 """`build --target serve`: this module's record in `registry.TARGETS`."""

@@ -119,12 +119,22 @@ def servers(installed, tmp_path_factory):
     try:
         for (proc, _), (name, url) in zip(started, urls.items()):
             _wait_ready(proc, url, logs / f"{name}.log")
+            _wait_loaded(logs / f"{name}.log", int(workers[name]))
         yield urls, logs
     finally:
         for proc, log in started:
             proc.terminate()
             proc.wait(timeout=30)
             log.close()
+
+
+def _wait_loaded(log, workers, timeout=120.0):
+    """/readyz answers from whichever worker takes the connection: wait until every
+    worker logged that its model is in, so no request meets one still loading."""
+    deadline = time.monotonic() + timeout
+    while log.read_text().count('"event": "model_loaded"') < workers:
+        assert time.monotonic() < deadline, f"not every worker loaded: {log.read_text()}"
+        time.sleep(0.2)
 
 
 def _wait_ready(proc, url, log, timeout=120.0):

@@ -76,7 +76,8 @@ def server(orders, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("log") / "serve.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen([str(python), "-m", "orders.serve", "--model", str(model),
-                                 "--port", str(port)], stdout=log, stderr=log, cwd=work)
+                                 "--port", str(port), "--workers", "1"],  # ready is ready
+                                stdout=log, stderr=log, cwd=work)
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_ready(proc, url, log_path)
@@ -186,3 +187,85 @@ def test_a_feature_no_row_can_reproduce_is_refused_at_model_out(orders, tmp_path
     (line,) = [x for x in done.stderr.splitlines() if "error" in x]
     assert "'spend_share'" in line and "cell 4, line 2" in line and "not saved" in line
     assert not (tmp_path / "model").exists()
+
+
+SCORE_FILES = """
+import json, sys
+import pandas as pd
+rows = json.loads(open(sys.argv[1]).read())
+rows[3] = {**rows[3], "plan": "enterprise"}  # breaks the contract: a reject
+frame = pd.DataFrame(rows)
+frame.to_csv("heldout.csv", index=False)
+frame.to_json("heldout.jsonl", orient="records", lines=True, double_precision=15)
+frame.to_parquet("heldout.parquet", index=False)
+"""
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_scoring_a_file_gives_the_notebook_predictions(orders, tmp_path, suffix):
+    python, _, model, notebook = orders
+    (tmp_path / "rows.json").write_text(json.dumps(notebook["rows"]))
+    run(python, "-c", SCORE_FILES, "rows.json", cwd=tmp_path)
+    done = run(python, "-m", "orders.score", "--model", str(model), f"heldout{suffix}",
+               "--output", f"scored{suffix}", "--rejects", "rejects.csv", "--chunk-rows",
+               "40", cwd=tmp_path)
+    summary = json.loads(done.stderr.strip().splitlines()[-1])
+    assert (summary["rows"], summary["rejected"]) == (150, 1)
+    read = {".csv": "pd.read_csv", ".jsonl": "lambda p: pd.read_json(p, lines=True)",
+            ".parquet": "pd.read_parquet"}[suffix]
+    probe = run(python, "-c", f"import pandas as pd, json; f = ({read})('scored{suffix}'); "
+                "print(json.dumps([f['prediction'].tolist(), f['probability_1'].tolist(), "
+                "list(f.columns)]))", cwd=tmp_path)
+    predictions, probabilities, columns = json.loads(probe.stdout)
+    expected = [p for i, p in enumerate(notebook["predictions"]) if i != 3]
+    assert predictions == expected
+    assert close(probabilities, [p[1] for i, p in enumerate(notebook["probabilities"])
+                                 if i != 3])
+    assert columns[:6] == list(notebook["rows"][0]) and "probability_0" in columns
+    rejects = (tmp_path / "rejects.csv").read_text().splitlines()
+    assert rejects == ["row,column,reason",
+                       "3,plan,\"'enterprise' is not one of free, plus, pro\""]
+
+
+def test_scoring_refuses_unusable_input_in_one_line(orders, tmp_path):
+    python, _, model, _ = orders
+    (tmp_path / "ids.csv").write_text("order_id\n1\n2\n")
+    done = run(python, "-m", "orders.score", "--model", str(model), "ids.csv", "--output",
+               "out.csv", cwd=tmp_path, ok=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "ids.csv" in line and "missing column" in line
+
+
+def test_prometheus_metrics_count_requests_rows_and_rejects(server, orders):
+    import urllib.request
+
+    predict, url = server
+    *_, notebook = orders
+    request(predict, {"instances": notebook["rows"][:4]})
+    request(predict, {"instances": [{**notebook["rows"][0], "plan": "enterprise"}]})
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines()
+                   if line and not line.startswith("#"))
+    rejects = 'orders_contract_rejects_total{field="plan",reason="unseen_category"}'
+    assert float(samples[rejects]) >= 1
+    assert float(samples["orders_rows_scored_total"]) >= 4
+    assert float(samples['orders_requests_total{path="/v1/models/orders:predict",'
+                         'status="422"}']) >= 1
+    assert 'orders_request_seconds_bucket{le="0.005",path="/v1/models/orders:predict"}' \
+        in samples
+
+
+def test_check_contract_stops_training_on_data_that_breaks_it(orders, tmp_path):
+    python, work, model, _ = orders
+    run(python, "-c", "import pandas as pd; d = pd.read_csv('orders.csv'); "
+        "d.loc[5, 'plan'] = 'enterprise'; d.to_csv('bad.csv', index=False)", cwd=work)
+    done = run(python, "-m", "orders", "--check-contract", str(model), "--data-path",
+               str(work / "bad.csv"), cwd=tmp_path, ok=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "row 5, plan: 'enterprise' is not one of free, plus, pro" in line
+    assert "[1/" not in done.stderr  # no step ran
+    run(python, "-m", "orders", "--check-contract", str(model), "--data-path",
+        str(work / "orders.csv"), cwd=tmp_path)

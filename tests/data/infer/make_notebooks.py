@@ -76,7 +76,24 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
   'score = float(model.score(X_test, y_test))\n')),
  (["metrics"], 'print(score)\n'),
 ]
-for name, cells in (("orders", orders), ("window", window), ("rowcount", rowcount)):
+window_input = [*window[:3], (["step:features", "serve-input:df"], '''
+df["spend"] = df["spend"].fillna(0.0)
+df["spend_avg3"] = df["spend"].rolling(3, min_periods=1).mean()
+'''), (None, '''
+X = df[["spend", "spend_avg3", "visits"]]
+y = df["churned"]
+'''), *window[4:]]
+scaled = [*orders[:4], (["step:train"], '''
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=seed)
+scaler = StandardScaler().fit(X_train)
+model = LogisticRegression(max_iter=500)
+model.fit(scaler.transform(X_train), y_train)
+'''), (["step:evaluate"], '''
+accuracy = float(accuracy_score(y_test, model.predict(scaler.transform(X_test))))
+'''), (["metrics"], 'print(accuracy)\n')]
+notebooks = (("orders", orders), ("window", window), ("rowcount", rowcount),
+             ("window_input", window_input), ("scaled", scaled))
+for name, cells in notebooks:
     with open(f"tests/data/infer/{name}.ipynb", "w") as f:
         json.dump(nb(cells), f, indent=1)
         f.write("\n")

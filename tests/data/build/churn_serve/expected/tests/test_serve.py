@@ -36,7 +36,10 @@ def model_dir(values, tmp_path_factory):
     model_io.save_model(values, Params(), {name: values[name] for name in METRICS}, out)
     from churn import inference
 
-    inference.save(*inference.fit(values, Params(), model_io.fitted(values)[0]), out)
+    try:
+        inference.save(inference.fit(values, Params(), model_io.fitted(values)[0]), out)
+    except inference.Unserved:  # the model takes its input as fitted
+        pass
     return out
 
 

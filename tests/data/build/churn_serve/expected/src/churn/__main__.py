@@ -31,10 +31,24 @@ def save_model(values: dict[str, Any], params: Params, metrics: dict[str, Any],
 
     # the feature state, the contract and the proof first: nothing is written
     # for a model whose served path does not give the notebook's predictions
-    fitted = inference.fit(values, params, model_io.fitted(values)[0])
+    try:
+        fitted = inference.fit(values, params, model_io.fitted(values)[0])
+    except inference.Unserved as exc:
+        fitted = None
+        print(f"churn: warning: raw rows not served: {exc}; the service "
+              "takes the model's input as fitted", file=sys.stderr)
     card = model_io.save_model(values, params, metrics, out_dir)
-    inference.save(*fitted, out_dir)
+    inference.save(fitted, out_dir)
+    if fitted and not fitted.proof["rows"]:
+        print(f"churn: warning: {fitted.proof['note']}", file=sys.stderr)
     return card
+
+
+def check_contract(model_dir: Path, params: Params) -> str | None:
+    """`--check-contract DIR`: why the loaded frame breaks DIR's contract, or None."""
+    from churn import inference
+
+    return inference.check_contract(model_dir, params)
 
 
 def print_metrics(metrics: dict[str, object]) -> None:
@@ -57,6 +71,7 @@ COMMAND = cli.Command(
     distributions=DISTRIBUTIONS,
     options=PARAMS,
     save_model=save_model,
+    check_contract=check_contract,
     prepare=notebook_display,
     print_metrics=print_metrics,
 )
