@@ -102,8 +102,8 @@ def test_results_you_can_see(tmp_path):
     # the step's log line shows small values, shapes and lengths; text by type only
     assert "accuracy=0.7683" in done.stderr and "n_rows=800" in done.stderr
     assert "rows=list[800]" in done.stderr and "name=str" in done.stderr
-    # bare metric names are printed with their label
-    assert done.stdout.splitlines() == ["800 x", "accuracy  0.76834", "n_rows  800"]
+    # stdout stays what the notebook printed: a bare metric name shows its value
+    assert done.stdout.splitlines() == ["800 x", "0.76834", "800"]
 
 
 def test_labelled_metrics():

@@ -3,7 +3,7 @@
 Accepted lines print one value: `print(name)`, `print(f"r2 = {r2:.4f}")`,
 `print("r2 =", r2)`, or a bare `name` (Kale writes `print(name)`). The lines
 are kept so the generated CLI prints its metrics the way the notebook did (a
-bare name with its label: `accuracy  0.768`);
+bare name as its value, as Jupyter showed it: stdout stays the notebook's);
 the printed outputs of plain `print(name)` lines become golden test values.
 """
 
@@ -41,9 +41,7 @@ def read_metrics(cells: list[CellAnalysis]):
             name, kind = found
             names.extend(metric_names(node))
             printed.append((name, kind))
-            # a bare name shows under its cell in Jupyter; a terminal needs the label
-            lines.append(f"print({name + ' '!r}, {name})" if kind == "bare"
-                         else ast.unparse(node))
+            lines.append(f"print({name})" if kind == "bare" else ast.unparse(node))
         golden.extend(_golden(cell, printed))
         code.append(Block(cell.cell.number, cell.cell.cell_id, "\n".join(lines)))
     return tuple(dict.fromkeys(names)), tuple(golden), tuple(code), problems

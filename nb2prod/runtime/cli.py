@@ -216,8 +216,9 @@ def main(command: Command, argv: list[str] | None = None) -> int:
     metrics = {name: values[name] for name in command.metrics}
     if command.print_metrics:
         command.print_metrics(metrics)
-    else:  # metrics nobody printed are the run's result: show them, labelled
-        sys.stdout.write(labelled(metrics))
+    elif metrics:  # nobody printed them: show them labelled on stderr (stdout stays
+        # exactly what the notebook printed)
+        sys.stderr.write(labelled(metrics))
     if not command.metrics and not (args.only_step or args.from_step):
         log.info("no metrics to print: tag a notebook cell `metrics` with one print(name) "
                  "per result and rebuild; they then print here and go to --metrics-out")
