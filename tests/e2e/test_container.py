@@ -92,7 +92,7 @@ def test_generated_image_builds_offline_and_matches_host_metrics(tmp_path):
 
 SERVE_PROBE = """
 import json, sys
-from churn import model_io
+from churn import inference, model_io
 from churn.pipeline import Params, run_steps
 model, card = model_io.load_model(sys.argv[1])
 fitted, _ = model_io.fitted(values := run_steps(Params()))
@@ -100,7 +100,10 @@ rows = values["X_test"].head(30)
 answer = {"predictions": model_io.jsonable(model.predict(rows)),
           "probabilities": model_io.jsonable(model.predict_proba(rows))}
 assert answer["predictions"] == model_io.jsonable(fitted.predict(rows))
-print(json.dumps({"rows": json.loads(rows.to_json(orient="values")), "expected": answer}))
+# the service takes the notebook's raw rows and runs its feature code itself
+raw = inference.load(Params()).drop(columns=[inference.TARGET], errors="ignore")
+records = raw.loc[rows.index].to_json(orient="records", double_precision=15, date_format="iso")
+print(json.dumps({"rows": json.loads(records), "expected": answer}))
 """
 """On the host: the rows of the test split and what the container-trained model predicts."""
 

@@ -280,9 +280,10 @@ def run_local(argv: list) -> int:
     """Run the pipeline on KFP's local runner, in this Python environment."""
     from kfp import local
 
-    from pricing.__main__ import build_parser
+    from pricing.__main__ import COMMAND
+    from pricing._runtime.cli import build_parser
 
-    parser = build_parser()
+    parser = build_parser(COMMAND)
     parser.prog = "python -m pricing.kubeflow run-local"
     args = parser.parse_args(argv)
     root = tempfile.mkdtemp(prefix="pricing-kfp-")
