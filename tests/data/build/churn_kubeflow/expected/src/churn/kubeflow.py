@@ -189,7 +189,7 @@ def load_value(artifact, label: str):
 def log_metrics(artifact, values: dict) -> None:
     """Numbers go to the KFP UI; the exact values (as `python -m churn` writes them)
     go to the artifact's file, which `run-local` reads back."""
-    from churn.__main__ import to_jsonable
+    from churn._runtime.cli import to_jsonable
 
     exact = {name: to_jsonable(value) for name, value in values.items()}
     for name, value in exact.items():

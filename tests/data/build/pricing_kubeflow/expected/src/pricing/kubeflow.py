@@ -170,7 +170,7 @@ def load_value(artifact, label: str):
 def log_metrics(artifact, values: dict) -> None:
     """Numbers go to the KFP UI; the exact values (as `python -m pricing` writes them)
     go to the artifact's file, which `run-local` reads back."""
-    from pricing.__main__ import to_jsonable
+    from pricing._runtime.cli import to_jsonable
 
     exact = {name: to_jsonable(value) for name, value in values.items()}
     for name, value in exact.items():
