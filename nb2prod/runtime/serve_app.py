@@ -38,7 +38,7 @@ from .model_io import Checked, ModelError, build_model, check_model, jsonable
 from .raw_rows import FeaturePath, load_state, model_input, raw_frame
 from .responses import MAX_DEPTH, SafeJSON, error, parse_body  # noqa: F401 - API
 from .serve_scale import add_scaling_options, batch_settings, predict_many, run_workers
-from .service_metrics import AccessLog, Middleware, ServiceMetrics
+from .service_metrics import AccessLog, ServiceMetrics
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 BODY_TIMEOUT = 30.0  # seconds for a client to send its body (then 408)
@@ -168,8 +168,7 @@ def create_app(service: Service, model_dir: Path | str,
     state.metrics = ServiceMetrics(tuple(route.path for route in app.routes) + ("/metrics",),
                                    service.package)
     app.add_api_route("/metrics", prometheus_metrics, methods=["GET"])
-    app.add_middleware(Middleware, metrics=state.metrics)
-    app.add_middleware(AccessLog, log=service.log(access=True))
+    app.add_middleware(AccessLog, metrics=state.metrics, log=service.log(access=True))
     return app
 
 

@@ -67,34 +67,12 @@ class ServiceMetrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-class Middleware:
-    """Pure ASGI: every HTTP request's path, status and duration into `metrics`."""
-
-    def __init__(self, app: Any, metrics: ServiceMetrics) -> None:
-        self.app, self.metrics = app, metrics
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start, status = time.perf_counter(), [500]
-
-        async def send_status(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            self.metrics.observe(scope["path"], status[0], time.perf_counter() - start)
-
-
 class AccessLog:
-    """One JSON line per request: method, path, status, duration, client."""
+    """Pure ASGI, one layer: each HTTP request's path, status and duration into
+    `metrics`, and one JSON line on `log` (method, path, status, ms, client)."""
 
-    def __init__(self, app: Any, log: logging.Logger) -> None:
-        self.app, self.log = app, log
+    def __init__(self, app: Any, metrics: ServiceMetrics, log: logging.Logger) -> None:
+        self.app, self.metrics, self.log = app, metrics, log
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -110,7 +88,9 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_status)
         finally:
+            seconds = time.perf_counter() - start
+            self.metrics.observe(scope["path"], status[0], seconds)
             client = scope.get("client") or ("", 0)
             self.log.info(json.dumps({
                 "method": scope["method"], "path": scope["path"], "status": status[0],
-                "ms": round((time.perf_counter() - start) * 1000, 2), "client": client[0]}))
+                "ms": round(seconds * 1000, 2), "client": client[0]}))
