@@ -28,13 +28,15 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serve_load import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "infer"
@@ -283,33 +285,12 @@ def timed(command: list[str], env: dict, work: Path) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss
 
 
-def wait_ready(port: int, proc, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit("server exited before it was ready")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/readyz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    sys.exit("server not ready in time")
-
-
 def run(command: list[str], env: dict | None = None, cwd: Path = ROOT) -> str:
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800,
                           cwd=cwd, check=False)
     if done.returncode:
         sys.exit(f"failed: {' '.join(command)}\n{done.stderr[-2000:]}")
     return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":
