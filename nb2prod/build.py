@@ -27,6 +27,7 @@ from nb2prod.errors import UserError
 if TYPE_CHECKING:
     from nb2prod.plan.records import Plan
     from nb2prod.problems import Problem
+    from nb2prod.project import Source
     from nb2prod.render.write import Verdict
     from nb2prod.targets.target import TargetOptions
 
@@ -86,12 +87,13 @@ class Refused(UserError):
     """The build refused the notebook; nothing was written. `problems` say why."""
 
     def __init__(self, message: str, *, path: Path | str | None, hint: str,
-                 problems: tuple[Problem, ...]) -> None:
+                 problems: tuple[Problem, ...], parts: tuple = ()) -> None:
         super().__init__(message, path=path, exit_code=1, hint=hint)
         self.problems = problems
+        self.parts = parts  # the notebooks of a project, for the problems' places
 
 
-def build(notebook: Path, options: BuildOptions = BuildOptions()) -> BuildResult:
+def build(notebook: Source, options: BuildOptions = BuildOptions()) -> BuildResult:
     """Generate the package of `notebook` and write it (unless `options.check`)."""
     from nb2prod.render import write
 
@@ -115,15 +117,16 @@ def build(notebook: Path, options: BuildOptions = BuildOptions()) -> BuildResult
     return BuildResult(generated.plan, out_dir, verdicts, written=True)
 
 
-def generate(notebook: Path, options: BuildOptions = BuildOptions()) -> Generated:
+def generate(notebook: Source, options: BuildOptions = BuildOptions()) -> Generated:
     """Plan, refuse, render: the package's files and manifest, nothing written
     (but the wheelhouse, when asked for: its wheels' hashes go into requirements.lock)."""
     from nb2prod.plan.build import make_plan
+    from nb2prod.project import config_path
     from nb2prod.project_config import templates_dir
     from nb2prod.render import templates as render
     from nb2prod.render.compile_check import render_checked
 
-    config = options.config_from or notebook
+    config = options.config_from or config_path(notebook)
     plan = make_plan(notebook, options.name, options.python, config_from=config)
     refuse(plan, notebook)
     plan, targets = _with_targets(plan, options, notebook)
@@ -152,7 +155,7 @@ def shaping_flags(options: BuildOptions) -> dict:
             for key, value in values.items() if value}
 
 
-def remembered(notebook: Path, options: BuildOptions) -> BuildOptions:
+def remembered(notebook: Source, options: BuildOptions) -> BuildOptions:
     """`options` with each shaping flag not given taken from the output's manifest."""
     from nb2prod.naming import dist_name, package_name
     from nb2prod.render.write import read_manifest
@@ -181,7 +184,7 @@ def remembered(notebook: Path, options: BuildOptions) -> BuildOptions:
     return replace(options, **changes)
 
 
-def _name_from_output(notebook: Path, output: Path | None) -> str | None:
+def _name_from_output(notebook: Source, output: Path | None) -> str | None:
     """`-o`'s folder name when the notebook's file name is too long to name a package
     as it is (`-o bikes` beats `bike-rentals-exploratory`); else None (the file name)."""
     from nb2prod.naming import MAX_NAME, dist_name, short_name
@@ -197,7 +200,8 @@ def refuse(plan: Plan, notebook: Path | str) -> None:
     for problem in plan.problems:
         if problem.code in REFUSING:
             message, hint = REFUSING[problem.code]
-            raise Refused(message, path=notebook, hint=hint, problems=plan.problems)
+            raise Refused(message, path=notebook, hint=hint, problems=plan.problems,
+                          parts=plan.parts)
 
 
 def manifest_meta(plan: Plan) -> dict[str, str]:
@@ -206,7 +210,7 @@ def manifest_meta(plan: Plan) -> dict[str, str]:
             "notebook_sha256": plan.notebook_sha256}
 
 
-def _with_targets(plan: Plan, options: BuildOptions, notebook: Path):
+def _with_targets(plan: Plan, options: BuildOptions, notebook: Source):
     """The requested targets, each checked against the plan (a refusal writes nothing),
     and the plan with their notes (serve: NB621/NB622)."""
     from nb2prod.targets.registry import check, target_options, with_notes

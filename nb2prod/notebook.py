@@ -53,6 +53,16 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One notebook of several read as one (project.py): where its cells are."""
+
+    path: Path
+    short: str  # `ingest` for 01_ingest.ipynb: names its step and prefixes clashing ones
+    first: int  # index of its first cell in the combined notebook
+    count: int
+
+
+@dataclass(frozen=True)
 class Notebook:
     """A notebook as read: its cells, language, kernel and format version."""
 
@@ -63,10 +73,15 @@ class Notebook:
     nbformat: tuple[int, int]
     sha256: str
     metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    parts: tuple[Part, ...] = ()  # several notebooks read as one; () for one notebook
 
     @property
     def code_cells(self) -> tuple[Cell, ...]:
         return tuple(c for c in self.cells if c.kind == "code")
+
+    def part(self, number: int) -> Part | None:
+        """The notebook cell `number` (1-based) came from, when several were read."""
+        return next((p for p in self.parts if p.first < number <= p.first + p.count), None)
 
 
 def load_notebook(

@@ -9,6 +9,7 @@ own rules to the same catalog shape in `nb2prod.lint`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -81,10 +82,38 @@ def in_order(problems) -> tuple[Problem, ...]:
     return tuple(sorted(problems, key=problem_order))
 
 
-def problem_line(path: object, problem: Problem) -> str:
-    """The diagnostic line of `build`, `plan`, `verify` and the nbconvert exporter."""
-    return f"{location(path, *problem.place())}: {problem.code} [{problem.severity}] " \
-           f"{problem.message}"
+def problem_line(path: object, problem: Problem, parts=()) -> str:
+    """The diagnostic line of `build`, `plan`, `verify` and the nbconvert exporter.
+    `parts` (`Notebook.parts`): the notebooks a project's cells came from."""
+    cell, line, column = problem.place()
+    path, cell = origin(parts, path, cell)
+    return f"{location(path, cell, line, column)}: {problem.code} [{problem.severity}] " \
+           f"{relabel(problem.message, parts)}"
+
+
+def origin(parts, path: object, cell: int | None) -> tuple[object, int | None]:
+    """(notebook, cell in it) of cell `cell` of several notebooks read as one
+    (`parts`: records with `path`, `first` and `count`); `(path, cell)` for one."""
+    for part in parts if cell is not None else ():
+        if part.first < cell <= part.first + part.count:
+            return part.path, cell - part.first
+    return path, cell
+
+
+def cell_label(parts, cell: int | None) -> str:
+    """`cell 3`, or `02_features.ipynb cell 3` when the plan spans several notebooks."""
+    path, number = origin(parts, None, cell)
+    return f"{path.name} cell {number}" if path is not None else f"cell {number}"
+
+
+_CELL_WORD = re.compile(r"\bcell (\d+)")
+
+
+def relabel(text: str, parts) -> str:
+    """`cell 9` in a message -> `02_features.ipynb cell 3` when `parts` are several."""
+    if not parts:
+        return text
+    return _CELL_WORD.sub(lambda m: cell_label(parts, int(m.group(1))), text)
 
 
 def _rule(code, name, severity, summary, fix, why="", bad="", good=""):

@@ -4,6 +4,8 @@
 [tool.nb2prod]
 templates = "packaging/nb2prod-templates"   # relative to this pyproject.toml
 model = "clf"                               # --target serve: the value to serve
+notebooks = ["ingest.ipynb", "train.ipynb"] # a folder's notebooks, in the order they run
+exclude = ["scratch.ipynb"]                 # a folder's notebooks left out
 ```
 Only the nearest pyproject.toml at or above the notebook's folder counts (the
 way black picks its configuration; `nearest_pyproject`, which lint's
@@ -59,6 +61,19 @@ def configured_serve_input(notebook: Path) -> str | None:
         raise UserError("[tool.nb2prod] serve_input must be a variable name (a string)",
                         path=pyproject)
     return value
+
+
+def configured_notebooks(folder: Path) -> tuple[tuple[Path, list[str]] | None, set[str]]:
+    """`[tool.nb2prod] notebooks` (the pyproject and the file names, in order) or None,
+    and the file names `exclude` leaves out, for a folder of notebooks."""
+    pyproject, listed = _setting(folder, "notebooks")
+    _, excluded = _setting(folder, "exclude")
+    for key, value in (("notebooks", listed), ("exclude", excluded)):
+        if value is not None and not (isinstance(value, list) and
+                                      all(isinstance(v, str) for v in value)):
+            raise UserError(f"[tool.nb2prod] {key} must be a list of notebook file names",
+                            path=pyproject)
+    return ((pyproject, listed) if listed is not None else None), set(excluded or ())
 
 
 def _setting(notebook: Path, key: str) -> tuple[Path | None, object]:

@@ -15,13 +15,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nb2prod.errors import UserError
-from nb2prod.problems import ERROR, INFO, WARNING, problem_line
+from nb2prod.problems import ERROR, INFO, WARNING, origin, problem_line
+from nb2prod.project import resolve_sources
 
 if TYPE_CHECKING:
     from nb2prod.plan.records import Plan
+    from nb2prod.project import Source
 
-Notebook = Annotated[Path, typer.Argument(
-    help="The .ipynb file to convert.", show_default=False, metavar="NOTEBOOK")]
+Notebook = Annotated[list[Path], typer.Argument(
+    help="The .ipynb file to convert; or several, in the order they run; or a folder of "
+    "them (name order, or [tool.nb2prod] notebooks).", show_default=False,
+    metavar="NOTEBOOK...")]
 Name = Annotated[str | None, typer.Option(
     "--name", "-n", help="Package name [default: from the notebook file name].")]
 
@@ -64,10 +68,14 @@ def build(
 ) -> None:
     """Generate a package from NOTEBOOK: pipeline module, CLI, tests, Dockerfile, report.
 
-    Example: nb2prod build churn.ipynb -o churn --name churn
+    Several notebooks (or a folder) make one package: each notebook's steps run in
+    order, files one writes and a later one reads are edges between their steps.
+
+    Examples: nb2prod build churn.ipynb -o churn --name churn;
+    nb2prod build notebooks/ -o rfm --name rfm
     """
-    flags = BuildFlags(notebook, output, name, force, check, strict, templates, wheelhouse,
-                       image, quiet, ci=tuple(ci or ()), targets=tuple(target or ()),
+    flags = BuildFlags(resolve_sources(notebook), output, name, force, check, strict,
+                       templates, wheelhouse, image, quiet, ci=tuple(ci or ()), targets=tuple(target or ()),
                        volume=volume, verbose=verbose, python=python)
     raise typer.Exit(run_build(flags))
 
@@ -86,7 +94,7 @@ def plan(
     Writes nothing. Example: nb2prod plan churn.ipynb --format json;
     nb2prod plan churn.ipynb --graph --format mermaid > pipeline.mmd
     """
-    raise typer.Exit(run_plan(notebook, name, format, graph))
+    raise typer.Exit(run_plan(resolve_sources(notebook), name, format, graph))
 
 
 
@@ -94,7 +102,7 @@ def plan(
 class BuildFlags:
     """`nb2prod build`'s flags: the core's options plus how much to print."""
 
-    notebook: Path
+    notebook: Source  # a notebook, or several as a project.Project
     output: Path | None = None
     name: str | None = None
     force: bool = False
@@ -135,7 +143,8 @@ def run_build(flags: BuildFlags) -> int:
     if flags.verbose:
         _print_plan(console, result.plan)
     # notes are for the curious: all of them under -v, else one line pointing at the report
-    _print_problems(console, flags.notebook, result.plan.problems, quiet=not flags.verbose)
+    _print_problems(console, flags.notebook, result.plan.problems, quiet=not flags.verbose,
+                    parts=result.plan.parts)
     if not flags.quiet:
         _print_summary(console, result.plan, result.out_dir, result.verdicts, flags.verbose)
     return exit_code(result.plan, flags.strict)
@@ -144,7 +153,7 @@ def run_build(flags: BuildFlags) -> int:
 PLAN_FORMATS = ("text", "json", "mermaid", "dot")
 
 
-def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False) -> int:
+def run_plan(notebook: Source, name: str | None, format: str, graph: bool = False) -> int:
     if format not in PLAN_FORMATS:
         raise UserError(f"unknown format {format!r}: use {', '.join(PLAN_FORMATS)}",
                         exit_code=2)
@@ -158,7 +167,8 @@ def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False)
             wide = _console()
             wide.width = 1000  # a tree wraps nothing: a narrow terminal must not crop names
             wide.print(to_tree(plan_graph(plan)))
-            _print_problems(_console(), notebook, plan.problems, quiet=False)
+            _print_problems(_console(), notebook, plan.problems, quiet=False,
+                            parts=plan.parts)
         else:
             print(RENDERERS[format](plan_graph(plan)), end="")
         return exit_code(plan, False)
@@ -169,7 +179,7 @@ def run_plan(notebook: Path, name: str | None, format: str, graph: bool = False)
         return exit_code(plan, False)
     console = _console()
     _print_plan(console, plan)
-    _print_problems(console, notebook, plan.problems, quiet=False)
+    _print_problems(console, notebook, plan.problems, quiet=False, parts=plan.parts)
     return exit_code(plan, False)
 
 
@@ -179,10 +189,10 @@ def _console():
     return Console(highlight=False, soft_wrap=True)
 
 
-def _print_problems(console, notebook: Path, problems, quiet: bool) -> None:
+def _print_problems(console, notebook, problems, quiet: bool, parts=()) -> None:
     shown = [p for p in problems if not (quiet and p.severity == INFO)]
     for problem in shown:
-        console.print(problem_line(notebook, problem), markup=False)
+        console.print(problem_line(notebook, problem, parts), markup=False)
 
 
 def _print_plan(console, plan: Plan) -> None:
@@ -195,7 +205,7 @@ def _print_plan(console, plan: Plan) -> None:
     for column in ("cells", "inputs", "outputs", "after"):
         table.add_column(column, overflow="fold")
     for step in plan.steps:
-        table.add_row(step.function, ", ".join(map(str, step.cells)),
+        table.add_row(step.function, _cells(plan, step.cells),
                       ", ".join(step.inputs) or "-", ", ".join(step.outputs) or "-",
                       ", ".join(step.after) or "-")
     console.print(table)
@@ -214,6 +224,14 @@ def _print_plan(console, plan: Plan) -> None:
 
         for line in describe(plan.inference):
             console.print(line, markup=False)
+
+
+def _cells(plan: Plan, cells) -> str:
+    """`2, 3, 4`; `02_features.ipynb 2, 3` for a step of several notebooks read as one."""
+    if not plan.parts or not cells:
+        return ", ".join(map(str, cells))
+    path, _ = origin(plan.parts, None, cells[0])
+    return f"{path.name} " + ", ".join(str(origin(plan.parts, None, c)[1]) for c in cells)
 
 
 def _print_summary(console, plan: Plan, out_dir: Path, verdicts, verbose: bool) -> None:

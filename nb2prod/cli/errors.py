@@ -25,7 +25,7 @@ def print_error(error: object) -> None:
 
     for problem in getattr(error, "problems", ()):
         if problem.severity != INFO:
-            print(problem_line(error.path, problem))
+            print(problem_line(error.path, problem, getattr(error, "parts", ())))
     print(f"{ERROR_PREFIX}{error}", file=sys.stderr)
 
 

@@ -23,18 +23,19 @@ from nb2prod.analysis.tags import (
     unknown_tag_message,
 )
 from nb2prod.errors import UserError
-from nb2prod.notebook import Notebook, load_notebook
+from nb2prod.notebook import Notebook
 from nb2prod.plan.metrics import split_metrics_cell, unnamed_prints
 from nb2prod.plan.passes import run_passes
 from nb2prod.plan.records import Plan, PlanOptions, Unit
 from nb2prod.plan.settings import cell_settings
 from nb2prod.plan.steps import assemble
 from nb2prod.problems import Problem, make_problem
+from nb2prod.project import Source, config_path, load_source
 
 MODULE_ROLES = (IMPORTS, FUNCTIONS, EXPORT)
 
 
-def make_plan(notebook: Path, name: str | None, python: Path | None = None,
+def make_plan(notebook: Source, name: str | None, python: Path | None = None,
               config_from: Path | None = None) -> Plan:
     """Load the notebook at `notebook` and plan it: what every front end starts with.
     Dependencies are pinned from `python`'s environment (see environment.py);
@@ -43,9 +44,9 @@ def make_plan(notebook: Path, name: str | None, python: Path | None = None,
     from nb2prod.plan.environment import choose_python, read_environment
     from nb2prod.project_config import configured_model, configured_serve_input
 
-    loaded = load_notebook(notebook)
+    loaded = load_source(notebook)
     env = read_environment(choose_python(python, loaded.kernel_name))
-    config = config_from or notebook
+    config = config_from or config_path(notebook)
     return build_plan(loaded, PlanOptions(name=name, model=configured_model(config),
                                           serve_input=configured_serve_input(config),
                                           environment=env))
@@ -69,11 +70,19 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
     """Decide where each code cell goes. Untagged cells continue the unit above."""
     problems: list[Problem] = []
     units: list[Unit] = []
-    has_steps = any(c.tags.role == STEP for c in analysis.cells)
+    notebook = analysis.notebook
+    steps_in = {part: any(c.tags.role == STEP for c in analysis.cells
+                          if notebook.part(c.cell.number) == part)
+                for part in (*notebook.parts, None)}
     nbdev = analysis.is_nbdev
     current: Unit | None = None
     last_step: Unit | None = None
+    part = None
     for cell in analysis.code_cells:
+        if notebook.parts and notebook.part(cell.cell.number) != part:
+            # every notebook of several starts its own step: none continues another's
+            part, current, last_step = notebook.part(cell.cell.number), None, None
+        has_steps = steps_in[part]
         role = cell.tags.role
         if role is None and nbdev:
             role = TEST if _has_assert(cell) else "example"
@@ -108,12 +117,13 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
             last_step.cells.append(cell)
             current = last_step
         else:
-            name = "setup" if has_steps else "main"
+            name = part.short if part else "setup" if has_steps else "main"
             current = last_step = Unit(STEP, [cell], name)
             units.append(current)
             if not has_steps and not nbdev:
-                problems.append(make_problem("NB610", "no step tags: built as one step `main`",
-                                             cell.cell.number, cell_id=cell.cell.cell_id))
+                problems.append(make_problem("NB610", f"no step tags: built as one step "
+                                             f"`{name}`", cell.cell.number,
+                                             cell_id=cell.cell.cell_id))
     return units, problems
 
 

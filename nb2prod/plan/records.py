@@ -185,6 +185,7 @@ class Plan:
     environment: str = ""  # Python version of the environment read, "" when none was
     nb2prod_version: str = __version__
     version: str = "0.1.0"
+    parts: tuple = ()  # notebook.Part per notebook, when several were read as one
     extras: dict = field(default_factory=dict, compare=False)
 
     def count(self, severity: str) -> int:

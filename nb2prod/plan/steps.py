@@ -79,8 +79,10 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     requirements, resolved, lock, dependency_problems = module_code.dependencies(
         analysis, valid, import_name, options.environment)
     return Plan(
-        notebook_name=Path(notebook.path).name,
+        notebook_name=(f"{Path(notebook.path).resolve().name}/" if notebook.parts
+                       else Path(notebook.path).name),
         notebook_sha256=notebook.sha256,
+        parts=notebook.parts,
         dist_name=naming.dist_name(name),
         import_name=import_name,
         python_version=options.python_version,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 from nb2prod.errors import UserError
@@ -19,6 +20,7 @@ from nb2prod.plan.environment import normalize
 from nb2prod.plan.graph import plan_graph, to_mermaid
 from nb2prod.plan.records import Plan
 from nb2prod.plan.stepsettings import plan_settings
+from nb2prod.problems import cell_label, origin, relabel
 from nb2prod.render.display import kernel_settings
 from nb2prod.render.imports import import_block, sort_names
 from nb2prod.render.vendor import vendored
@@ -78,10 +80,27 @@ def render(plan: Plan, templates: Path | None = None,
     if plan.export_module and plan.exports:
         path = f"src/{plan.import_name}/{plan.export_module}.py"
         files[path] = _render_one(env, "export_module.py.j2", plan, context)
+    if plan.parts:
+        files = {path: _places(path, text, plan.parts) for path, text in files.items()}
     files.update(vendored(plan.import_name))
     files[REPORT_JSON] = json.dumps(report_data(plan), indent=2, sort_keys=True) + "\n"
     files["wheelhouse/README.txt"] = WHEELHOUSE_README
     return files
+
+
+_MARKER = re.compile(r"^(\s*)# cell (\d+)\b", re.MULTILINE)
+
+
+def _places(path: str, text: str, parts) -> str:
+    """A package of several notebooks names the notebook of each cell it points at:
+    `# 02_features.ipynb cell 3` comments in code (the runtime reads them), every
+    `cell N` in the Markdown files."""
+    if path.endswith(".md"):
+        return relabel(text, parts)
+    if path.endswith(".py"):
+        return _MARKER.sub(lambda m: f"{m.group(1)}# {cell_label(parts, int(m.group(2)))}",
+                           text)
+    return text
 
 
 def rebuild_command(plan: Plan, ci: tuple[str, ...], targets: TargetOptions) -> str:
@@ -111,7 +130,8 @@ def report_data(plan: Plan) -> dict:
         "params": [dataclasses.asdict(p) for p in plan.params],
         "steps": [{"name": s.name, "function": s.function, "cells": list(s.cells),
                    "inputs": list(s.inputs), "outputs": list(s.outputs),
-                   "after": list(s.after), "code_hash": s.code_hash} for s in plan.steps],
+                   "after": list(s.after), "code_hash": s.code_hash,
+                   **_step_notebook(s.cells, plan.parts)} for s in plan.steps],
         "metrics": list(plan.metrics),
         "model": dataclasses.asdict(plan.model) if plan.model else None,
         "inference": dataclasses.asdict(plan.inference) if plan.inference else None,
@@ -122,9 +142,28 @@ def report_data(plan: Plan) -> dict:
                                      "version": r.version} for r in plan.resolved],
                         "lock": [f"{name}=={version}" for name, version in plan.lock]},
         "skipped_cells": list(plan.skipped),
-        "problems": [dataclasses.asdict(p) for p in plan.problems],
+        "problems": [_problem_data(p, plan.parts) for p in plan.problems],
+        **({"notebooks": [{"path": part.path.as_posix(), "name": part.short,
+                           "cells": [part.first + 1, part.first + part.count]}
+                          for part in plan.parts]} if plan.parts else {}),
         "counts": {s: plan.count(s) for s in ("error", "warning", "info")},
     }
+
+
+def _step_notebook(cells, parts) -> dict:
+    """`{"notebook": "02_features.ipynb"}` for a step of a project; {} for one notebook."""
+    path, _ = origin(parts, None, cells[0] if cells else None)
+    return {"notebook": path.as_posix()} if path is not None else {}
+
+
+def _problem_data(problem, parts) -> dict:
+    """A problem as JSON; with several notebooks, the notebook and its own cell number
+    (`cell` stays the place in the notebooks read as one)."""
+    data = dataclasses.asdict(problem)
+    if parts and problem.cell is not None:
+        path, cell = origin(parts, None, problem.cell)
+        data.update(notebook=path.as_posix(), notebook_cell=cell)
+    return data
 
 
 def _environment(templates: Path | None):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def where(exc: BaseException, path: FeaturePath) -> str:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
     for number in range(frames[-1].lineno if frames else 0, 0, -1):
         text = linecache.getline(filename, number).strip()
-        if text.startswith("# cell "):
+        if text.startswith("# ") and re.fullmatch(r"# (\S.*\.ipynb )?cell \d+.*", text):
             return f" at {text[2:]}"
     return ""
 

@@ -46,7 +46,9 @@ from .store import (
 )
 
 CACHE_VERSION = 3  # part of every key: entries of an older layout are never read
-CELL_COMMENT = re.compile(r"^\s*# cell (\d+)(?:, line (\d+))?\s*$")  # line 1 if none
+CELL_COMMENT = re.compile(r"^\s*# (?:(\S.*\.ipynb) )?cell (\d+)(?:, line (\d+))?\s*$")
+"""`# cell N, line L` (line 1 if none); `# 02_features.ipynb cell N` when the package
+was built from several notebooks."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,9 +73,11 @@ class StepSpec:
 class StepFailed(Exception):
     """A step raised, or cannot start: the one line the command line prints."""
 
-    def __init__(self, step: StepSpec, cell: int, message: str, line: int | None = None) -> None:
-        where = f"cell {cell}, line {line}" if line else f"cell {cell}"
-        super().__init__(f"step `{step.name}` (notebook {where}) failed: {message}")
+    def __init__(self, step: StepSpec, cell: int | str, message: str,
+                 line: int | None = None) -> None:
+        where = cell if isinstance(cell, str) else f"notebook cell {cell}"
+        where = f"{where}, line {line}" if line else where
+        super().__init__(f"step `{step.name}` ({where}) failed: {message}")
         self.step = step
 
 
@@ -323,10 +327,11 @@ def end_cell() -> None:
 
 
 def failing_place(exc: BaseException, filename: str, default: int,
-                  step: str = "") -> tuple[int, int | None]:
+                  step: str = "") -> tuple[int | str, int | None]:
     """(cell, line) in the notebook of the deepest line of `filename` (the module of the
     step functions, pipeline.py) in the traceback: the `# cell N` or `# cell N, line L`
-    comment above it, counting the lines in between. No line for the `return` nb2prod
+    comment above it, counting the lines in between (the cell is `02_features.ipynb cell N`
+    text when the comment names a notebook). No line for the `return` nb2prod
     wrote at the end of the function `step` (the cell above it), (default, None) when no
     comment is above."""
     line, function = None, ""
@@ -341,7 +346,9 @@ def failing_place(exc: BaseException, filename: str, default: int,
     while marker and marker > 0:
         match = CELL_COMMENT.match(linecache.getline(filename, marker))
         if match:
-            start = int(match.group(2) or 1)
-            return int(match.group(1)), None if generated else start + line - marker - 1
+            start = int(match.group(3) or 1)
+            cell = f"{match.group(1)} cell {match.group(2)}" if match.group(1) \
+                else int(match.group(2))
+            return cell, None if generated else start + line - marker - 1
         marker -= 1
     return default, None
