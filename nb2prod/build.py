@@ -17,6 +17,7 @@ problems, and nothing is written. Front ends only map their flags to
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,6 +132,9 @@ def generate(notebook: Source, options: BuildOptions = BuildOptions()) -> Genera
     refuse(plan, notebook)
     plan, targets = _with_targets(plan, options, notebook)
     out_dir = options.output or Path(plan.dist_name)
+    # the generated tests find the notebook's data files from the package's folder
+    root = os.path.relpath(config_path(notebook).resolve().parent, out_dir.resolve())
+    plan = replace(plan, extras={**plan.extras, "data_root": Path(root).as_posix()})
     hashes = _fill_wheelhouse(options, plan, out_dir) if (
         options.wheelhouse and not options.check) else None
     templates = templates_dir(options.templates, config)

@@ -106,6 +106,14 @@ def cell_label(parts, cell: int | None) -> str:
     return f"{path.name} cell {number}" if path is not None else f"cell {number}"
 
 
+def cells_label(parts, cells) -> str:
+    """`2, 3, 4`; `02_features.ipynb 2, 3` for a step of several notebooks read as one."""
+    if not parts or not cells:
+        return ", ".join(map(str, cells))
+    path, _ = origin(parts, None, cells[0])
+    return f"{path.name} " + ", ".join(str(origin(parts, None, c)[1]) for c in cells)
+
+
 _CELL_WORD = re.compile(r"\bcell (\d+)")
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nb2prod.errors import UserError
-from nb2prod.problems import ERROR, INFO, WARNING, origin, problem_line
+from nb2prod.problems import ERROR, INFO, WARNING, cells_label, problem_line, relabel
 from nb2prod.project import resolve_sources
 
 if TYPE_CHECKING:
@@ -205,33 +205,35 @@ def _print_plan(console, plan: Plan) -> None:
     for column in ("cells", "inputs", "outputs", "after"):
         table.add_column(column, overflow="fold")
     for step in plan.steps:
-        table.add_row(step.function, _cells(plan, step.cells),
+        table.add_row(step.function, cells_label(plan.parts, step.cells),
                       ", ".join(step.inputs) or "-", ", ".join(step.outputs) or "-",
                       ", ".join(step.after) or "-")
     console.print(table)
-    params = ", ".join(f"{p.name}: {p.type_name} = {p.default}" for p in plan.params)
+    params = ", ".join(f"{p.name}: {p.type_name} = {p.default}" for p in plan.params
+                       if not p.file)
     console.print(f"parameters: {params or 'none'}", markup=False)
+    console.print(f"data files: {_data_files(plan) or 'none'}", markup=False)
     console.print(f"metrics: {', '.join(plan.metrics) or 'none'}", markup=False)
     console.print(f"tests: {len(plan.tests)}; skipped cells: "
                   f"{', '.join(map(str, plan.skipped)) or 'none'}", markup=False)
     console.print(f"dependencies: {', '.join(plan.dependencies) or 'none'}", markup=False)
     model = plan.model
-    console.print("model (--target serve): " + (
+    console.print(relabel("model (--target serve): " + (
         f"{model.name}, cell {model.cell}, fitted on {model.x or 'unknown'} ({model.origin})"
-        if model else "none"), markup=False)
+        if model else "none"), plan.parts), markup=False)
     if plan.inference is not None:
         from nb2prod.plan.inference import describe
 
         for line in describe(plan.inference):
-            console.print(line, markup=False)
+            console.print(relabel(line, plan.parts), markup=False)
 
 
-def _cells(plan: Plan, cells) -> str:
-    """`2, 3, 4`; `02_features.ipynb 2, 3` for a step of several notebooks read as one."""
-    if not plan.parts or not cells:
-        return ", ".join(map(str, cells))
-    path, _ = origin(plan.parts, None, cells[0])
-    return f"{path.name} " + ", ".join(str(origin(plan.parts, None, c)[1]) for c in cells)
+def _data_files(plan: Plan) -> str:
+    """`--transactions-path data/transactions.csv`: the files the package reads, each an
+    option whose default is the notebook's path (relative: to the working directory)."""
+    import shlex
+
+    return ", ".join(f"{p.cli} {shlex.quote(p.file)}" for p in plan.params if p.file)
 
 
 def _print_summary(console, plan: Plan, out_dir: Path, verdicts, verbose: bool) -> None:
@@ -245,6 +247,10 @@ def _print_summary(console, plan: Plan, out_dir: Path, verdicts, verbose: bool) 
     console.print(f"problems: {plan.count(ERROR)} error(s), {plan.count(WARNING)} warning(s), "
                   f"{plan.count(INFO)} note(s){hidden}; see {out_dir / 'nb2prod-report.md'}",
                   markup=False, soft_wrap=True)
+    if _data_files(plan):
+        console.print(f"data files: {_data_files(plan)} (relative paths: to the working "
+                      "directory; pass the option to read another file)", markup=False,
+                      soft_wrap=True)
     console.print(f"next: pip install {pip_target(out_dir)} && python -m {plan.import_name} "
                   "--help", markup=False, soft_wrap=True)  # a command to paste: never wrapped
 

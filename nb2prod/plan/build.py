@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 
 from nb2prod.analysis.analyze import CellAnalysis, NotebookAnalysis, analyze
@@ -24,6 +25,7 @@ from nb2prod.analysis.tags import (
 )
 from nb2prod.errors import UserError
 from nb2prod.notebook import Notebook
+from nb2prod.plan.data_paths import data_options
 from nb2prod.plan.metrics import split_metrics_cell, unnamed_prints
 from nb2prod.plan.passes import run_passes
 from nb2prod.plan.records import Plan, PlanOptions, Unit
@@ -56,7 +58,13 @@ def build_plan(notebook: Notebook, options: PlanOptions | None = None) -> Plan:
     if not notebook.code_cells:
         raise UserError("the notebook has no code cells: nothing to convert",
                         path=notebook.path, hint="add code cells; see `nb2prod rules NB616`")
-    return plan_analysis(analyze(notebook), options)
+    options = options or PlanOptions()
+    analysis = analyze(notebook)
+    rewritten, data_params = data_options(analysis)
+    if data_params:  # reads of input files now read their path options
+        analysis = analyze(rewritten)
+        options = replace(options, data_params=data_params)
+    return plan_analysis(analysis, options)
 
 
 def plan_analysis(analysis: NotebookAnalysis, options: PlanOptions | None = None) -> Plan:

@@ -100,7 +100,7 @@ def block_accesses(block: Block) -> list[FileAccess]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            access = _call_access(node)
+            access = call_access(node)
             if access:
                 path, mode = access
                 found.append(FileAccess(path, mode, block.cell,
@@ -108,7 +108,7 @@ def block_accesses(block: Block) -> list[FileAccess]:
     return sorted(found, key=lambda a: a.line)
 
 
-def _call_access(call: ast.Call) -> tuple[str, str] | None:
+def call_access(call: ast.Call) -> tuple[str, str] | None:
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
     if name == "open":
@@ -124,6 +124,26 @@ def _call_access(call: ast.Call) -> tuple[str, str] | None:
     if name in CALLS:
         path = _first_literal_path(call)
         return (path, CALLS[name]) if path else None
+    return None
+
+
+def literal_argument(call: ast.Call) -> ast.Constant | None:
+    """The string constant that is the path `call` reads or writes, when the path is one
+    literal (`read_csv("x.csv")`, `open("x")`, `Path("x").read_text()`); else None."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if name == "open" and not isinstance(func, ast.Attribute):
+        node = call_argument(call, 0, "file")
+    elif name in PATH_METHODS or name == "open":
+        inner = func.value if isinstance(func, ast.Attribute) else None
+        node = inner.args[0] if isinstance(inner, ast.Call) and len(inner.args) == 1 \
+            else None
+    else:
+        node = next((n for n in [*call.args, *(k.value for k in call.keywords
+                                                 if k.arg in PATH_KEYWORDS)]
+                     if _literal_path(n)), None)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node
     return None
 
 

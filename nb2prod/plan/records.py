@@ -20,6 +20,7 @@ class PlanOptions:
     model: str | None = None  # `[tool.nb2prod] model`: the served value (--target serve)
     serve_input: str | None = None  # `[tool.nb2prod] serve_input`: the frame requests are rows of
     environment: object | None = None  # plan.environment.Environment to pin dependencies from
+    data_params: tuple = ()  # Param per file read and never written (data_paths.py)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Param:
     default: str  # Python source of the default value
     cell: int
     line: int
+    file: str = ""  # a data path option: the file the notebook read by this literal
 
 
 @dataclass(frozen=True)

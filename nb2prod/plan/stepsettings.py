@@ -8,6 +8,7 @@ annotations. Pure, and cannot fail: the plan checked every tag.
 from __future__ import annotations
 
 import ast
+import posixpath
 from dataclasses import dataclass
 
 from nb2prod.plan.file_flows import CALLS, PATH_METHODS, READ, WRITE, block_accesses
@@ -25,6 +26,7 @@ class RunSettings:
     writes: tuple[str, ...] = ()  # calls writing files: the step is never cached locally
     reads: tuple[str, ...] = ()  # literal paths it reads: their content is in its cache key
     paths: ReadPaths = NO_PATHS  # paths made of parameters it reads (or why not known)
+    folders: tuple[str, ...] = ()  # relative folders it writes files into by literal path
 
     @property
     def local_cache(self) -> bool:
@@ -39,8 +41,13 @@ def run_settings(step: Step, params: frozenset[str] = frozenset()) -> RunSetting
     writes = sorted({w for block in step.blocks for w in file_writes(block.code)})
     reads = sorted({a.path for block in step.blocks for a in block_accesses(block)
                     if a.mode == READ})
+    folders = sorted({posixpath.dirname(a.path) for block in step.blocks
+                      for a in block_accesses(block) if a.mode == WRITE
+                      and posixpath.dirname(a.path) and not posixpath.isabs(a.path)
+                      and not a.path.startswith("..")})
     return RunSettings(tags.retry or 0, tags.cache is not False, tags.secrets, tags.labels,
-                       tags.annotations, tuple(writes), tuple(reads), read_paths(step, params))
+                       tags.annotations, tuple(writes), tuple(reads), read_paths(step, params),
+                       tuple(folders))
 
 
 def file_writes(code: str) -> set[str]:

@@ -11,16 +11,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shlex
 from pathlib import Path
 
 from nb2prod.errors import UserError
 from nb2prod.plan import codegen
 from nb2prod.plan.dependencies import requirement_name
 from nb2prod.plan.environment import normalize
+from nb2prod.plan.file_flows import find_file_flows
 from nb2prod.plan.graph import plan_graph, to_mermaid
 from nb2prod.plan.records import Plan
 from nb2prod.plan.stepsettings import plan_settings
-from nb2prod.problems import cell_label, origin, relabel
+from nb2prod.problems import cell_label, cells_label, origin, relabel
 from nb2prod.render.display import kernel_settings
 from nb2prod.render.imports import import_block, sort_names
 from nb2prod.render.vendor import vendored
@@ -66,12 +68,15 @@ def render(plan: Plan, templates: Path | None = None,
     if unknown:
         raise UserError(f"unknown --ci {unknown[0]!r}: use {', '.join(sorted(CI_FILES))}")
     env = _environment(templates)
+    env.filters["cells"] = lambda cells: cells_label(plan.parts, cells)
     targets = targets or TargetOptions()
     context = {**template_context(plan, targets),
                "kernel_display": kernel_settings(plan.dependencies),
                "run_specs": plan_settings(plan), "wheel_hashes": wheel_hashes or {},
                "rebuild": rebuild_command(plan, ci, targets),
-               "step_graph": to_mermaid(plan_graph(plan))}
+               "step_graph": to_mermaid(plan_graph(plan)),
+               "file_flows": find_file_flows(plan.steps),
+               "data_root": plan.extras.get("data_root", ".")}
     files = {}
     for template_name, pattern in [*FILES, *(CI_FILES[name] for name in sorted(set(ci))),
                                    *target_files(targets, plan)]:
@@ -142,6 +147,8 @@ def report_data(plan: Plan) -> dict:
                                      "version": r.version} for r in plan.resolved],
                         "lock": [f"{name}=={version}" for name, version in plan.lock]},
         "skipped_cells": list(plan.skipped),
+        "file_flows": [{"path": f.path, "writer": f.writer, "reader": f.reader}
+                       for f in find_file_flows(plan.steps)],
         "problems": [_problem_data(p, plan.parts) for p in plan.problems],
         **({"notebooks": [{"path": part.path.as_posix(), "name": part.short,
                            "cells": [part.first + 1, part.first + part.count]}
@@ -186,6 +193,7 @@ def _environment(templates: Path | None):
         toml=lambda s: json.dumps(str(s), ensure_ascii=False),
         doc=_docstring_safe,
         comment=lambda s: str(s).replace("\n", " "),
+        shell=lambda s: shlex.quote(str(s)),
         body=lambda code: codegen.indent(code) if code.strip() else "",
         import_block=lambda lines, own: import_block(list(lines), own),
         prefix=lambda text, head: f"{head}{text}",

@@ -68,6 +68,9 @@ class StepSpec:
     # files it reads through paths made of its parameters: inputs by name -> those paths
     paths: Callable[..., tuple] | None = None
     uncached: str = ""  # why its cache is off: a path it reads is known only once it runs
+    # folders it writes files into by literal path: they existed where the notebook ran,
+    # and are made before the step runs, so a run in an empty directory works
+    folders: tuple[str, ...] = ()
 
 
 class StepFailed(Exception):
@@ -142,6 +145,8 @@ class Runner:
         if missing:
             raise StepFailed(spec, spec.cells[0], f"environment variable {missing[0]} is not "
                              "set (a `secret:` tag of this step)")
+        for folder in spec.folders:
+            os.makedirs(folder, exist_ok=True)
         start = time.perf_counter()
         store = Store(self.cache) if self.cache and spec.cache and not spec.uncached else None
         if self.cache and spec.cache and spec.uncached:

@@ -1,0 +1,148 @@
+"""Files the pipeline reads and no step writes become path options of the package.
+
+`pd.read_csv("data/transactions.csv")` works only where the notebook ran. The
+literal becomes a parameter `transactions_path` (option `--transactions-path`,
+default the notebook's literal, so a run from the notebook's folder is the
+notebook's run) and the read becomes `pd.read_csv(transactions_path)`. A
+relative path is resolved against the working directory, as the notebook's was.
+
+Decided here (pure, `ast` only):
+  - only reads by a literal path in step code at a cell's top level: a read in a
+    function body (a helper) keeps its literal, as module code cannot see a
+    parameter; the parameters, module-level, skipped and test cells are left alone;
+  - a file some step writes before it is read is an edge between steps, not an
+    input; URLs and glob patterns are not files;
+  - one option per file however many steps read it; named after the file
+    (`transactions_path`), with its folder when the name is taken
+    (`raw_transactions_path`);
+  - the rewrite is of the cell's text at the literal's exact place, so every
+    other line and column stays where the notebook has it.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from dataclasses import dataclass, replace
+
+from nb2prod import naming
+from nb2prod.analysis.analyze import CellAnalysis, NotebookAnalysis
+from nb2prod.analysis.tags import EXPORT, FUNCTIONS, IMPORTS, PARAMETERS, SKIP, TEST
+from nb2prod.notebook import Notebook
+from nb2prod.plan import codegen
+from nb2prod.plan.file_flows import READ, WRITE, call_access, literal_argument
+from nb2prod.plan.records import Param
+
+LEFT_ALONE = frozenset([SKIP, TEST, PARAMETERS, IMPORTS, FUNCTIONS, EXPORT])
+"""Cells whose reads keep their literal: not run, run at import time, or tests."""
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+@dataclass(frozen=True)
+class Read:
+    path: str  # normalised, as file_flows compares paths
+    literal: ast.Constant  # the string in the cell's code
+    cell: int  # 1-based cell number
+
+
+def data_options(analysis: NotebookAnalysis) -> tuple[Notebook, tuple[Param, ...]]:
+    """The notebook with each input file's literal replaced by its option's name, and
+    the options (empty, and the notebook unchanged, when it reads no input file)."""
+    reads = input_reads(analysis)
+    if not reads:
+        return analysis.notebook, ()
+    taken = _names(analysis)
+    names: dict[str, str] = {}
+    params: list[Param] = []
+    for read in reads:
+        if read.path not in names:
+            names[read.path] = _option_name(read.path, taken)
+            params.append(Param(names[read.path], naming.cli_option(names[read.path]), "str",
+                                codegen.python_literal(read.literal.value), read.cell,
+                                read.literal.lineno, file=read.literal.value))
+    sources = {c.cell.number: c.cell.source for c in analysis.code_cells}
+    for read in sorted(reads, key=lambda r: (r.cell, -r.literal.lineno,
+                                             -r.literal.col_offset)):
+        sources[read.cell] = _replaced(sources[read.cell], read.literal, names[read.path])
+    cells = tuple(replace(c, source=sources[c.number]) if c.number in sources else c
+                  for c in analysis.notebook.cells)
+    return replace(analysis.notebook, cells=cells), tuple(params)
+
+
+def input_reads(analysis: NotebookAnalysis) -> list[Read]:
+    """Reads by a literal path of files no cell wrote before, in notebook order."""
+    written: set[str] = set()
+    found: list[Read] = []
+    for cell in analysis.code_cells:
+        if cell.tree is None or cell.tags.role == SKIP:
+            continue
+        for node in _top_level_calls(cell.tree):
+            access = call_access(node)
+            if access is None:
+                continue
+            path, mode = access
+            if mode == WRITE:
+                written.add(path)
+            elif (mode == READ and path not in written and cell.tags.role not in LEFT_ALONE
+                  and _is_file(path)):
+                literal = literal_argument(node)
+                if literal is not None and _exact(cell, literal):
+                    found.append(Read(path, literal, cell.cell.number))
+    return found
+
+
+def _top_level_calls(tree: ast.Module) -> list[ast.Call]:
+    """Calls outside function, class and lambda bodies, in source order."""
+    calls, stack = [], list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, SCOPES):
+            continue
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return sorted(calls, key=lambda c: (c.lineno, c.col_offset))
+
+
+def _is_file(path: str) -> bool:
+    return "://" not in path and not any(c in path for c in "*?[")
+
+
+def _exact(cell: CellAnalysis, literal: ast.Constant) -> bool:
+    """The literal stands on one line of the cell's text as the parsed code has it (a
+    line IPython syntax rewrote, or a string over several lines, is not rewritten)."""
+    lines = cell.cell.source.split("\n")
+    if literal.lineno != literal.end_lineno or literal.lineno > len(lines):
+        return False
+    text = lines[literal.lineno - 1][literal.col_offset:literal.end_col_offset]
+    try:
+        return ast.literal_eval(text) == literal.value
+    except (ValueError, SyntaxError):
+        return False
+
+
+def _replaced(source: str, literal: ast.Constant, name: str) -> str:
+    lines = source.split("\n")
+    line = lines[literal.lineno - 1]
+    lines[literal.lineno - 1] = line[:literal.col_offset] + name + line[literal.end_col_offset:]
+    return "\n".join(lines)
+
+
+def _option_name(path: str, taken: set[str]) -> str:
+    """`data/transactions.csv` -> `transactions_path`; `raw_transactions_path` when taken."""
+    stem = posixpath.splitext(posixpath.basename(path))[0] or "data"
+    folder = posixpath.basename(posixpath.dirname(path))
+    for candidate in (f"{stem}_path", f"{folder}_{stem}_path" if folder else ""):
+        name = naming.identifier(candidate) if candidate else ""
+        if name and name not in taken and name not in naming.RESERVED:
+            taken.add(name)
+            return name
+    return naming.unique(naming.identifier(f"{stem}_path"), taken)
+
+
+def _names(analysis: NotebookAnalysis) -> set[str]:
+    """Every name the notebook's code binds or reads: an option must shadow none."""
+    return {node.id for cell in analysis.code_cells if cell.tree is not None
+            for node in ast.walk(cell.tree) if isinstance(node, ast.Name)} | {
+        arg.arg for cell in analysis.code_cells if cell.tree is not None
+        for arg in ast.walk(cell.tree) if isinstance(arg, ast.arg)}
