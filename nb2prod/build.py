@@ -37,6 +37,8 @@ REFUSING: dict[str, tuple[str, str]] = {
               "read it from the environment in the step instead"),
     "NB617": ("a step setting is invalid; nothing written",
               "fix the tag at the cell named above; `nb2prod rules NB617` lists the settings"),
+    "NB630": ("two notebooks give one parameter different defaults; nothing written",
+              "give both the same default, or rename one (`nb2prod rules NB630`)"),
 }
 """Problem code -> (message, hint) of the build's refusal: the first one found wins."""
 

@@ -350,6 +350,33 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "input; a frame the model's input is not computed from cannot be that start.",
           "# cell tagged serve-input\nreport = summary(df)",
           "# cell tagged serve-input:df\ndf['avg5'] = df['spend'].rolling(5).mean()"),
+    _rule("NB630", "parameter-conflict", ERROR,
+          "Two notebooks of one package give the same parameter different defaults.",
+          "Give both the same default, or rename one of them.",
+          "The notebooks become one package with one option per parameter name; which "
+          "default it should take cannot be guessed, and taking one silently would run "
+          "the other notebook on a value it never saw.",
+          "# 01_ingest.ipynb\nthreshold = 0.5\n# 03_train.ipynb\nthreshold = 0.7",
+          "# 01_ingest.ipynb\nmin_amount = 0.5\n# 03_train.ipynb\nthreshold = 0.7"),
+    _rule("NB631", "read-before-write", WARNING,
+          "A file is read before the step (or notebook) that writes it runs.",
+          "Order the notebooks so the writer comes first (name order, or "
+          "`[tool.nb2prod] notebooks`), or read a file the pipeline is given.",
+          "The package runs its steps in order: the read finds the file of an earlier run, "
+          "or none in a fresh directory. A file two notebooks hand to each other both ways "
+          "is a cycle no order can run.",
+          "# 01_report.ipynb\npd.read_csv('work/scores.csv')\n# 02_score.ipynb\n"
+          "scores.to_csv('work/scores.csv')",
+          "# 01_score.ipynb\nscores.to_csv('work/scores.csv')\n# 02_report.ipynb\n"
+          "pd.read_csv('work/scores.csv')"),
+    _rule("NB632", "file-written-twice", WARNING,
+          "Two notebooks write the same file.",
+          "Give each notebook's output its own file name.",
+          "A later notebook replaces what an earlier one wrote: readers in between see one "
+          "version, readers after it the other, and a step cache or a Kubeflow volume can "
+          "hand the wrong one on.",
+          "# 01_a.ipynb\ndf.to_csv('out.csv')\n# 02_b.ipynb\ndf.to_csv('out.csv')",
+          "# 01_a.ipynb\ndf.to_csv('a.csv')\n# 02_b.ipynb\ndf.to_csv('b.csv')"),
     _rule("NB640", "generated-code-invalid", ERROR,
           "A generated module does not compile.",
           "Fix the notebook line it names (code that is not valid where it lands, such as "

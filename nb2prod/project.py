@@ -77,6 +77,12 @@ def config_path(source: Source) -> Path:
     return source.config_path if isinstance(source, Project) else Path(source)
 
 
+def source_folder(source: Source) -> Path:
+    """The folder the notebooks ran in: relative paths in them are relative to it."""
+    return Path(source).resolve() if isinstance(source, Project) else \
+        Path(source).resolve().parent
+
+
 def resolve_sources(paths: Sequence[Path]) -> Source:
     """The CLI's NOTEBOOK... arguments -> one notebook (as today) or a `Project`."""
     if not paths:

@@ -51,9 +51,10 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, kind):
     assert not out.exists()
 
 
-def test_directory_given_as_notebook(tmp_path, capsys):
+def test_directory_without_notebooks_given(tmp_path, capsys):
     assert build(tmp_path, "-o", tmp_path / "out") == 2
-    assert "is a directory" in capsys.readouterr().err
+    assert "no notebooks in the folder (empty)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_plan_and_build_report_syntax_errors_but_still_build(notebook_factory, tmp_path):

@@ -21,8 +21,9 @@ VERDICT_STYLE = {"match": "green", "unchecked": "yellow", "differs": "red", "mis
 
 
 def verify(
-    notebook: Annotated[Path, typer.Argument(help="The .ipynb file to check.",
-                                             show_default=False, metavar="NOTEBOOK")],
+    notebook: Annotated[list[Path], typer.Argument(
+        help="The .ipynb file to check; or several, in the order they run; or a folder.",
+        show_default=False, metavar="NOTEBOOK...")],
     param: Annotated[list[str] | None, typer.Option(
         "--param", "-p", metavar="NAME=VALUE",
         help="Override a parameter on both sides (repeatable); typed like the parameter.",
@@ -43,14 +44,19 @@ def verify(
     cell). Exit 0 when all match, 1 when a value differs, is missing or is
     nondeterministic, 2 when a side could not run.
 
+    Several notebooks run in order in one kernel, in the folder holding them, and
+    the package built from them all is compared on the last values.
+
     Example: nb2prod verify churn.ipynb --param n_customers=300 --runs 2
     """
     from nb2prod.errors import UserError
+    from nb2prod.project import resolve_sources
     from nb2prod.verify.run import RunFailure, Tolerance, VerifyOptions, run_verify
 
     if format not in FORMATS:
         raise UserError(f"unknown format {format!r}: use text or json")
-    options = VerifyOptions(notebook, tuple(param or ()), Tolerance(rtol, atol), timeout, runs,
+    source = resolve_sources(notebook)
+    options = VerifyOptions(source, tuple(param or ()), Tolerance(rtol, atol), timeout, runs,
                             name, progress=_progress() if format == "text" else None)
     try:
         outcome = run_verify(options)
@@ -62,7 +68,7 @@ def verify(
     else:
         _print_table(outcome)
         if any(row.verdict in ("differs", "nondeterministic") for row in outcome.rows):
-            _print_random_cells(notebook)
+            _print_random_cells(getattr(source, "notebooks", (source,)))
         if runs == 1 and any(row.verdict == "differs" for row in outcome.rows):
             print("next: if these values are random, run again with --runs 2 to tell "
                   "nondeterminism from a conversion error")
@@ -77,7 +83,7 @@ def _progress():
     return lambda text: print(f"verify: {text}", file=sys.stderr, flush=True)
 
 
-def _print_random_cells(notebook: Path) -> None:
+def _print_random_cells(notebooks: tuple[Path, ...]) -> None:
     """Values that differ often come from randomness without a seed: name the cells lint
     flags for it (NB303), where the user can fix it."""
     from nb2prod.errors import UserError
@@ -85,7 +91,7 @@ def _print_random_cells(notebook: Path) -> None:
     from nb2prod.lint.formats import location
 
     try:  # the notebook ran already; a pyproject lint refuses must not hide the result
-        findings = run_lint(LintOptions(paths=(notebook,), select=("NB303",))).result.findings
+        findings = run_lint(LintOptions(paths=tuple(notebooks), select=("NB303",))).result.findings
     except UserError:
         return
     for finding in findings:

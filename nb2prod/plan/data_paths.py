@@ -70,24 +70,20 @@ def data_options(analysis: NotebookAnalysis) -> tuple[Notebook, tuple[Param, ...
 
 
 def input_reads(analysis: NotebookAnalysis) -> list[Read]:
-    """Reads by a literal path of files no cell wrote before, in notebook order."""
-    written: set[str] = set()
+    """Reads by a literal path of files no cell writes, in notebook order (a file
+    written after it is read is NB631's business, not an input)."""
+    cells = [c for c in analysis.code_cells if c.tree is not None and c.tags.role != SKIP]
+    accesses = [(cell, node, call_access(node)) for cell in cells
+                for node in _top_level_calls(cell.tree)]
+    written = {access[0] for _, _, access in accesses if access and access[1] == WRITE}
     found: list[Read] = []
-    for cell in analysis.code_cells:
-        if cell.tree is None or cell.tags.role == SKIP:
+    for cell, node, access in accesses:
+        if (access is None or access[1] != READ or access[0] in written
+                or cell.tags.role in LEFT_ALONE):
             continue
-        for node in _top_level_calls(cell.tree):
-            access = call_access(node)
-            if access is None:
-                continue
-            path, mode = access
-            if mode == WRITE:
-                written.add(path)
-            elif (mode == READ and path not in written and cell.tags.role not in LEFT_ALONE
-                  and _is_file(path)):
-                literal = literal_argument(node)
-                if literal is not None and _exact(cell, literal):
-                    found.append(Read(path, literal, cell.cell.number))
+        literal = literal_argument(node)
+        if literal is not None and _is_file(literal.value) and _exact(cell, literal):
+            found.append(Read(access[0], literal, cell.cell.number))
     return found
 
 

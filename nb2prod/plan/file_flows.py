@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from nb2prod.plan.records import Block, Plan, Step
-from nb2prod.problems import Problem, in_order, make_problem
+from nb2prod.problems import Problem, in_order, make_problem, origin
 
 WRITE, READ = "write", "read"
 
@@ -209,9 +209,39 @@ def file_flow_problems(flows: Iterable[FileFlow]) -> list[Problem]:
     ]
 
 
+def file_order_problems(steps: Iterable[Step], parts=()) -> list[Problem]:
+    """With several notebooks (`parts`): NB631 at a read of a file only a later notebook
+    writes, NB632 at a write of a file another notebook wrote before."""
+    accesses = [a for step in steps for block in step.blocks for a in block_accesses(block)]
+    problems, writers = [], {}
+    for access in accesses:
+        if access.mode == WRITE:
+            earlier = writers.get(access.path)
+            if earlier and origin(parts, None, earlier.cell)[0] != \
+                    origin(parts, None, access.cell)[0]:
+                problems.append(make_problem(
+                    "NB632", f"`{access.path}` is written here and in cell {earlier.cell}",
+                    access.cell, access.line))
+            writers.setdefault(access.path, access)
+    written = {a.path: a for a in reversed(accesses) if a.mode == WRITE}
+    seen: set[str] = set()
+    for access in accesses:
+        if access.mode == WRITE:
+            seen.add(access.path)
+        elif access.path in written and access.path not in seen and parts and \
+                origin(parts, None, access.cell)[0] != \
+                origin(parts, None, written[access.path].cell)[0]:
+            # one notebook reading a file and writing it later is an update, not an order
+            problems.append(make_problem(
+                "NB631", f"`{access.path}` is read here, before cell {written[access.path].cell} "
+                "writes it", access.cell, access.line))
+    return problems
+
+
 def with_file_flow_problems(plan: Plan) -> Plan:
-    """`plan` with NB618 added to its problems, kept in the plan's problem order."""
-    added = file_flow_problems(find_file_flows(plan.steps))
+    """`plan` with NB618, NB631 and NB632 added to its problems, in the plan's order."""
+    added = [*file_flow_problems(find_file_flows(plan.steps)),
+             *file_order_problems(plan.steps, plan.parts)]
     if not added:
         return plan
     return replace(plan, problems=in_order([*plan.problems, *added]))

@@ -8,15 +8,16 @@ from nb2prod import naming
 from nb2prod.analysis.analyze import CellAnalysis
 from nb2prod.plan import codegen
 from nb2prod.plan.records import Param
-from nb2prod.problems import Problem, make_problem
+from nb2prod.problems import Problem, make_problem, origin
 
 LITERAL_TYPES = {bool: "bool", int: "int", float: "float", str: "str", list: "list",
                  dict: "dict", tuple: "list", type(None): "str | None"}
 
 
-def read_params(cells: list[CellAnalysis]) -> tuple[tuple[Param, ...], list[Problem]]:
+def read_params(cells: list[CellAnalysis], parts=()) -> tuple[tuple[Param, ...], list[Problem]]:
     """The `parameters` cells -> typed `Param`s, and NB607 for lines that are not
-    `name = literal` (the last assignment of a name wins)."""
+    `name = literal` (the last assignment of a name wins). With several notebooks
+    (`parts`), one name with two defaults in two notebooks is NB630."""
     params: dict[str, Param] = {}
     problems: list[Problem] = []
     for cell in cells:
@@ -24,6 +25,13 @@ def read_params(cells: list[CellAnalysis]) -> tuple[tuple[Param, ...], list[Prob
             continue
         for node in cell.tree.body:
             param = _param(node, cell.cell.number)
+            earlier = params.get(param.name) if param else None
+            if earlier and earlier.default != param.default and \
+                    origin(parts, None, earlier.cell)[0] != origin(parts, None, param.cell)[0]:
+                problems.append(make_problem(
+                    "NB630", f"parameter `{param.name}` = {param.default} here and "
+                    f"{earlier.default} in cell {earlier.cell}: one option cannot have two "
+                    "defaults", param.cell, param.line, cell_id=cell.cell.cell_id))
             if param:
                 params[param.name] = param
             else:

@@ -67,7 +67,7 @@ def assemble(notebook: Notebook, analysis, units: list[Unit], problems: list[Pro
     parameters and metrics, check the code, link the steps, then the module level."""
     valid = [u for u in units if u.role != SKIP]
     code = cut_code(valid)
-    params, param_problems = read_params(_cells(valid, PARAMETERS))
+    params, param_problems = read_params(_cells(valid, PARAMETERS), notebook.parts)
     params += tuple(p for p in options.data_params if p.name not in {q.name for q in params})
     gplan, code_problems = _check_code(code, valid, params)
     metrics, golden, metrics_code, metric_problems = read_metrics(_cells(valid, METRICS))

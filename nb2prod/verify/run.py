@@ -25,7 +25,7 @@ from pathlib import Path
 
 from nb2prod.errors import UserError
 from nb2prod.plan.records import Param, Plan
-from nb2prod.problems import ERROR
+from nb2prod.problems import ERROR, origin
 from nb2prod.verify.values import (  # noqa: F401  (re-exported: verify's public API)
     CAPTURE_SOURCE,
     Tolerance,
@@ -51,7 +51,7 @@ SEED_HINT = "set a seed (random.seed, np.random.default_rng(seed), random_state=
 
 @dataclass(frozen=True)
 class VerifyOptions:
-    notebook: Path
+    notebook: Path  # or a project.Project: several notebooks run in order
     params: tuple[str, ...] = ()  # NAME=VALUE, as typed
     tolerance: Tolerance = field(default_factory=Tolerance)
     timeout: int = 600  # seconds per notebook cell, and for the whole package run
@@ -193,18 +193,18 @@ def run_verify(options: VerifyOptions) -> Outcome:
     """Build, run both sides `options.runs` times, compare; RunFailure when a side fails.
     The package is built by the core build, so whatever `build` refuses, verify refuses."""
     from nb2prod.build import BuildOptions, build
-    from nb2prod.notebook import load_notebook
+    from nb2prod.project import load_source, source_folder
 
     if options.runs < 1:
         raise UserError("--runs must be at least 1")
-    cwd = options.notebook.resolve().parent
+    cwd = source_folder(options.notebook)
     with tempfile.TemporaryDirectory(prefix="nb2prod-verify-") as tmp:
         root = Path(tmp)
         plan = build(options.notebook, BuildOptions(name=options.name,
                                                     output=root / "build")).plan
         overrides = parse_overrides(options.params, plan.params)
         names = plan.metrics or plan.results
-        notebook = load_notebook(options.notebook)
+        notebook = load_source(options.notebook)
         tell = options.progress or (lambda text: None)
         runs = []
         for i in range(options.runs):
@@ -227,14 +227,35 @@ def _run_both(plan, notebook, overrides, names, work: Path, cwd: Path,
     """The package runs in its own process while the kernel runs the notebook."""
     work.mkdir()
     src = work.parent / "build" / "src"
-    process = start_package(plan, src, package_args(overrides), names, work, cwd)
+    # each side in its own scratch copy of the notebook's folder: what one writes (files
+    # a later step or notebook reads) is not what the other reads, and the user's
+    # folder gets no new files
+    nb_cwd, pkg_cwd = scratch_copy(cwd, work / "notebook-cwd"), scratch_copy(cwd, work / "package-cwd")
+    process = start_package(plan, src, package_args(overrides), names, work, pkg_cwd)
     try:
-        nb_values = run_notebook(notebook, overrides, names, work, cwd, options.timeout)
+        nb_values = run_notebook(notebook, overrides, names, work, nb_cwd, options.timeout)
     except BaseException:
         process.kill()
         process.wait()
         raise
     return nb_values, finish_package(process, plan, work, options.timeout)
+
+
+SCRATCH_SKIPPED = frozenset(["__pycache__", "node_modules", "venv"])
+"""Folders a scratch copy leaves out, with every hidden one (.git, .venv, checkpoints)."""
+
+
+def scratch_copy(folder: Path, target: Path) -> Path:
+    """`folder` again at `target`: its folders made anew, its files linked (nothing is
+    copied: data may be large). A file the run creates lands in `target`; one it
+    rewrites through a link is the user's file, as in a run by hand."""
+    for here, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in SCRATCH_SKIPPED and d[0] != ".")
+        place = target / Path(here).relative_to(folder)
+        place.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            (place / name).symlink_to(Path(here, name).resolve())
+    return target
 
 
 def prepared_cells(notebook, overrides) -> list[tuple[int | None, str]]:
@@ -272,11 +293,13 @@ def run_notebook(notebook, overrides, names, work: Path, cwd: Path, timeout: int
                 number = cells[index][0]
                 client.execute_cell(cell, index)
     except errors.CellExecutionError as exc:
+        path, number = origin(notebook.parts, notebook.path, number)
         raise RunFailure("notebook", f"{exc.ename}: {exc.evalue}", cell=number,
-                         path=notebook.path, detail=ANSI.sub("", str(exc))) from None
+                         path=path, detail=ANSI.sub("", str(exc))) from None
     except (errors.CellTimeoutError, errors.DeadKernelError, RuntimeError, OSError) as exc:
+        path, number = origin(notebook.parts, notebook.path, number)
         raise RunFailure("notebook", f"{type(exc).__name__}: {exc}".strip(), cell=number,
-                         path=notebook.path, detail=_read(log_path)) from None
+                         path=path, detail=_read(log_path)) from None
     return json.loads(out.read_text(encoding="utf-8"))
 
 
