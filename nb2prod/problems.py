@@ -377,6 +377,16 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "hand the wrong one on.",
           "# 01_a.ipynb\ndf.to_csv('out.csv')\n# 02_b.ipynb\ndf.to_csv('out.csv')",
           "# 01_a.ipynb\ndf.to_csv('a.csv')\n# 02_b.ipynb\ndf.to_csv('b.csv')"),
+    _rule("NB633", "notebook-file-edge", INFO,
+          "A file one notebook writes and a later one reads: an edge between them.",
+          "Nothing to do for the package, which runs the notebooks in order in one working "
+          "directory; for `--target kubeflow`, declare a shared volume with `--volume PATH`.",
+          "The file stays a file: the package writes and reads it as the notebooks did "
+          "(a CSV or parquet round trip changes types and index, so passing the value in "
+          "memory would compute something else). Kubeflow runs each step in its own pod, "
+          "which sees the file only on a shared volume.",
+          "# 01_ingest.ipynb\nclean.to_parquet('work/clean.parquet')\n# 02_train.ipynb\n"
+          "clean = pd.read_parquet('work/clean.parquet')", ""),
     _rule("NB640", "generated-code-invalid", ERROR,
           "A generated module does not compile.",
           "Fix the notebook line it names (code that is not valid where it lands, such as "

@@ -340,6 +340,6 @@ def test_report_lists_files_read_and_results_nothing_uses(tmp_path):
     assert run_build(BuildFlags(notebook, out, quiet=True)) == 0
     report = (out / "nb2prod-report.md").read_text()
     files = report.split("## Files read\n", 1)[1].split("\n## ", 1)[0]
-    assert files.strip() == "- `load`: `data/bikes.csv`"
+    assert "- `--bikes-path`: `data/bikes.csv` (cell 2)" in files  # a data file: an option
     unused = report.split("## Results nothing uses\n", 1)[1].split("\n## ", 1)[0]
     assert unused.strip().startswith("- `show`: returns nothing")

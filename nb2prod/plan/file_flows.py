@@ -197,16 +197,23 @@ def _literal_path(node: ast.expr | None, surely_path: bool = False) -> str | Non
     return None
 
 
-def file_flow_problems(flows: Iterable[FileFlow]) -> list[Problem]:
-    """NB618 warnings, located where the later step reads the file."""
-    return [
-        make_problem(
-            "NB618",
-            f"step `{f.reader}` reads `{f.path}`, which step `{f.writer}` writes (cell "
-            f"{f.writer_cell}): a file passed between steps is hidden dataflow",
-            f.cell, f.line)
-        for f in flows
-    ]
+def file_flow_problems(flows: Iterable[FileFlow], parts=()) -> list[Problem]:
+    """NB618 warnings, located where the later step reads the file; NB633 notes for the
+    files one notebook hands to a later one (`parts`), which is how projects work."""
+    problems = []
+    for f in flows:
+        crosses = origin(parts, None, f.writer_cell)[0] != origin(parts, None, f.cell)[0]
+        if crosses:
+            problems.append(make_problem(
+                "NB633", f"`{f.path}` hands data from step `{f.writer}` (cell "
+                f"{f.writer_cell}) to step `{f.reader}`: an edge between the notebooks",
+                f.cell, f.line))
+        else:
+            problems.append(make_problem(
+                "NB618", f"step `{f.reader}` reads `{f.path}`, which step `{f.writer}` writes "
+                f"(cell {f.writer_cell}): a file passed between steps is hidden dataflow",
+                f.cell, f.line))
+    return problems
 
 
 def file_order_problems(steps: Iterable[Step], parts=()) -> list[Problem]:
@@ -240,7 +247,7 @@ def file_order_problems(steps: Iterable[Step], parts=()) -> list[Problem]:
 
 def with_file_flow_problems(plan: Plan) -> Plan:
     """`plan` with NB618, NB631 and NB632 added to its problems, in the plan's order."""
-    added = [*file_flow_problems(find_file_flows(plan.steps)),
+    added = [*file_flow_problems(find_file_flows(plan.steps), plan.parts),
              *file_order_problems(plan.steps, plan.parts)]
     if not added:
         return plan

@@ -69,6 +69,7 @@ def render(plan: Plan, templates: Path | None = None,
         raise UserError(f"unknown --ci {unknown[0]!r}: use {', '.join(sorted(CI_FILES))}")
     env = _environment(templates)
     env.filters["cells"] = lambda cells: cells_label(plan.parts, cells)
+    env.filters["cell"] = lambda cell: cell_label(plan.parts, cell)
     targets = targets or TargetOptions()
     context = {**template_context(plan, targets),
                "kernel_display": kernel_settings(plan.dependencies),

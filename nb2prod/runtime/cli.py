@@ -30,13 +30,15 @@ class Option:
     flag: str  # `--n-customers`
     name: str  # its Params field
     kind: str  # a key of OPTION_KINDS
-    cell: int  # the notebook cell it comes from (its help says so)
+    cell: int | str  # the notebook cell it comes from (its help says so), or its label:
+    #   `01_ingest.ipynb cell 3` in a package of several notebooks
 
 
 OPTION_KINDS: dict[str, dict[str, Any]] = {
     "int": {"type": int}, "float": {"type": float}, "str": {"type": str},
     "bool": {"action": argparse.BooleanOptionalAction},
     "json": {"type": json.loads, "metavar": "JSON"},  # lists and dicts
+    "file": {"type": str, "metavar": "FILE"},  # a data file the notebook read
 }
 """Option kind -> how argparse reads it."""
 
@@ -67,6 +69,28 @@ class Command:
     hooks: tuple[Any, ...] = ()  # Runner hooks around each step (runner.py)
 
 
+def _data_hint(command: Command, exc: StepFailed) -> str:
+    """A data file was not found: say which option reads another one."""
+    missing = exc.__cause__ or exc.__context__
+    name = getattr(missing, "filename", None) if isinstance(missing, FileNotFoundError) \
+        else None
+    defaults = command.params()
+    for option in command.options:
+        if option.kind == "file" and name is not None and \
+                str(name) == str(getattr(defaults, option.name, "")):
+            return (f"hint: run from the folder holding {name}, or pass "
+                    f"{option.flag} FILE\n")
+    return ""
+
+
+def _option_help(option: Option) -> str:
+    where = option.cell if isinstance(option.cell, str) else f"notebook cell {option.cell}"
+    if option.kind == "file":
+        return f"data file the notebook read ({where}); a relative path is read from " \
+               "the working directory"
+    return f"parameter `{option.name}` from {where}"
+
+
 def build_parser(command: Command) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=command.dist, description=command.description,
@@ -74,8 +98,7 @@ def build_parser(command: Command) -> argparse.ArgumentParser:
     defaults = command.params()
     for option in command.options:
         parser.add_argument(option.flag, dest=option.name, default=getattr(defaults, option.name),
-                            help=f"parameter `{option.name}` from notebook cell {option.cell}",
-                            **OPTION_KINDS[option.kind])
+                            help=_option_help(option), **OPTION_KINDS[option.kind])
     parser.add_argument("--metrics-out", type=Path, metavar="FILE",
                         help="write the metrics as a JSON object keyed by name to FILE")
     if command.save_model:
@@ -210,7 +233,7 @@ def main(command: Command, argv: list[str] | None = None) -> int:
     except StepFailed as exc:
         # the message is redacted already; a traceback (--debug) is redacted here
         text = "".join(traceback.format_exception(exc)) if args.debug else f"{exc}\n"
-        sys.stderr.write(f"{command.package}: {runner.redact(text)}")
+        sys.stderr.write(f"{command.package}: {runner.redact(text)}{_data_hint(command, exc)}")
         return 1
     runner.finish()
     metrics = {name: values[name] for name in command.metrics}

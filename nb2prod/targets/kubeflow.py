@@ -158,7 +158,7 @@ def k8s_name(text: str) -> str:
 
 def refusal(plan: Plan, options: TargetOptions) -> Refusal | None:
     """Files passed between steps stop a kubeflow build without a shared volume."""
-    flows = [p for p in plan.problems if p.code == "NB618"]
+    flows = [p for p in plan.problems if p.code in ("NB618", "NB633")]
     if flows and not options.volume:
         return Refusal(
             f"--target kubeflow: {len(flows)} file(s) pass between steps, which run in "
