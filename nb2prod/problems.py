@@ -9,8 +9,9 @@ own rules to the same catalog shape in `nb2prod.lint`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
+
+from nb2prod.places import origin, relabel
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)
@@ -89,39 +90,6 @@ def problem_line(path: object, problem: Problem, parts=()) -> str:
     path, cell = origin(parts, path, cell)
     return f"{location(path, cell, line, column)}: {problem.code} [{problem.severity}] " \
            f"{relabel(problem.message, parts)}"
-
-
-def origin(parts, path: object, cell: int | None) -> tuple[object, int | None]:
-    """(notebook, cell in it) of cell `cell` of several notebooks read as one
-    (`parts`: records with `path`, `first` and `count`); `(path, cell)` for one."""
-    for part in parts if cell is not None else ():
-        if part.first < cell <= part.first + part.count:
-            return part.path, cell - part.first
-    return path, cell
-
-
-def cell_label(parts, cell: int | None) -> str:
-    """`cell 3`, or `02_features.ipynb cell 3` when the plan spans several notebooks."""
-    path, number = origin(parts, None, cell)
-    return f"{path.name} cell {number}" if path is not None else f"cell {number}"
-
-
-def cells_label(parts, cells) -> str:
-    """`2, 3, 4`; `02_features.ipynb 2, 3` for a step of several notebooks read as one."""
-    if not parts or not cells:
-        return ", ".join(map(str, cells))
-    path, _ = origin(parts, None, cells[0])
-    return f"{path.name} " + ", ".join(str(origin(parts, None, c)[1]) for c in cells)
-
-
-_CELL_WORD = re.compile(r"\bcell (\d+)")
-
-
-def relabel(text: str, parts) -> str:
-    """`cell 9` in a message -> `02_features.ipynb cell 3` when `parts` are several."""
-    if not parts:
-        return text
-    return _CELL_WORD.sub(lambda m: cell_label(parts, int(m.group(1))), text)
 
 
 def _rule(code, name, severity, summary, fix, why="", bad="", good=""):
@@ -386,7 +354,9 @@ CONVERSION_RULES: dict[str, Rule] = {r.code: r for r in [
           "memory would compute something else). Kubeflow runs each step in its own pod, "
           "which sees the file only on a shared volume.",
           "# 01_ingest.ipynb\nclean.to_parquet('work/clean.parquet')\n# 02_train.ipynb\n"
-          "clean = pd.read_parquet('work/clean.parquet')", ""),
+          "clean = pd.read_parquet('work/clean.parquet')",
+          "# the same notebooks; for Kubeflow: nb2prod build notebooks/ --target kubeflow "
+          "--volume /mnt/work"),
     _rule("NB640", "generated-code-invalid", ERROR,
           "A generated module does not compile.",
           "Fix the notebook line it names (code that is not valid where it lands, such as "

@@ -29,6 +29,7 @@ PLAN = SimpleNamespace(
     import_name="churn_model",
     notebook_name="churn.ipynb",
     python_version="3.11",
+    params=(),
 )
 
 

@@ -144,11 +144,11 @@ def test_reads_in_helpers_urls_and_files_written_first_keep_their_literal(tmp_pa
     nb = make_notebook(tmp_path / "nb.ipynb", [
         ("import pandas as pd\n\ndef load():\n    return pd.read_csv('data/helper.csv')",
          ["functions"]),
-        "df = pd.read_csv('https://example.org/x.csv')\n"
-        "df.to_csv('mid.csv')\nmid = pd.read_csv('mid.csv')\n"
-        "a = pd.read_csv('data/a.csv')\nb = pd.read_csv(\"data/a.csv\", sep=',')\n"
-        "with open('notes/readme.txt') as f:\n    text = f.read()\n"
-        "a_path = 1"])
+        ("df = pd.read_csv('https://example.org/x.csv')\n"
+         "df.to_csv('mid.csv')\nmid = pd.read_csv('mid.csv')\n"
+         "a = pd.read_csv('data/a.csv')\nb = pd.read_csv(\"data/a.csv\", sep=',')\n"
+         "with open('notes/readme.txt') as f:\n    text = f.read()\n"
+         "a_path = 1")])
     plan = make_plan(nb, "x")
     assert [(p.name, p.file) for p in plan.params] == [
         ("data_a_path", "data/a.csv"), ("readme_path", "notes/readme.txt")]

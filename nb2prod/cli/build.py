@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nb2prod.errors import UserError
-from nb2prod.problems import ERROR, INFO, WARNING, cells_label, problem_line, relabel
+from nb2prod.places import cells_label, relabel
+from nb2prod.problems import ERROR, INFO, WARNING, problem_line
 from nb2prod.project import resolve_sources
 
 if TYPE_CHECKING:

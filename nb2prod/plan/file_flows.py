@@ -19,8 +19,9 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from nb2prod.places import origin
 from nb2prod.plan.records import Block, Plan, Step
-from nb2prod.problems import Problem, in_order, make_problem, origin
+from nb2prod.problems import Problem, in_order, make_problem
 
 WRITE, READ = "write", "read"
 

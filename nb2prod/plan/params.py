@@ -6,9 +6,10 @@ import ast
 
 from nb2prod import naming
 from nb2prod.analysis.analyze import CellAnalysis
+from nb2prod.places import origin
 from nb2prod.plan import codegen
 from nb2prod.plan.records import Param
-from nb2prod.problems import Problem, make_problem, origin
+from nb2prod.problems import Problem, make_problem
 
 LITERAL_TYPES = {bool: "bool", int: "int", float: "float", str: "str", list: "list",
                  dict: "dict", tuple: "list", type(None): "str | None"}

@@ -15,6 +15,7 @@ import shlex
 from pathlib import Path
 
 from nb2prod.errors import UserError
+from nb2prod.places import cell_label, cells_label, origin, relabel
 from nb2prod.plan import codegen
 from nb2prod.plan.dependencies import requirement_name
 from nb2prod.plan.environment import normalize
@@ -22,7 +23,6 @@ from nb2prod.plan.file_flows import find_file_flows
 from nb2prod.plan.graph import plan_graph, to_mermaid
 from nb2prod.plan.records import Plan
 from nb2prod.plan.stepsettings import plan_settings
-from nb2prod.problems import cell_label, cells_label, origin, relabel
 from nb2prod.render.display import kernel_settings
 from nb2prod.render.imports import import_block, sort_names
 from nb2prod.render.vendor import vendored

@@ -9,5 +9,5 @@ names, steps, parameters) is passed in by the package's generated modules.
 `nb2prod build --check` compares a package's copy with this folder.
 """
 
-RUNTIME_VERSION = "0.2.0"
+RUNTIME_VERSION = "0.1.0"
 """The nb2prod version this runtime comes from (tests keep it equal to nb2prod's)."""

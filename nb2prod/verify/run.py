@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nb2prod.errors import UserError
+from nb2prod.places import origin
 from nb2prod.plan.records import Param, Plan
-from nb2prod.problems import ERROR, origin
+from nb2prod.problems import ERROR
 from nb2prod.verify.values import (  # noqa: F401  (re-exported: verify's public API)
     CAPTURE_SOURCE,
     Tolerance,
