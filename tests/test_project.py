@@ -157,3 +157,20 @@ def test_reads_in_helpers_urls_and_files_written_first_keep_their_literal(tmp_pa
     assert "open(readme_path)" in code and "'https://example.org/x.csv'" in code
     assert "pd.read_csv('mid.csv')" in code
     assert "data/helper.csv" in "\n".join(h.code for h in plan.helpers)
+
+
+def test_lint_checks_what_crosses_the_notebooks_of_a_numbered_folder(tmp_path, capsys):
+    one = [("threshold = 0.5", ["parameters"]),
+           "import pandas as pd\nx = pd.read_csv('work/b.csv')"]
+    two = [("threshold = 0.7", ["parameters"]),
+           "import pandas as pd\npd.DataFrame().to_csv('work/b.csv')"]
+    project(tmp_path, {"01_a.ipynb": one, "02_b.ipynb": two})
+    assert main(["lint", str(tmp_path), "--select", "NB630,NB631"]) == 1
+    out = capsys.readouterr().out
+    assert f"{tmp_path / '01_a.ipynb'}:cell 2:2:1: NB631 `work/b.csv` is read here, before " \
+           "02_b.ipynb cell 2 writes it" in out
+    assert f"{tmp_path / '02_b.ipynb'}:cell 1:1:1: NB630 parameter `threshold` = 0.7" in out
+    unrelated = tmp_path / "unrelated"
+    unrelated.mkdir()
+    project(unrelated, {"a.ipynb": one, "b.ipynb": two})  # not numbered: not a project
+    assert main(["lint", str(unrelated), "--select", "NB630,NB631"]) == 0

@@ -17,6 +17,8 @@ from nb2prod.lint import formats, registry
 from nb2prod.lint.config import LintConfig, check_severity, load_config
 from nb2prod.lint.discover import discover
 from nb2prod.lint.engine import LintPlan
+from nb2prod.lint.findings import Finding
+from nb2prod.lint.project import project_findings
 from nb2prod.lint.run import LintResult, lint_many
 
 
@@ -91,6 +93,10 @@ def run_lint(options: LintOptions) -> LintOutcome:
         cache = LintCache.open(cache_dir(config.root), make_key(plan),
                                path_sensitive=bool(config.per_file_ignores))
     result = lint_many(files, plan, options.jobs, options.progress, cache)
+    crossing = project_findings(paths, enabled)  # a folder of notebooks that is one project
+    if crossing:
+        result = result._replace(findings=tuple(sorted([*result.findings, *crossing],
+                                                       key=Finding.sort_key)))
     text = formats.render(result.findings, options.format, rules=registry.LINT_RULES,
                          files=result.files, paths=[str(f) for f in files],
                          fail_on=config.fail_on)

@@ -32,7 +32,7 @@ _MODULES = (rules_files, rules_cells, rules_execution, rules_names, rules_paths,
 CHECKS: tuple[Check, ...] = tuple(check for m in _MODULES for check in m.CHECKS)
 
 REUSED = ("NB002", "NB201", "NB202", "NB203", "NB601", "NB604", "NB606", "NB607", "NB608",
-          "NB609", "NB613", "NB617", "NB624", "NB625")
+          "NB609", "NB613", "NB617", "NB624", "NB625", "NB630", "NB631", "NB632")
 """Conversion codes lint reports with the same meaning as build."""
 
 LINT_RULES: dict[str, Rule] = dict(sorted(
@@ -47,8 +47,11 @@ CATALOG: dict[str, Rule] = dict(sorted({**CONVERSION_RULES, **LINT_RULES}.items(
 
 ENGINE_CODES = ("NB001", "NB003")
 """Emitted by the engine itself when a notebook cannot be loaded."""
+PROJECT_CODES = ("NB630", "NB631", "NB632")
+"""Emitted once per folder of notebooks that is a project (lint/project.py)."""
 
-_emitted = {code for check in CHECKS for code in check.codes} | set(ENGINE_CODES)
+_emitted = {code for check in CHECKS for code in check.codes} | set(ENGINE_CODES) | \
+    set(PROJECT_CODES)
 assert _emitted == set(LINT_RULES), f"rules without checks: {set(LINT_RULES) ^ _emitted}"
 
 
