@@ -7,6 +7,7 @@ files, the raw CSV in a subfolder (issue 23's check, and issue 24's data paths).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -112,7 +113,8 @@ def test_verify_runs_the_notebooks_in_order_and_leaves_their_folder_alone(tmp_pa
     assert sorted(p.relative_to(SHOP) for p in SHOP.rglob("*")) == before
 
 
-def test_kubeflow_spans_the_notebooks_and_needs_a_volume_for_their_files(tmp_path, capsys):
+def test_kubeflow_spans_the_notebooks_and_needs_a_volume_for_their_files(
+        tmp_path, capsys, venv_factory):
     out = tmp_path / "kfp"
     assert main(["build", str(SHOP), "-o", str(out), "--target", "kubeflow"]) == 1
     assert "2 file(s) pass between steps" in capsys.readouterr().err and not out.exists()
@@ -121,3 +123,15 @@ def test_kubeflow_spans_the_notebooks_and_needs_a_volume_for_their_files(tmp_pat
     pipeline = (out / "src" / "shop" / "kubeflow.py").read_text()
     for step in ("ingest", "features_step", "train"):
         assert f"shop.pipeline.{step}" in pipeline
+    python = venv_factory("venv-shop-kfp")
+    pip_install(python, out)
+    run = tmp_path / "run"
+    (run / "data").mkdir(parents=True)
+    shutil.copy(SHOP / "data" / "transactions.csv", run / "data")
+    env = {**os.environ, "TMPDIR": str(run)}  # run-local's volume and outputs: the test's
+    local = subprocess.run([str(python), "-m", "shop.kubeflow", "run-local", "--metrics-out",
+                            "kfp.json"], cwd=run, capture_output=True, text=True, timeout=600,
+                           env=env)
+    assert local.returncode == 0, local.stdout[-2000:] + local.stderr[-2000:]
+    accuracy = float(printed(NOTEBOOKS[-1])[-1].split()[-1])
+    assert round(json.loads((run / "kfp.json").read_text())["accuracy"], 3) == accuracy
