@@ -5,6 +5,8 @@ and the one-line refusals. Plans only; tests/e2e/test_project.py builds and runs
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -174,3 +176,10 @@ def test_lint_checks_what_crosses_the_notebooks_of_a_numbered_folder(tmp_path, c
     unrelated.mkdir()
     project(unrelated, {"a.ipynb": one, "b.ipynb": two})  # not numbered: not a project
     assert main(["lint", str(unrelated), "--select", "NB630,NB631"]) == 0
+
+
+def test_parquet_and_excel_calls_bring_their_engines_into_the_dependencies(tmp_path):
+    nb = make_notebook(tmp_path / "nb.ipynb", [
+        "import pandas as pd\ndf = pd.DataFrame({'a': [1]})\ndf.to_parquet('x.parquet')"])
+    plan = make_plan(nb, "x", python=Path(sys.executable))
+    assert "pyarrow" in [r.split(">")[0].split("=")[0] for r in plan.dependencies]

@@ -49,6 +49,25 @@ class Resolved:
     found: bool = False  # the environment says which distribution provides it
 
 
+IMPLIED: dict[str, str] = {
+    "to_parquet": "pyarrow", "read_parquet": "pyarrow", "to_feather": "pyarrow",
+    "read_feather": "pyarrow", "read_orc": "pyarrow", "to_orc": "pyarrow",
+    "to_excel": "openpyxl", "read_excel": "openpyxl", "to_markdown": "tabulate",
+}
+"""Method -> the module pandas imports for it: a dependency no import statement names."""
+
+
+def implied_imports(trees: Iterable[ast.AST]) -> list[str]:
+    """Modules the code needs through calls (`df.to_parquet(...)`: pyarrow), in order."""
+    found: dict[str, None] = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in IMPLIED:
+                found.setdefault(IMPLIED[node.func.attr])
+    return list(found)
+
+
 def third_party(modules: Iterable[str], own: str) -> list[str]:
     return [m for m in modules
             if m not in sys.stdlib_module_names and m not in NOT_INSTALLABLE and m != own]

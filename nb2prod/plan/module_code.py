@@ -21,7 +21,12 @@ def dependencies(analysis, units: list[Unit], own: str, env):
     modules = deps.top_level_imports(c.tree for c in cells)
     specs = [p for c in analysis.code_cells if c.code for m in c.code.magics
              if m.action == DEPENDENCY for p in m.packages]
+    implied = [m for m in deps.implied_imports(c.tree for c in cells) if m not in modules]
     resolved = deps.resolve(modules, own, env)
+    # what a call needs without an import (`to_parquet`: pyarrow), when the environment
+    # has it: a fresh install would fail on the call otherwise
+    resolved += [r for r in deps.resolve(implied, own, env) if r.version]
+    modules += [r.module for r in resolved if r.module in implied]
     if env is None:
         return deps.distributions(modules, specs, own, resolved), (), (), []
     sites = deps.import_sites(cells)

@@ -43,8 +43,7 @@ def run_settings(step: Step, params: frozenset[str] = frozenset()) -> RunSetting
                     if a.mode == READ})
     folders = sorted({posixpath.dirname(a.path) for block in step.blocks
                       for a in block_accesses(block) if a.mode == WRITE
-                      and posixpath.dirname(a.path) and not posixpath.isabs(a.path)
-                      and not a.path.startswith("..")})
+                      and posixpath.dirname(a.path) and not posixpath.isabs(a.path)})
     return RunSettings(tags.retry or 0, tags.cache is not False, tags.secrets, tags.labels,
                        tags.annotations, tuple(writes), tuple(reads), read_paths(step, params),
                        tuple(folders))
