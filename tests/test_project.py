@@ -183,3 +183,11 @@ def test_parquet_and_excel_calls_bring_their_engines_into_the_dependencies(tmp_p
         "import pandas as pd\ndf = pd.DataFrame({'a': [1]})\ndf.to_parquet('x.parquet')"])
     plan = make_plan(nb, "x", python=Path(sys.executable))
     assert "pyarrow" in [r.split(">")[0].split("=")[0] for r in plan.dependencies]
+
+
+def test_the_graph_draws_the_files_between_notebooks(tmp_path, capsys):
+    project(tmp_path, {"01_ingest.ipynb": INGEST, "02_train.ipynb": TRAIN})
+    assert main(["plan", str(tmp_path), "--graph"]) == 0
+    out = capsys.readouterr().out
+    assert "ingest (01_ingest.ipynb cells 1, 2, 3)" in out
+    assert "-> train: file work/clean.parquet" in out

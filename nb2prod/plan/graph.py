@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from nb2prod.places import cells_label
+from nb2prod.plan.file_flows import find_file_flows
 from nb2prod.plan.records import Plan
 
 PARAMS, METRICS = "params", "metrics"
@@ -43,8 +45,13 @@ def plan_graph(plan: Plan) -> Graph:
     """Steps, plus a parameters source and a metrics sink when the plan has them."""
     ids = {step.function: f"step_{i}" for i, step in enumerate(plan.steps, 1)}
     params = {p.name for p in plan.params}
-    nodes = [Node(ids[s.function], s.function, _cells(s.cells)) for s in plan.steps]
+    nodes = [Node(ids[s.function], s.function, _cells(s.cells, plan.parts))
+             for s in plan.steps]
     edges: list[Edge] = []
+    by_name = {s.name: s.function for s in reversed(plan.steps)}
+    for flow in find_file_flows(plan.steps):  # a file one step writes and a later one reads
+        edges.append(Edge(ids[by_name[flow.writer]], ids[by_name[flow.reader]],
+                          (f"file {flow.path}",)))
     for step in plan.steps:
         edges.extend(Edge(ids[source], ids[step.function], tuple(names))
                      for source, names in step.edges if source in ids)
@@ -66,7 +73,10 @@ def plan_graph(plan: Plan) -> Graph:
     return Graph(f"{plan.notebook_name} -> {plan.dist_name}", tuple(nodes), tuple(edges))
 
 
-def _cells(cells: tuple[int, ...]) -> str:
+def _cells(cells: tuple[int, ...], parts=()) -> str:
+    """`cells 2, 3`; `01_ingest.ipynb cells 2, 3` in a plan of several notebooks."""
+    if parts:
+        return cells_label(parts, cells).replace(".ipynb ", ".ipynb cells ", 1)
     return ("cell " if len(cells) == 1 else "cells ") + ", ".join(map(str, cells))
 
 

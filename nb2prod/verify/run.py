@@ -138,6 +138,9 @@ def parse_overrides(raw: tuple[str, ...], params: tuple[Param, ...]) -> tuple[tu
         if param is None:
             known = ", ".join(p.name for p in params) or "none (no parameters cell)"
             raise UserError(f"--param {key!r}: the notebook has no such parameter; known: {known}")
+        if param.file:  # the notebook reads its literal: both sides must read one file
+            raise UserError(f"--param {key!r}: a data file the notebook reads by its path "
+                            f"({param.file}); verify runs both sides on that file")
         try:
             value = COERCE.get(param.type_name, str)(text)
         except (ValueError, TypeError) as exc:
