@@ -191,3 +191,20 @@ def test_the_graph_draws_the_files_between_notebooks(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ingest (01_ingest.ipynb cells 1, 2, 3)" in out
     assert "-> train: file work/clean.parquet" in out
+
+
+@pytest.mark.parametrize("write", [
+    "df.to_csv('out/a/x.csv')",
+    "OUT = 'out/a'\ndf.to_csv(f'{OUT}/x.csv')",
+    "import os\nOUT = os.path.join('out', 'a')\ndf.to_csv(os.path.join(OUT, 'x.csv'))",
+    "from pathlib import Path\nOUT = Path('out') / 'a'\nwith open(OUT / 'x.csv', 'w') as f:\n"
+    "    f.write(df.to_csv())",
+    "import joblib\nMODEL = 'out/a/m.joblib'\njoblib.dump(df, MODEL)",
+])
+def test_a_step_makes_the_folders_it_writes_into(tmp_path, write):
+    from nb2prod.plan.stepsettings import plan_settings
+
+    nb = make_notebook(tmp_path / "nb.ipynb", [
+        "import pandas as pd\ndf = pd.DataFrame({'a': [1]})", write])
+    plan = make_plan(nb, "x")
+    assert [s.folders for s in plan_settings(plan).values()] == [("out/a",)]

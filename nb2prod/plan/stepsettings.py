@@ -12,6 +12,7 @@ import posixpath
 from dataclasses import dataclass
 
 from nb2prod.plan.file_flows import CALLS, PATH_METHODS, READ, WRITE, block_accesses
+from nb2prod.plan.path_constants import path_constants, written_paths
 from nb2prod.plan.read_paths import NO_PATHS, ReadPaths, read_paths
 from nb2prod.plan.records import Plan, Secret, Step
 
@@ -35,15 +36,17 @@ class RunSettings:
         return self.cache and not self.writes
 
 
-def run_settings(step: Step, params: frozenset[str] = frozenset()) -> RunSettings:
-    """The step's settings; `params`, the plan's parameter names, for its read paths."""
+def run_settings(step: Step, params: frozenset[str] = frozenset(),
+                 constants: dict[str, str] | None = None) -> RunSettings:
+    """The step's settings; `params`, the plan's parameter names, for its read paths;
+    `constants`, the paths names hold (path_constants.py), for the folders it writes to."""
     tags = step.settings  # parsed and checked by plan/settings.py
     writes = sorted({w for block in step.blocks for w in file_writes(block.code)})
     reads = sorted({a.path for block in step.blocks for a in block_accesses(block)
                     if a.mode == READ})
-    folders = sorted({posixpath.dirname(a.path) for block in step.blocks
-                      for a in block_accesses(block) if a.mode == WRITE
-                      and posixpath.dirname(a.path) and not posixpath.isabs(a.path)})
+    written = [p for block in step.blocks for p in written_paths(block.code, constants or {})]
+    folders = sorted({posixpath.dirname(p) for p in written
+                      if posixpath.dirname(p) and not posixpath.isabs(p)})
     return RunSettings(tags.retry or 0, tags.cache is not False, tags.secrets, tags.labels,
                        tags.annotations, tuple(writes), tuple(reads), read_paths(step, params),
                        tuple(folders))
@@ -74,7 +77,9 @@ def file_writes(code: str) -> set[str]:
 def plan_settings(plan: Plan) -> dict[str, RunSettings]:
     """Step function -> its settings."""
     params = frozenset(p.name for p in plan.params)
-    return {step.function: run_settings(step, params) for step in plan.steps}
+    constants = path_constants([*(h.code for h in plan.helpers),
+                                *(b.code for s in plan.steps for b in s.blocks)])
+    return {step.function: run_settings(step, params, constants) for step in plan.steps}
 
 
 def all_secrets(plan: Plan) -> tuple[Secret, ...]:
