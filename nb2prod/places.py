@@ -43,3 +43,12 @@ def relabel(text: str, parts) -> str:
     if not parts:
         return text
     return _CELL_WORD.sub(lambda m: cell_label(parts, int(m.group(1))), text)
+
+
+def cells_phrase(parts, cells) -> str:
+    """`notebook cells 2, 3` (`notebook cell 2`); `01_ingest.ipynb cells 2, 3`."""
+    noun = "cell" if len(cells) == 1 else "cells"
+    if not parts or not cells:
+        return f"notebook {noun} " + ", ".join(map(str, cells))
+    path, _ = origin(parts, None, cells[0])
+    return f"{path.name} {noun} " + ", ".join(str(origin(parts, None, c)[1]) for c in cells)

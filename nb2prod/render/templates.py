@@ -15,7 +15,7 @@ import shlex
 from pathlib import Path
 
 from nb2prod.errors import UserError
-from nb2prod.places import cell_label, cells_label, origin, relabel
+from nb2prod.places import cell_label, cells_label, cells_phrase, origin, relabel
 from nb2prod.plan import codegen
 from nb2prod.plan.dependencies import requirement_name
 from nb2prod.plan.environment import normalize
@@ -70,6 +70,7 @@ def render(plan: Plan, templates: Path | None = None,
     env = _environment(templates)
     env.filters["cells"] = lambda cells: cells_label(plan.parts, cells)
     env.filters["cell"] = lambda cell: cell_label(plan.parts, cell)
+    env.filters["cells_phrase"] = lambda cells: cells_phrase(plan.parts, cells)
     targets = targets or TargetOptions()
     context = {**template_context(plan, targets),
                "kernel_display": kernel_settings(plan.dependencies),
