@@ -197,8 +197,8 @@ def test_the_graph_draws_the_files_between_notebooks(tmp_path, capsys):
     "df.to_csv('out/a/x.csv')",
     "OUT = 'out/a'\ndf.to_csv(f'{OUT}/x.csv')",
     "import os\nOUT = os.path.join('out', 'a')\ndf.to_csv(os.path.join(OUT, 'x.csv'))",
-    "from pathlib import Path\nOUT = Path('out') / 'a'\nwith open(OUT / 'x.csv', 'w') as f:\n"
-    "    f.write(df.to_csv())",
+    ("from pathlib import Path\nOUT = Path('out') / 'a'\nwith open(OUT / 'x.csv', 'w') as f:\n"
+     "    f.write(df.to_csv())"),
     "import joblib\nMODEL = 'out/a/m.joblib'\njoblib.dump(df, MODEL)",
 ])
 def test_a_step_makes_the_folders_it_writes_into(tmp_path, write):
