@@ -148,3 +148,35 @@ def test_build_image_on_a_terminal_shows_a_status_line(tmp_path):
     assert "built image localhost/iris:1 with podman in" in shown
     assert "\x1b[" in shown  # the status line is drawn and erased: steps leave no line
     assert "\nnb2prod: step 2/3" not in shown.replace("\r\n", "\n")
+
+
+def _big_notebook(tmp_path, cells: int = 200):
+    from tests.conftest import make_notebook
+
+    source = [{"cell_type": "markdown", "source": "## Load"}, "import math\nx0 = 1"]
+    source += [f"x{i} = x{i - 1} + math.sqrt({i})" for i in range(1, cells)] + [f"x{cells - 1}"]
+    return make_notebook(tmp_path / "big.ipynb", source)
+
+
+def test_tag_on_a_terminal_shows_its_phases(tmp_path):
+    notebook = _big_notebook(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
+    argv = [sys.executable, "-m", "nb2prod", "tag", str(notebook), "--suggest"]
+    code, shown = read_terminal(argv, env, tmp_path)
+    assert code == 0, shown
+    for phase in ("nb2prod tag: analysing 201 code cells", "nb2prod tag: laying out 201 suggestions"):
+        assert phase in shown
+    assert "proposed tags for" in shown  # the table still follows
+    plain = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert plain.returncode == 0 and plain.stderr == ""  # off a terminal: no status at all
+    assert "proposed tags for" in plain.stdout and "\x1b" not in plain.stdout
+
+
+def test_tag_write_on_a_terminal_says_what_it_writes(tmp_path):
+    notebook = _big_notebook(tmp_path, cells=20)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "120", "TERM": "xterm"}
+    code, shown = read_terminal([sys.executable, "-m", "nb2prod", "tag", str(notebook),
+                                 "--write"], env, tmp_path)
+    assert code == 0, shown
+    assert "nb2prod tag: writing the tags of 21 cells into" in shown
+    assert "tagged " in shown and "next: nb2prod build" in shown

@@ -1,7 +1,7 @@
 """Progress of long work on stderr (`build --image`, `tag`), made for where it shows.
 
-On a terminal, `doing` is a rich status line (a spinner) that the next phase
-replaces and `done` clears, so the screen keeps only the lines that matter.
+On a terminal, `doing` is a status line (a rich spinner) that the next phase
+replaces and `done` erases, so the screen keeps only the lines that matter.
 Elsewhere (a CI log, a pipe) there is no status line and no ANSI code: `say`
 lines always print, `doing` lines print as plain lines only when asked
 (`steps=True`: an image build's steps are worth a line in a log; `tag`'s
@@ -29,14 +29,15 @@ def stderr_progress(prefix: str, *, steps: bool = False, quiet: bool = False) ->
 
 
 class _Terminal:
-    """A rich status line on stderr, started by the first `doing` and stopped by `done`."""
+    """A spinner line on stderr, started by the first `doing` and erased by `done`."""
 
     def __init__(self, prefix: str) -> None:
         from rich.console import Console
 
         self.prefix = prefix
         self.console = Console(stderr=True, highlight=False)
-        self.status = None
+        self.live = None
+        self.spinner = None
 
     def progress(self) -> Progress:
         return Progress(say=self.say, doing=self.doing, done=self.done)
@@ -45,16 +46,21 @@ class _Terminal:
         self.console.print(f"{self.prefix}: {text}", markup=False, soft_wrap=True)
 
     def doing(self, text: str) -> None:
+        from rich.live import Live
+        from rich.spinner import Spinner
         from rich.text import Text  # plain text: a Dockerfile line is no markup
 
         message = Text(f"{self.prefix}: {text}", no_wrap=True, overflow="ellipsis")
-        if self.status is None:
-            self.status = self.console.status(message)
-            self.status.start()
+        if self.live is None:
+            self.spinner = Spinner("dots", text=message, style="green")
+            self.live = Live(self.spinner, console=self.console, transient=True,
+                             refresh_per_second=12.5)
+            self.live.start()
         else:
-            self.status.update(message)
+            self.spinner.update(text=message)
+        self.live.refresh()  # drawn now: a phase shorter than a refresh is still seen
 
     def done(self) -> None:
-        if self.status is not None:
-            self.status.stop()
-            self.status = None
+        if self.live is not None:
+            self.live.stop()
+            self.live = self.spinner = None
