@@ -28,6 +28,7 @@ from nb2prod.errors import UserError
 if TYPE_CHECKING:
     from nb2prod.plan.records import Plan
     from nb2prod.problems import Problem
+    from nb2prod.progress import Progress
     from nb2prod.project import Source
     from nb2prod.render.write import Verdict
     from nb2prod.targets.target import TargetOptions
@@ -60,6 +61,7 @@ class BuildOptions:
     wheelhouse: bool = False  # download dependency wheels into OUTPUT/wheelhouse
     config_from: Path | None = None  # where [tool.nb2prod] is looked up; default the notebook
     image_given: bool = True  # False: `image` came from the manifest; shape files, build none
+    progress: Progress | None = None  # the image build's progress (None: the tool's own output)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def build(notebook: Source, options: BuildOptions = BuildOptions()) -> BuildResu
     if options.image and options.image_given:
         from nb2prod.targets import container
 
-        container.build_image(out_dir, options.image)
+        container.build_image(out_dir, options.image, progress=options.progress)
     return BuildResult(generated.plan, out_dir, verdicts, written=True)
 
 

@@ -94,7 +94,8 @@ def unique(name: str, taken: set[str]) -> str:
 
 
 RUN_OPTIONS = frozenset(["--cache", "--resume", "--from-step", "--only-step", "--log-format",
-                         "--log-level", "--debug", "--metrics-out", "--model-out", "--help"])
+                         "--log-level", "--debug", "--metrics-out", "--model-out", "--help",
+                         "--verbose"])  # --verbose: Kubeflow's run-local
 """Options of the generated command line that are not parameters."""
 
 

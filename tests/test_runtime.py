@@ -296,8 +296,10 @@ def test_the_command_line_runs_the_steps_with_the_packages_hooks(pipeline, tmp_p
 
     recorder = Recorder()
     command = cli.Command(
-        package="toy", dist="toy", description="a toy", steps=STEPS, params=Params,
-        run_steps=run_steps, metrics=("result",), options=(cli.Option("--n", "n", "int", 1),),
+        package="toy", dist="toy", description="a toy",
+        pipeline=lambda: cli.Pipeline(STEPS, Params, run_steps, ("result",)),
+        step_names=tuple(spec.name for spec in STEPS.values()),
+        options=(cli.Option("--n", "n", "int", 1, 4),),
         print_metrics=lambda metrics: print("result is", metrics["result"]), hooks=(recorder,))
     out = tmp_path / "m.json"
     assert cli.main(command, ["--n", "5", "--metrics-out", str(out)]) == 0
@@ -308,3 +310,30 @@ def test_the_command_line_runs_the_steps_with_the_packages_hooks(pipeline, tmp_p
     with pytest.raises(SystemExit) as usage:
         cli.main(command, ["--n", "five"])
     assert usage.value.code == 2
+
+
+def test_help_and_usage_errors_never_load_the_pipeline(capsys):
+    """`--help`, a bad value, an unknown step: answered from the Command's data, before
+    the pipeline (and the notebook's libraries it imports) is loaded."""
+    from nb2prod.runtime import cli
+
+    loaded = []
+
+    def load():
+        loaded.append(True)
+        raise AssertionError("the pipeline was imported")
+
+    command = cli.Command(
+        package="toy", dist="toy", description="a toy", pipeline=load,
+        step_names=("load", "total"),
+        options=(cli.Option("--n", "n", "int", 1, 4), cli.Option("--tags", "tags", "json", 1, ["a"]),
+                 cli.Option("--fast", "fast", "bool", 2, False)))
+    for argv in (["--help"], ["--n", "five"], ["--from-step", "nope", "--cache", "c"],
+                 ["--resume"], ["--tags", "[1"]):
+        with pytest.raises(SystemExit):
+            cli.main(command, argv)
+    assert not loaded
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--n N parameter `n` from notebook cell 1 (default: 4)" in out
+    assert "(default: ['a'])" in out and "(default: False)" in out
+    assert "{load,total}" not in out  # choices shown as the metavar STEP

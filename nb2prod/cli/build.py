@@ -121,11 +121,14 @@ class BuildFlags:
 
     def options(self):
         from nb2prod.build import BuildOptions
+        from nb2prod.cli.progress import stderr_progress
 
         return BuildOptions(name=self.name, output=self.output, force=self.force,
                             check=self.check, templates=self.templates, ci=self.ci,
                             targets=self.targets, image=self.image, volume=self.volume,
-                            python=self.python, wheelhouse=self.wheelhouse)
+                            python=self.python, wheelhouse=self.wheelhouse,
+                            progress=stderr_progress("nb2prod", steps=True, quiet=self.quiet)
+                            if self.image else None)
 
 
 def exit_code(plan: Plan, strict: bool) -> int:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:  # the analysis is imported when the command runs, not at start-up
+    from nb2prod.notebook import Notebook
+    from nb2prod.progress import Progress
     from nb2prod.tag.suggest import Suggestion
 
 NOTEBOOK = typer.Argument(..., help="The .ipynb file to tag.", show_default=False,
@@ -39,22 +41,31 @@ def tag(
 
     Example: nb2prod tag churn.ipynb --suggest && nb2prod tag churn.ipynb --write
     """
-    from nb2prod.notebook import load_notebook
-    from nb2prod.tag.suggest import suggest_notebook
+    from nb2prod.cli.progress import stderr_progress
     from nb2prod.tag.write import is_structural, write_tags
 
-    loaded = load_notebook(notebook)
-    suggestions = suggest_notebook(loaded)
-    console = _console()
-    if suggest or not write:
-        console.print(suggestion_table(notebook, suggestions))
-        tagged = [c.number for c in loaded.cells if any(is_structural(t) for t in c.tags)]
-        if tagged and not write:
-            console.print(f"note: cells {', '.join(map(str, tagged))} already have tags; "
-                          "--write --force replaces them", markup=False)
+    # a big notebook takes seconds: say what runs, on a terminal only
+    progress = stderr_progress("nb2prod tag")
+    try:
+        loaded, suggestions = _suggestions(notebook, progress)
+        console = _console()
+        if suggest or not write:
+            progress.doing(f"laying out {len(suggestions)} suggestions")
+            with console.capture() as table:  # drawn in full, then printed at once
+                console.print(suggestion_table(notebook, suggestions))
+            progress.done()
+            console.file.write(table.get())
+            tagged = [c.number for c in loaded.cells if any(is_structural(t) for t in c.tags)]
+            if tagged and not write:
+                console.print(f"note: cells {', '.join(map(str, tagged))} already have tags; "
+                              "--write --force replaces them", markup=False)
+        if write:
+            proposed = {s.cell - 1: s.tags for s in suggestions}
+            progress.doing(f"writing the tags of {len(proposed)} cells into {notebook}")
+            result = write_tags(notebook, proposed, force=force)
+    finally:
+        progress.done()
     if write:
-        proposed = {s.cell - 1: s.tags for s in suggestions}
-        result = write_tags(notebook, proposed, force=force)
         verb = f"tagged {result.changed} cell(s) in" if result.written else "no change to"
         console.print(f"{verb} {notebook}; next: nb2prod build {shlex.quote(str(notebook))}",
                       markup=False, soft_wrap=True)  # a command to paste: quoted, never wrapped
@@ -62,6 +73,19 @@ def tag(
         console.print(f"apply with: nb2prod tag {shlex.quote(str(notebook))} --write",
                       markup=False, soft_wrap=True)
     raise typer.Exit(0)
+
+
+def _suggestions(notebook: Path, progress: Progress) -> tuple[Notebook, tuple[Suggestion, ...]]:
+    from nb2prod.analysis.analyze import analyze
+    from nb2prod.notebook import load_notebook
+    from nb2prod.tag.suggest import suggest
+
+    progress.doing(f"reading {notebook}")
+    loaded = load_notebook(notebook)
+    progress.doing(f"analysing {sum(c.kind == 'code' for c in loaded.cells)} code cells")
+    analysis = analyze(loaded)
+    progress.doing("proposing tags")
+    return loaded, suggest(analysis)
 
 
 def suggestion_table(notebook: Path, suggestions: tuple[Suggestion, ...]):

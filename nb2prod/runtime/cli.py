@@ -2,8 +2,11 @@
 
 A package's `__main__.py` holds what its notebook makes specific (parameter
 options, how the metrics cell printed) in a `Command` record and calls
-`main(command, argv)`. Exit codes: 0 done (or stopped by `--only-step`), 1 a
-step failed (one line on stderr), 2 bad options (argparse).
+`main(command, argv)`. Options are parsed from the record's plain data; the
+package's `pipeline.py` (which imports the notebook's libraries: pandas,
+scikit-learn, ... seconds of start-up) is imported only once a run starts, so
+`--help` and a usage error answer at once. Exit codes: 0 done (or stopped by
+`--only-step`), 1 a step failed (one line on stderr), 2 bad options (argparse).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 import traceback
 from pathlib import Path
@@ -32,6 +36,7 @@ class Option:
     kind: str  # a key of OPTION_KINDS
     cell: int | str  # the notebook cell it comes from (its help says so), or its label:
     #   `01_ingest.ipynb cell 3` in a package of several notebooks
+    default: Any = None  # the notebook's value (Params' default: --help shows it)
 
 
 OPTION_KINDS: dict[str, dict[str, Any]] = {
@@ -46,19 +51,28 @@ SaveModel = Callable[[dict[str, Any], Any, dict[str, Any], Path], Path]
 
 
 @dataclasses.dataclass(frozen=True)
+class Pipeline:
+    """What a run takes from the package's `pipeline.py`."""
+
+    steps: dict[str, Any]  # pipeline._STEPS
+    params: type  # pipeline.Params (a dataclass)
+    run_steps: Callable[..., dict[str, Any]]
+    metrics: tuple[str, ...]
+    prepare: Callable[[], None] | None = None  # before any step (print as the kernel did)
+
+
+@dataclasses.dataclass(frozen=True)
 class Command:
     """What a generated package's command line is made of."""
 
     package: str  # import name: the logger, the prefix of a failure line
     dist: str  # distribution name: the program's name
     description: str
-    steps: dict[str, Any]  # pipeline._STEPS
-    params: type  # pipeline.Params (a dataclass)
-    run_steps: Callable[..., dict[str, Any]]
-    metrics: tuple[str, ...]
+    # imports pipeline.py: called when a run starts, never for --help or a usage error
+    pipeline: Callable[[], Pipeline]
+    step_names: tuple[str, ...] = ()  # what --from-step and --only-step accept
     distributions: tuple[str, ...] = ()  # dependencies whose versions key the step cache
-    options: tuple[Option, ...] = ()  # an option per parameter
-    prepare: Callable[[], None] | None = None  # before any step (print as the kernel did)
+    options: tuple[Option, ...] = ()  # an option per parameter (every Params field)
     print_metrics: Callable[[dict[str, Any]], None] | None = None  # the metrics cell
     # serve: `--model-out DIR` saves the model with (every value run_steps returned,
     # Params, metrics, DIR) -> the card's path, or ModelError
@@ -74,10 +88,8 @@ def _data_hint(command: Command, exc: StepFailed) -> str:
     missing = exc.__cause__ or exc.__context__
     name = getattr(missing, "filename", None) if isinstance(missing, FileNotFoundError) \
         else None
-    defaults = command.params()
     for option in command.options:
-        if option.kind == "file" and name is not None and \
-                str(name) == str(getattr(defaults, option.name, "")):
+        if option.kind == "file" and name is not None and str(name) == str(option.default):
             return (f"hint: run from the folder holding {name}, or pass "
                     f"{option.flag} FILE\n")
     return ""
@@ -95,9 +107,8 @@ def build_parser(command: Command) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=command.dist, description=command.description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    defaults = command.params()
     for option in command.options:
-        parser.add_argument(option.flag, dest=option.name, default=getattr(defaults, option.name),
+        parser.add_argument(option.flag, dest=option.name, default=option.default,
                             help=_option_help(option), **OPTION_KINDS[option.kind])
     parser.add_argument("--metrics-out", type=Path, metavar="FILE",
                         help="write the metrics as a JSON object keyed by name to FILE")
@@ -111,7 +122,7 @@ def build_parser(command: Command) -> argparse.ArgumentParser:
             "--check-contract", type=Path, metavar="DIR",
             help="before training, check the loaded data against the data contract saved "
             "in DIR by --model-out; stop, naming the column, when it breaks it")
-    add_run_options(parser, [spec.name for spec in command.steps.values()])
+    add_run_options(parser, list(command.step_names))
     return parser
 
 
@@ -163,21 +174,17 @@ KINDS: dict[type, tuple[type, ...]] = {bool: (bool,), int: (int,), float: (int, 
 def _resumed_params(command: Command, saved: dict[str, Any]) -> dict[str, Any] | str:
     """The journal's parameters of `command`, or the name of one whose value is not of
     its parameter's type (the journal is outside input)."""
-    defaults = command.params()
     resumed = {}
-    for name in _param_names(command):
+    for option in command.options:
+        name = option.name
         if name not in saved:
             continue
-        value, default = saved[name], getattr(defaults, name)
+        value, default = saved[name], option.default
         kinds = KINDS.get(type(default))
         if kinds and type(value) not in kinds:  # exact types: a bool is no int here
             return name
         resumed[name] = value
     return resumed
-
-
-def _param_names(command: Command) -> list[str]:
-    return [field.name for field in dataclasses.fields(command.params)]
 
 
 def to_jsonable(value: object) -> object:
@@ -194,10 +201,10 @@ def to_jsonable(value: object) -> object:
     return repr(value)
 
 
-def _broken_contract(command: Command, model_dir: Path, params: dict[str, Any]) -> str | None:
+def _broken_contract(command: Command, model_dir: Path, params: Any) -> str | None:
     """Why the frame the notebook loads breaks `model_dir`'s contract (one line), or None."""
     try:
-        return command.check_contract(model_dir, command.params(**params))
+        return command.check_contract(model_dir, params)
     except ModelError as exc:
         return str(exc)
     except (OSError, ValueError) as exc:  # the data cannot be loaded: say so in one line
@@ -206,28 +213,30 @@ def _broken_contract(command: Command, model_dir: Path, params: dict[str, Any]) 
 
 def main(command: Command, argv: list[str] | None = None) -> int:
     args = parse(command, argv)
-    names = {name for spec in command.steps.values() for name in spec.secrets}
+    pipeline = command.pipeline()  # the notebook's libraries load here, options are good
+    names = {name for spec in pipeline.steps.values() for name in spec.secrets}
     log = configure_logging(command.package, args.log_format, args.log_level, redact=(
         (lambda text: Secrets.from_environment(names).redact(text)) if names else None))
-    if command.prepare:
-        command.prepare()
-    params = {name: getattr(args, name) for name in _param_names(command)}
+    if pipeline.prepare:
+        pipeline.prepare()
+    chosen = {option.name: getattr(args, option.name) for option in command.options}
+    params = pipeline.params(**chosen)
     if command.check_contract and args.check_contract:  # before any step runs
         broken = _broken_contract(command, args.check_contract, params)
         if broken:
             print(f"{command.dist}: error: {broken}", file=sys.stderr)
             return 1
     runner = Runner(
-        command.steps, package=command.package, cache=args.cache, from_step=args.from_step,
-        only_step=args.only_step, params=params, hooks=command.hooks,
+        pipeline.steps, package=command.package, cache=args.cache, from_step=args.from_step,
+        only_step=args.only_step, params=chosen, hooks=command.hooks,
         environment=environment_digest((command.dist, *command.distributions))
         if args.cache else "")
     if args.resume:
         where = f"at step {args.resume_at}" if args.resume_at else "(the last run completed)"
         log.info("resuming %s", where)
     try:
-        values = command.run_steps(command.params(**params), runner,
-                                   None if command.save_model else command.metrics)
+        values = pipeline.run_steps(params, runner,
+                                    None if command.save_model else pipeline.metrics)
     except StopRun:
         return 0
     except StepFailed as exc:
@@ -236,13 +245,20 @@ def main(command: Command, argv: list[str] | None = None) -> int:
         sys.stderr.write(f"{command.package}: {runner.redact(text)}{_data_hint(command, exc)}")
         return 1
     runner.finish()
-    metrics = {name: values[name] for name in command.metrics}
+    return _report(command, pipeline, args, values, params)
+
+
+def _report(command: Command, pipeline: Pipeline, args: argparse.Namespace,
+            values: dict[str, Any], params: Any) -> int:
+    """After a whole run: the metrics printed and written, the model saved."""
+    log = logging.getLogger(command.package)
+    metrics = {name: values[name] for name in pipeline.metrics}
     if command.print_metrics:
         command.print_metrics(metrics)
     elif metrics:  # nobody printed them: show them labelled on stderr (stdout stays
         # exactly what the notebook printed)
         sys.stderr.write(labelled(metrics))
-    if not command.metrics and not (args.only_step or args.from_step):
+    if not pipeline.metrics and not (args.only_step or args.from_step):
         log.info("no metrics to print: tag a notebook cell `metrics` with one print(name) "
                  "per result and rebuild; they then print here and go to --metrics-out")
     if args.metrics_out:
@@ -251,8 +267,7 @@ def main(command: Command, argv: list[str] | None = None) -> int:
         args.metrics_out.write_text(text + "\n", encoding="utf-8")
     if command.save_model and args.model_out:
         try:
-            card = command.save_model(values, command.params(**params), metrics,
-                                      args.model_out)
+            card = command.save_model(values, params, metrics, args.model_out)
         except ModelError as exc:
             print(f"{command.dist}: error: {exc}", file=sys.stderr)
             return 1

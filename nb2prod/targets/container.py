@@ -12,13 +12,18 @@ into one-line `UserError`s.
 
 from __future__ import annotations
 
+import collections
+import re
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from nb2prod.errors import UserError
+from nb2prod.progress import Progress
 
 WHEELHOUSE = "wheelhouse"
 
@@ -172,14 +177,17 @@ def build_image(
     base_image: str | None = None,
     network_none: bool = False,
     quiet: bool = False,
+    progress: Progress | None = None,
 ) -> None:
     """Build out_dir/Dockerfile into image `tag` with podman (preferred) or docker.
 
     `base_image` overrides the Dockerfile's `ARG BASE_IMAGE`; `network_none` builds
-    with `--network none` (needs a filled wheelhouse). The tool's output goes to the
-    terminal unless `quiet`, in which case it is captured and its last line is put
-    in the error. podman reads `CONTAINERS_CONF` from the environment (see
-    scripts/containers.conf for hosts with hybrid cgroups or restricted ulimits).
+    with `--network none` (needs a filled wheelhouse). With `progress`, the tool's
+    output goes to IMAGE_LOG and `progress` hears the start, each Dockerfile step and
+    a summary; else it goes to the terminal unless `quiet`, in which case it is
+    captured and its last line is put in the error. podman reads `CONTAINERS_CONF`
+    from the environment (see scripts/containers.conf for hosts with hybrid cgroups
+    or restricted ulimits).
     """
     tool = find_container_tool()
     if tool is None:
@@ -194,21 +202,96 @@ def build_image(
     if network_none:
         cmd += ["--network", "none"]
     cmd.append(str(out_dir))
+    if progress is not None:
+        _build_logged(cmd, out_dir, tag, progress)
+        return
     try:
         proc = subprocess.run(cmd, capture_output=quiet, text=True, check=False)
     except OSError as exc:
         raise UserError(f"could not run {name}: {exc}") from exc
     if proc.returncode != 0:
         detail = f": {_last_error_line(proc.stderr or proc.stdout)}" if quiet else ""
-        hints = [] if quiet else ["see the build output above"]
-        if name == "podman":
-            hints.append(
-                "on hosts with hybrid cgroups or restricted ulimits set CONTAINERS_CONF to a "
-                "containers.conf with runtime=runc and lower default_ulimits"
-            )
-        raise UserError(
-            f"{name} build failed with exit code {proc.returncode}{detail}",
-            path=out_dir,
-            hint="; ".join(hints),
-            exit_code=1,
+        _raise_build_failed(name, proc.returncode, detail, out_dir,
+                            [] if quiet else ["see the build output above"])
+
+
+def _raise_build_failed(name: str, code: int, detail: str, out_dir: Path,
+                        hints: list[str]) -> None:
+    if name == "podman":
+        hints.append(
+            "on hosts with hybrid cgroups or restricted ulimits set CONTAINERS_CONF to a "
+            "containers.conf with runtime=runc and lower default_ulimits"
         )
+    raise UserError(
+        f"{name} build failed with exit code {code}{detail}",
+        path=out_dir,
+        hint="; ".join(hints),
+        exit_code=1,
+    )
+
+
+IMAGE_LOG = ".nb2prod/image-build.log"
+"""Where `build --image` keeps the container tool's whole output (the package folder)."""
+
+STEP_LINES = (
+    # podman and buildah: `STEP 3/9: RUN ...`, `[1/2] STEP 3/9: ...` in a multi-stage build
+    re.compile(r"(?:\[(?P<stage>\d+/\d+)\] )?STEP (?P<step>\d+/\d+): (?P<what>.*)"),
+    re.compile(r"Step (?P<step>\d+/\d+) : (?P<what>.*)"),  # docker's classic builder
+    # BuildKit's plain output: `#7 [build 3/9] RUN ...`
+    re.compile(r"#\d+ \[(?:(?P<stage>[^\]]*?) )?(?P<step>\d+/\d+)\] (?P<what>.*)"),
+)
+"""A line of the tool's output that starts a Dockerfile step, by builder."""
+
+CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x1f\x7f]")
+"""ANSI sequences and control characters: never copied to the user's screen."""
+
+
+def step_line(line: str) -> str | None:
+    """`step 3/9 (stage build): RUN pip install ...` for a line starting a step, else None."""
+    for pattern in STEP_LINES:
+        found = pattern.match(line)
+        if found:
+            stage = found.group("stage") if "stage" in pattern.groupindex else None
+            where = f" (stage {stage})" if stage else ""
+            what = " ".join(CONTROL.sub("", found.group("what")).split())
+            return f"step {found.group('step')}{where}: {what[:120]}"
+    return None
+
+
+def _took(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+def _build_logged(cmd: list[str], out_dir: Path, tag: str, progress: Progress) -> None:
+    """Run the build with its output in IMAGE_LOG, telling `progress` each step."""
+    name, log = Path(cmd[0]).name, out_dir / IMAGE_LOG
+    log.parent.mkdir(parents=True, exist_ok=True)
+    progress.say(f"building image {tag} with {name} from {out_dir} (minutes the first time: "
+                 f"base image and dependencies); full log: {log}")
+    started, steps, last = time.monotonic(), 0, collections.deque(maxlen=40)
+    current = ""
+    try:
+        with log.open("w", encoding="utf-8") as sink, subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                encoding="utf-8", errors="replace") as proc:
+            for line in proc.stdout:
+                sink.write(line)
+                last.append(line)
+                step = step_line(line.strip())
+                if step:
+                    steps, current = steps + 1, step
+                    progress.doing(step)
+            code = proc.wait()
+    except OSError as exc:
+        raise UserError(f"could not run {name}: {exc}") from exc
+    finally:
+        progress.done()
+    if code != 0:
+        at = f" at {current.split(':', 1)[0]}" if current else ""
+        _raise_build_failed(name, code, f"{at}: {_last_error_line(''.join(last))}", out_dir,
+                            [f"the full log is {log}"])
+    progress.say(f"built image {tag} with {name} in {_took(time.monotonic() - started)} "
+                 f"({steps} steps); "
+                 f"run it: {name} run --rm {shlex.quote(tag)} --help")

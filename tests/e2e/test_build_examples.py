@@ -110,3 +110,16 @@ def test_help_lists_parameters_with_defaults(installed):
     for option in ("--n-customers", "--test-size", "--seed", "--n-estimators", "--metrics-out"):
         assert option in run.stdout
     assert "1000" in run.stdout
+
+
+@pytest.mark.parametrize("name", TAGGED)
+def test_help_imports_none_of_the_notebooks_libraries(installed, name):
+    """`--help` answers from `__main__`'s data: pipeline.py (pandas, scikit-learn) is
+    imported only when a run starts (benchmarks/help_speed.py measures the gain)."""
+    python, _ = installed[name]
+    run = subprocess.run([str(python), "-X", "importtime", "-m", name, "--help"],
+                         capture_output=True, text=True, check=True)
+    modules = {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines()
+               if line.startswith("import time:") and line.count("|") == 2}
+    assert f"{name}._runtime.cli" in modules
+    assert not {f"{name}.pipeline", "pandas", "sklearn", "numpy"} & modules

@@ -99,3 +99,41 @@ def test_parameter_override_reaches_the_computation(installed, name, tmp_path):
     got, want = metrics_of(python, name, tmp_path, *OVERRIDES[name])
     assert_close(got, want)
     assert got != default
+
+
+def test_run_local_prints_a_line_per_task_and_each_warning_once(installed, tmp_path):
+    """KFP's local runner prints every task's executor log (its inputs as JSON, each
+    artifact) in colour to stdout, and its warnings once per task: run-local shows a line
+    per task on stderr, each warning once, no ANSI off a terminal; stdout is the metrics."""
+    python, _ = installed["kale_iris"]
+    done = run(python, "-m", "kale_iris.kubeflow", "run-local", cwd=tmp_path)
+    err = done.stderr.splitlines()
+    assert "\x1b" not in done.stdout + done.stderr
+    tasks = [line.split(" in ")[0] for line in err if line.startswith("task ")]
+    assert tasks == ["task load-data: SUCCESS", "task train: SUCCESS", "task evaluate: SUCCESS"]
+    assert any(line.startswith("pipeline kale-iris: SUCCESS in ") and line.endswith("(3 tasks)")
+               for line in err)
+    warned = [line for line in err if line.startswith("warning: ")]
+    assert len(warned) == len(set(warned)) and "KFP Executor" not in done.stderr
+    assert all("Task '" not in line for line in warned)  # about every task, not the first
+    assert len(done.stdout.splitlines()) == 2  # accuracy, f1_macro: nothing else
+    verbose = run(python, "-m", "kale_iris.kubeflow", "run-local", "--verbose", cwd=tmp_path)
+    assert "KFP Executor" in verbose.stderr and "Task 'train' finished with status SUCCESS" \
+        in verbose.stderr
+    assert "\x1b" not in verbose.stderr and verbose.stdout == done.stdout
+
+
+def test_a_failing_task_is_named_with_its_error_in_one_line_and_no_traceback(installed,
+                                                                            tmp_path):
+    python, _ = installed["kale_iris"]
+    done = subprocess.run([str(python), "-m", "kale_iris.kubeflow", "run-local", "--c", "-1"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert done.returncode == 1
+    err = done.stderr.splitlines()
+    assert "task train: FAILURE in " in done.stderr and "its last output lines:" in done.stderr
+    assert "InvalidParameterError: The 'C' parameter" in done.stderr  # the task's own error
+    assert err[-1].startswith("python -m kale_iris.kubeflow run-local: error: Pipeline "
+                              "'kale-iris' finished with status FAILURE. Inner task failed: "
+                              "'train' (outputs kept in ")
+    assert "kfp_local.py" not in done.stderr and "\x1b" not in done.stderr

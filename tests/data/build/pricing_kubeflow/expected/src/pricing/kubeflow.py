@@ -281,10 +281,13 @@ def run_local(argv: list) -> int:
     from kfp import local
 
     from pricing.__main__ import COMMAND
+    from pricing._runtime import kfp_local
     from pricing._runtime.cli import build_parser
 
     parser = build_parser(COMMAND)
     parser.prog = "python -m pricing.kubeflow run-local"
+    parser.add_argument("--verbose", action="store_true",
+                        help="show KFP's whole output: each task's executor log, inputs and outputs")
     args = parser.parse_args(argv)
     root = tempfile.mkdtemp(prefix="pricing-kfp-")
     if VOLUME:
@@ -294,7 +297,11 @@ def run_local(argv: list) -> int:
     unset = [name for name, value in params.items() if value is None]
     if unset:  # KFP's local runner accepts neither None nor a None default
         parser.error(f"KFP's local runner needs a value for: {', '.join(unset)}")
-    task = pipeline(**params)
+    try:  # a line per task on stderr; KFP's whole output with --verbose
+        task = kfp_local.run(lambda: pipeline(**params), verbose=args.verbose)
+    except kfp_local.RunFailed as exc:
+        print(f"{parser.prog}: error: {exc} (outputs kept in {root})", file=sys.stderr)
+        return 1
     found: dict = {}
     for artifact in (task.outputs.values() if METRICS else ()):
         found.update(json.loads(Path(artifact.path).read_text(encoding="utf-8")))
@@ -318,7 +325,8 @@ def main(argv: Optional[list] = None) -> int:
     compile_command.add_argument("output", type=Path, metavar="OUT.yaml")
     compile_command.add_argument("--pvc", help="PersistentVolumeClaim to mount at VOLUME")
     commands.add_parser("run-local", add_help=False,
-                        help="run on KFP's local runner; takes the options of `python -m pricing`")
+                        help="run on KFP's local runner; takes the options of `python -m pricing` "
+                        "and --verbose")
     args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if args.command == "compile":
         if rest:
