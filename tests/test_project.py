@@ -208,3 +208,17 @@ def test_a_step_makes_the_folders_it_writes_into(tmp_path, write):
         "import pandas as pd\ndf = pd.DataFrame({'a': [1]})", write])
     plan = make_plan(nb, "x")
     assert [s.folders for s in plan_settings(plan).values()] == [("out/a",)]
+
+
+def test_tag_takes_a_folder_and_proposes_the_data_files_of_the_whole(tmp_path, capsys):
+    paths = project(tmp_path, {"01_ingest.ipynb": INGEST, "02_train.ipynb": TRAIN})
+    assert main(["tag", str(tmp_path), "--suggest"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("proposed tags for") == 2 and "02_train.ipynb" in out
+    assert "data files (each an option of the package): --raw-path data/raw.csv " \
+           "(01_ingest.ipynb cell 2)" in out
+    assert "clean.parquet" not in out.split("data files")[1]  # handed on, not an input
+    assert main(["tag", str(tmp_path), "--write"]) == 0
+    out = capsys.readouterr().out
+    assert f"tagged 3 cell(s) in {paths[0]}" in out and f"next: nb2prod build {tmp_path}" in out
+    assert all("step:" in p.read_text() for p in paths)

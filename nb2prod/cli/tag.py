@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # the analysis is imported when the command runs, not at star
     from nb2prod.progress import Progress
     from nb2prod.tag.suggest import Suggestion
 
-NOTEBOOK = typer.Argument(..., help="The .ipynb file to tag.", show_default=False,
-                          metavar="NOTEBOOK")
+NOTEBOOK = typer.Argument(..., help="The .ipynb file to tag; or several, or a folder.",
+                          show_default=False, metavar="NOTEBOOK...")
 SUGGEST = typer.Option(
     False, "--suggest", help="Show the proposed tags (the default without --write).")
 WRITE = typer.Option(
@@ -28,7 +28,7 @@ FORCE = typer.Option(
 
 
 def tag(
-    notebook: Path = NOTEBOOK,
+    notebooks: list[Path] = NOTEBOOK,
     suggest: bool = SUGGEST,
     write: bool = WRITE,
     force: bool = FORCE,
@@ -37,10 +37,30 @@ def tag(
 
     Imports, helper functions, a parameters cell, steps named from markdown
     headings, display-only cells (skip), assert cells (test) and the final
-    reported values (metrics). Other tags (e.g. hide-input) are kept.
+    reported values (metrics). Other tags (e.g. hide-input) are kept. Several
+    notebooks, or a folder of them, are tagged one after the other.
 
     Example: nb2prod tag churn.ipynb --suggest && nb2prod tag churn.ipynb --write
     """
+    from nb2prod.project import Project, resolve_sources
+
+    source = resolve_sources(notebooks)
+    paths = source.notebooks if isinstance(source, Project) else (source,)
+    console = _console()
+    for notebook in paths:
+        _tag_one(console, notebook, suggest, write, force)
+    if suggest or not write:
+        _print_data_files(console, source)
+    target = shlex.quote(str(source))
+    if write:
+        console.print(f"next: nb2prod build {target}", markup=False, soft_wrap=True)
+    elif not suggest:  # a command to paste: quoted, never wrapped
+        console.print(f"apply with: nb2prod tag {target} --write", markup=False,
+                      soft_wrap=True)
+    raise typer.Exit(0)
+
+
+def _tag_one(console, notebook: Path, suggest: bool, write: bool, force: bool) -> None:
     from nb2prod.cli.progress import stderr_progress
     from nb2prod.tag.write import is_structural, write_tags
 
@@ -48,7 +68,6 @@ def tag(
     progress = stderr_progress("nb2prod tag")
     try:
         loaded, suggestions = _suggestions(notebook, progress)
-        console = _console()
         if suggest or not write:
             progress.doing(f"laying out {len(suggestions)} suggestions")
             with console.capture() as table:  # drawn in full, then printed at once
@@ -67,12 +86,22 @@ def tag(
         progress.done()
     if write:
         verb = f"tagged {result.changed} cell(s) in" if result.written else "no change to"
-        console.print(f"{verb} {notebook}; next: nb2prod build {shlex.quote(str(notebook))}",
-                      markup=False, soft_wrap=True)  # a command to paste: quoted, never wrapped
-    elif not suggest:
-        console.print(f"apply with: nb2prod tag {shlex.quote(str(notebook))} --write",
-                      markup=False, soft_wrap=True)
-    raise typer.Exit(0)
+        console.print(f"{verb} {notebook}", markup=False, soft_wrap=True)
+
+
+def _print_data_files(console, source) -> None:
+    """The files the notebooks read and none writes: each becomes an option of the package."""
+    from nb2prod.analysis.analyze import analyze
+    from nb2prod.places import cell_label
+    from nb2prod.plan.data_paths import data_options
+    from nb2prod.project import load_source
+
+    notebook = load_source(source)
+    data_files = data_options(analyze(notebook))[1]
+    if data_files:
+        console.print("data files (each an option of the package): " + ", ".join(
+            f"{p.cli} {shlex.quote(p.file)} ({cell_label(notebook.parts, p.cell)})"
+            for p in data_files), markup=False, soft_wrap=True)
 
 
 def _suggestions(notebook: Path, progress: Progress) -> tuple[Notebook, tuple[Suggestion, ...]]:
