@@ -220,5 +220,5 @@ def test_tag_takes_a_folder_and_proposes_the_data_files_of_the_whole(tmp_path, c
     assert "clean.parquet" not in out.split("data files")[1]  # handed on, not an input
     assert main(["tag", str(tmp_path), "--write"]) == 0
     out = capsys.readouterr().out
-    assert f"tagged 3 cell(s) in {paths[0]}" in out and f"next: nb2prod build {tmp_path}" in out
+    assert f"tagged 2 cell(s) in {paths[0]}" in out and f"next: nb2prod build {tmp_path}" in out
     assert all("step:" in p.read_text() for p in paths)
