@@ -30,7 +30,8 @@ from nb2prod.analysis.analyze import CellAnalysis, NotebookAnalysis
 from nb2prod.analysis.tags import EXPORT, FUNCTIONS, IMPORTS, PARAMETERS, SKIP, TEST
 from nb2prod.notebook import Notebook
 from nb2prod.plan import codegen
-from nb2prod.plan.file_flows import READ, WRITE, call_access, literal_argument
+from nb2prod.plan.file_flows import CALLS, READ, WRITE, call_access, literal_argument
+from nb2prod.plan.path_constants import path_constants, written_paths
 from nb2prod.plan.records import Param
 
 LEFT_ALONE = frozenset([SKIP, TEST, PARAMETERS, IMPORTS, FUNCTIONS, EXPORT])
@@ -41,7 +42,8 @@ SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 @dataclass(frozen=True)
 class Read:
     path: str  # normalised, as file_flows compares paths
-    literal: ast.Constant  # the string in the cell's code
+    file: str  # the path as the notebook has it
+    node: ast.expr  # what the option's name replaces: the string, or a name's value
     cell: int  # 1-based cell number
 
 
@@ -58,33 +60,70 @@ def data_options(analysis: NotebookAnalysis) -> tuple[Notebook, tuple[Param, ...
         if read.path not in names:
             names[read.path] = _option_name(read.path, taken)
             params.append(Param(names[read.path], naming.cli_option(names[read.path]), "str",
-                                codegen.python_literal(read.literal.value), read.cell,
-                                read.literal.lineno, file=read.literal.value))
+                                codegen.python_literal(read.file), read.cell,
+                                read.node.lineno, file=read.file))
     sources = {c.cell.number: c.cell.source for c in analysis.code_cells}
-    for read in sorted(reads, key=lambda r: (r.cell, -r.literal.lineno,
-                                             -r.literal.col_offset)):
-        sources[read.cell] = _replaced(sources[read.cell], read.literal, names[read.path])
+    places = {(r.cell, r.node.lineno, r.node.col_offset): r for r in reads}  # once each
+    for read in sorted(places.values(), key=lambda r: (r.cell, -r.node.lineno,
+                                                       -r.node.col_offset)):
+        sources[read.cell] = _replaced(sources[read.cell], read.node, names[read.path])
     cells = tuple(replace(c, source=sources[c.number]) if c.number in sources else c
                   for c in analysis.notebook.cells)
     return replace(analysis.notebook, cells=cells), tuple(params)
 
 
 def input_reads(analysis: NotebookAnalysis) -> list[Read]:
-    """Reads by a literal path of files no cell writes, in notebook order (a file
-    written after it is read is NB631's business, not an input)."""
+    """Reads of files no cell writes, by a literal path or a name bound once to a path
+    (`RAW = os.path.join("data", "raw.csv")`), in notebook order (a file written after
+    it is read is NB631's business, not an input)."""
     cells = [c for c in analysis.code_cells if c.tree is not None and c.tags.role != SKIP]
+    constants = path_constants(c.code.python for c in cells)
     accesses = [(cell, node, call_access(node)) for cell in cells
                 for node in _top_level_calls(cell.tree)]
     written = {access[0] for _, _, access in accesses if access and access[1] == WRITE}
+    written |= {p for c in cells for p in written_paths(c.code.python, constants)}
+    bindings = _bindings(cells, constants)
     found: list[Read] = []
     for cell, node, access in accesses:
-        if (access is None or access[1] != READ or access[0] in written
-                or cell.tags.role in LEFT_ALONE):
+        if cell.tags.role in LEFT_ALONE:
+            continue
+        if access is None:  # through a name: its binding's value becomes the option
+            read = _read_through_name(node, bindings)
+            if read is not None and read.path not in written:
+                found.append(read)
+            continue
+        if access[1] != READ or access[0] in written:
             continue
         literal = literal_argument(node)
         if literal is not None and _is_file(literal.value) and _exact(cell, literal):
-            found.append(Read(access[0], literal, cell.cell.number))
+            found.append(Read(access[0], literal.value, literal, cell.cell.number))
     return found
+
+
+def _bindings(cells: list[CellAnalysis], constants: dict[str, str]) -> dict[str, Read]:
+    """Name -> its one binding to a path, when a step cell binds it on one line."""
+    found = {}
+    for cell in cells:
+        if cell.tags.role in LEFT_ALONE:
+            continue
+        for node in cell.tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], ast.Name) and \
+                    node.targets[0].id in constants and _exact(cell, node.value):
+                path = constants[node.targets[0].id]
+                if _is_file(path):
+                    found[node.targets[0].id] = Read(posixpath.normpath(path), path,
+                                                     node.value, cell.cell.number)
+    return found
+
+
+def _read_through_name(call: ast.Call, bindings: dict[str, Read]) -> Read | None:
+    """`pd.read_csv(RAW)` (a reader whose path is a bound name): that name's binding."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if CALLS.get(name) != READ or not call.args or not isinstance(call.args[0], ast.Name):
+        return None
+    return bindings.get(call.args[0].id)
 
 
 def _top_level_calls(tree: ast.Module) -> list[ast.Call]:
@@ -104,23 +143,23 @@ def _is_file(path: str) -> bool:
     return "://" not in path and not any(c in path for c in "*?[")
 
 
-def _exact(cell: CellAnalysis, literal: ast.Constant) -> bool:
-    """The literal stands on one line of the cell's text as the parsed code has it (a
-    line IPython syntax rewrote, or a string over several lines, is not rewritten)."""
+def _exact(cell: CellAnalysis, node: ast.expr) -> bool:
+    """The expression stands on one line of the cell's text as the parsed code has it
+    (a line IPython syntax rewrote, or a string over several lines, is not rewritten)."""
     lines = cell.cell.source.split("\n")
-    if literal.lineno != literal.end_lineno or literal.lineno > len(lines):
+    if node.lineno != node.end_lineno or node.lineno > len(lines):
         return False
-    text = lines[literal.lineno - 1][literal.col_offset:literal.end_col_offset]
+    text = lines[node.lineno - 1][node.col_offset:node.end_col_offset]
     try:
-        return ast.literal_eval(text) == literal.value
-    except (ValueError, SyntaxError):
+        return ast.dump(ast.parse(text, mode="eval").body) == ast.dump(node)
+    except SyntaxError:
         return False
 
 
-def _replaced(source: str, literal: ast.Constant, name: str) -> str:
+def _replaced(source: str, node: ast.expr, name: str) -> str:
     lines = source.split("\n")
-    line = lines[literal.lineno - 1]
-    lines[literal.lineno - 1] = line[:literal.col_offset] + name + line[literal.end_col_offset:]
+    line = lines[node.lineno - 1]
+    lines[node.lineno - 1] = line[:node.col_offset] + name + line[node.end_col_offset:]
     return "\n".join(lines)
 
 

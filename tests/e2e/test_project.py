@@ -135,3 +135,69 @@ def test_kubeflow_spans_the_notebooks_and_needs_a_volume_for_their_files(
     assert local.returncode == 0, local.stdout[-2000:] + local.stderr[-2000:]
     accuracy = float(printed(NOTEBOOKS[-1])[-1].split()[-1])
     assert round(json.loads((run / "kfp.json").read_text())["accuracy"], 3) == accuracy
+
+
+SHAPES = {
+    "1_clean.ipynb": [
+        "%matplotlib inline\nimport os\nimport pandas as pd\nimport matplotlib.pyplot as plt",
+        "RAW = os.path.join('data', 'raw', 'customers.csv')\n"
+        "PROCESSED = os.path.join('data', 'processed')",
+        "def fix(df):\n    return df.dropna()",
+        "df = fix(pd.read_csv(RAW))\nprint(f'rows: {len(df)}')\ndf.head()",
+        "df['band'] = pd.cut(df['age'], [0, 30, 50, 100], labels=['young', 'mid', 'old'])",
+        "df.to_parquet(os.path.join(PROCESSED, 'customers.parquet'))\nprint('saved')",
+        "df['income'].hist()\nplt.savefig('reports/figures/income.png')",
+    ],
+    "2_model.ipynb": [
+        "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression",
+        "def fix(df):\n    return df.fillna(0)",
+        "df = fix(pd.read_parquet('data/processed/customers.parquet'))\n"
+        "X = pd.get_dummies(df[['age', 'income', 'city']])\nprint(X.shape)",
+        "clf = LogisticRegression(max_iter=500).fit(X, df['bought'])\n"
+        "print('score', round(clf.score(X, df['bought']), 4))",
+    ],
+}
+"""Shapes the shop does not have: paths through names (`os.path.join`), folders the
+notebooks never make, one helper name with two bodies, a magic, a figure saved."""
+
+
+def test_paths_through_names_and_folders_nobody_makes(tmp_path, venv_factory):
+    import nbclient
+    import nbformat
+    import numpy as np
+    import pandas as pd
+
+    from tests.conftest import make_notebook
+
+    project = tmp_path / "proj"
+    (project / "data" / "raw").mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"age": rng.integers(18, 80, 300), "income": rng.normal(50, 9, 300),
+                  "city": rng.choice(["a", "b"], 300), "bought": rng.integers(0, 2, 300)}
+                 ).to_csv(project / "data" / "raw" / "customers.csv", index=False)
+    expected = []
+    for folder in ("data/processed", "reports/figures"):  # the author's machine had them
+        (project / folder).mkdir(parents=True)
+    for name, cells in SHAPES.items():
+        notebook = nbformat.read(make_notebook(project / name, cells), as_version=4)
+        nbclient.NotebookClient(notebook, kernel_name="python3",
+                                resources={"metadata": {"path": str(project)}}).execute()
+        expected += [line for cell in notebook.cells for out in cell.get("outputs", [])
+                     if out.get("name") == "stdout" for line in out["text"].splitlines()]
+    assert main(["verify", str(project)]) == 0  # in the project as its author has it
+    for folder in ("data/processed", "reports"):
+        shutil.rmtree(project / folder)
+    out = tmp_path / "pkg"
+    assert main(["build", str(project), "-o", str(out), "--name", "shapes", "--quiet"]) == 0
+    python = venv_factory("venv-shapes")
+    pip_install(python, out)
+    run_dir = tmp_path / "run"
+    shutil.copytree(project / "data", run_dir / "data")
+    run = subprocess.run([str(python), "-m", "shapes"], cwd=run_dir, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == expected
+    assert (run_dir / "reports" / "figures" / "income.png").is_file()
+    help_text = subprocess.run([str(python), "-m", "shapes", "--help"], capture_output=True,
+                               text=True, timeout=60).stdout
+    assert "--customers-path FILE" in help_text and "--customers-path-2" not in help_text
