@@ -51,7 +51,7 @@ def test_a_wide_frame_prints_as_in_a_kernel_whatever_the_terminal(notebook_facto
     assert main(["build", str(notebook), "-o", str(out_dir)]) == 0
     # the command line calls it before any step (the runtime's `prepare` hook), the
     # generated tests' fixture calls it itself
-    assert "prepare=notebook_display" in (out_dir / "src/nb/__main__.py").read_text()
+    assert "prepare=pipeline.notebook_display" in (out_dir / "src/nb/__main__.py").read_text()
     assert "notebook_display()" in (out_dir / "tests/conftest.py").read_text()
     frame = pd.DataFrame(np.arange(60.0).reshape(4, 15) / 7,
                          columns=[f"column_{i}" for i in range(15)])

@@ -140,8 +140,8 @@ def test_kubeflow_spans_the_notebooks_and_needs_a_volume_for_their_files(
 SHAPES = {
     "1_clean.ipynb": [
         "%matplotlib inline\nimport os\nimport pandas as pd\nimport matplotlib.pyplot as plt",
-        "RAW = os.path.join('data', 'raw', 'customers.csv')\n"
-        "PROCESSED = os.path.join('data', 'processed')",
+        ("RAW = os.path.join('data', 'raw', 'customers.csv')\n"
+         "PROCESSED = os.path.join('data', 'processed')"),
         "def fix(df):\n    return df.dropna()",
         "df = fix(pd.read_csv(RAW))\nprint(f'rows: {len(df)}')\ndf.head()",
         "df['band'] = pd.cut(df['age'], [0, 30, 50, 100], labels=['young', 'mid', 'old'])",
@@ -151,10 +151,10 @@ SHAPES = {
     "2_model.ipynb": [
         "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression",
         "def fix(df):\n    return df.fillna(0)",
-        "df = fix(pd.read_parquet('data/processed/customers.parquet'))\n"
-        "X = pd.get_dummies(df[['age', 'income', 'city']])\nprint(X.shape)",
-        "clf = LogisticRegression(max_iter=500).fit(X, df['bought'])\n"
-        "print('score', round(clf.score(X, df['bought']), 4))",
+        ("df = fix(pd.read_parquet('data/processed/customers.parquet'))\n"
+         "X = pd.get_dummies(df[['age', 'income', 'city']])\nprint(X.shape)"),
+        ("clf = LogisticRegression(max_iter=500).fit(X, df['bought'])\n"
+         "print('score', round(clf.score(X, df['bought']), 4))"),
     ],
 }
 """Shapes the shop does not have: paths through names (`os.path.join`), folders the
