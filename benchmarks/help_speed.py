@@ -12,9 +12,9 @@ then times, taking turns, two fresh processes per package:
 
 CPU is user+sys of the child (getrusage), steadier than wall time on a loaded
 machine; one untimed run each fills a bytecode cache first (an installed
-package runs compiled modules, whatever PYTHONDONTWRITEBYTECODE says here). Prints the
-medians and their ratio per package. Not a test: nothing is asserted (the
-tests check what is imported, never how long it takes).
+package runs compiled modules, whatever PYTHONDONTWRITEBYTECODE says here).
+Prints the medians and their ratio per package. Not a test: nothing is
+asserted (the tests check what is imported, never how long it takes).
 """
 
 from __future__ import annotations
