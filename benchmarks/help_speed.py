@@ -11,9 +11,10 @@ then times, taking turns, two fresh processes per package:
   notebook's libraries: pandas, scikit-learn, ...).
 
 CPU is user+sys of the child (getrusage), steadier than wall time on a loaded
-machine; one untimed run each fills the bytecode cache first. Prints the
-medians and their ratio per package. Not a test: nothing is asserted (the
-tests check what is imported, never how long it takes).
+machine; one untimed run each fills a bytecode cache first (an installed
+package runs compiled modules, whatever PYTHONDONTWRITEBYTECODE says here).
+Prints the medians and their ratio per package. Not a test: nothing is
+asserted (the tests check what is imported, never how long it takes).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def build(notebook: Path, out: Path) -> str:
 
 def measure(pkg: str, src: Path, repeat: int, cache: str) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(src), "PYTHONPYCACHEPREFIX": cache}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package runs compiled modules
     variants = ([sys.executable, "-m", pkg, "--help"],
                 [sys.executable, "-c", WITH_PIPELINE.format(pkg=pkg)])
     times: list[list[float]] = [[], []]

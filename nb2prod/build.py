@@ -61,7 +61,7 @@ class BuildOptions:
     wheelhouse: bool = False  # download dependency wheels into OUTPUT/wheelhouse
     config_from: Path | None = None  # where [tool.nb2prod] is looked up; default the notebook
     image_given: bool = True  # False: `image` came from the manifest; shape files, build none
-    progress: Progress | None = None  # the image build's progress (None: the tool's own output)
+    progress: Progress | None = None  # of the wheelhouse and the image (None: tools' own output)
 
 
 @dataclass(frozen=True)
@@ -246,5 +246,6 @@ def _fill_wheelhouse(options: BuildOptions, plan: Plan, out_dir: Path) -> dict:
     requirements = [f"{name}=={version}" for name, version in plan.lock] + [
         r for r in plan.dependencies if normalize(requirement_name(r)) not in locked]
     wheels = container.fill_wheelhouse(out_dir, [*requirements, *extras],
-                                       python_version=plan.python_version)
+                                       python_version=plan.python_version,
+                                       progress=options.progress)
     return container.lock_hashes(wheels, plan.lock)

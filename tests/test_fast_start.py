@@ -105,3 +105,12 @@ def test_the_package_names_load_on_first_use(package):
     missing = subprocess.run([sys.executable, "-c", "import kinds; kinds.nope"],
                              capture_output=True, text=True, env=env, timeout=120)
     assert "AttributeError: module 'kinds' has no attribute 'nope'" in missing.stderr
+
+
+def test_a_step_changing_a_list_parameter_leaves_the_default_alone(package, monkeypatch):
+    monkeypatch.syspath_prepend(str(package / "src"))
+    main = importlib.import_module("kinds.__main__")
+    cli = importlib.import_module("kinds._runtime.cli")  # the package's vendored copy
+    first = cli.parse(main.COMMAND, [])
+    first.tags.append("changed")
+    assert cli.parse(main.COMMAND, []).tags == ["a", "b"]

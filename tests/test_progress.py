@@ -180,3 +180,30 @@ def test_tag_write_on_a_terminal_says_what_it_writes(tmp_path):
     assert code == 0, shown
     assert "nb2prod tag: writing the tags of 21 cells into" in shown
     assert "tagged " in shown and "next: nb2prod build" in shown
+
+
+def test_a_wheelhouse_download_says_what_pip_collects(tmp_path, monkeypatch):
+    script = fake_tool(tmp_path / "bin", "pip", "Collecting numpy==2.4.6\n  Downloading numpy"
+                       "-2.4.6.whl (16.8 MB)\nSaved ./numpy-2.4.6.whl\nCollecting \x1b[1mscipy\n")
+    monkeypatch.setattr(container, "pip_download_command", lambda dest, *a, **k: [
+        "/bin/sh", "-c", f"'{script}' && : > '{dest}/numpy-2.4.6-py3-none-any.whl'"])
+    recorder = Recorder()
+    wheels = container.fill_wheelhouse(tmp_path / "pkg", ["numpy==2.4.6"],
+                                       python_version="3.11", progress=recorder.progress())
+    assert [w.name for w in wheels] == ["numpy-2.4.6-py3-none-any.whl"]
+    assert recorder.events[1:4] == [("doing", "collecting numpy==2.4.6"),
+                                    ("doing", "collecting scipy"), ("done",)]
+    assert recorder.events[0][1].startswith("downloading the wheels of 1 requirement(s)")
+    assert recorder.events[-1][1].startswith("1 wheel(s) (0 MB) in ")
+
+
+def test_a_failed_wheelhouse_download_is_one_line(tmp_path, monkeypatch):
+    script = fake_tool(tmp_path / "bin", "pip", "Collecting nope==9\nERROR: No matching "
+                       "distribution found for nope==9\n", code=1)
+    monkeypatch.setattr(container, "pip_download_command", lambda *a, **k: [str(script)])
+    recorder = Recorder()
+    with pytest.raises(UserError) as info:
+        container.fill_wheelhouse(tmp_path / "pkg", ["nope==9"], python_version="3.11",
+                                  progress=recorder.progress())
+    assert "pip download failed: No matching distribution found for nope==9" in str(info.value)
+    assert recorder.events[-1] == ("done",)

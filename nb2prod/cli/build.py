@@ -128,7 +128,7 @@ class BuildFlags:
                             targets=self.targets, image=self.image, volume=self.volume,
                             python=self.python, wheelhouse=self.wheelhouse,
                             progress=stderr_progress("nb2prod", steps=True, quiet=self.quiet)
-                            if self.image else None)
+                            if self.image or self.wheelhouse else None)
 
 
 def exit_code(plan: Plan, strict: bool) -> int:

@@ -12,6 +12,7 @@ scikit-learn, ... seconds of start-up) is imported only once a run starts, so
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import logging
@@ -108,7 +109,8 @@ def build_parser(command: Command) -> argparse.ArgumentParser:
         prog=command.dist, description=command.description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for option in command.options:
-        parser.add_argument(option.flag, dest=option.name, default=option.default,
+        # a copy: a step that changes a list parameter must not change the option's default
+        parser.add_argument(option.flag, dest=option.name, default=copy.deepcopy(option.default),
                             help=_option_help(option), **OPTION_KINDS[option.kind])
     parser.add_argument("--metrics-out", type=Path, metavar="FILE",
                         help="write the metrics as a JSON object keyed by name to FILE")

@@ -115,6 +115,7 @@ def fill_wheelhouse(
     *,
     python_version: str,
     platforms: Sequence[str] = DEFAULT_PLATFORMS,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Download wheels for `requirements` (+ setuptools, wheel) into out_dir/wheelhouse.
 
@@ -122,18 +123,26 @@ def fill_wheelhouse(
     (e.g. "3.11") on manylinux x86_64 (`platforms`), binary wheels only, with all
     transitive dependencies. Returns every wheel now in the wheelhouse, sorted.
     Raises UserError (one line) when pip fails, e.g. a requirement has no wheel
-    for that platform or the index is unreachable.
+    for that platform or the index is unreachable. `progress` hears the start,
+    each distribution pip collects and a summary.
     """
     wheelhouse = ensure_wheelhouse(out_dir)
     cmd = pip_download_command(
         wheelhouse, requirements, python_version=python_version, platforms=platforms
     )
+    started = time.monotonic()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if progress is None:
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            code, output = proc.returncode, proc.stderr or proc.stdout
+        else:
+            progress.say(f"downloading the wheels of {len(requirements)} requirement(s) "
+                         f"and their dependencies into {wheelhouse} (pip download)")
+            code, output = _download_watched(cmd, progress)
     except OSError as exc:  # the interpreter itself could not be started
         raise UserError(f"could not run pip: {exc}", path=wheelhouse) from exc
-    if proc.returncode != 0:
-        reason = _last_error_line(proc.stderr or proc.stdout)
+    if code != 0:
+        reason = _last_error_line(output)
         raise UserError(
             f"pip download failed: {reason}",
             path=wheelhouse,
@@ -142,7 +151,32 @@ def fill_wheelhouse(
                 "manylinux x86_64 and a reachable package index"
             ),
         )
-    return sorted(wheelhouse.glob("*.whl"))
+    wheels = sorted(wheelhouse.glob("*.whl"))
+    if progress is not None:
+        megabytes = sum(w.stat().st_size for w in wheels) / 1e6
+        progress.say(f"{len(wheels)} wheel(s) ({megabytes:.0f} MB) in {wheelhouse}, "
+                     f"downloaded in {_took(time.monotonic() - started)}")
+    return wheels
+
+
+PIP_COLLECTING = re.compile(r"Collecting (?P<what>\S+)")
+"""pip's line as it starts on a distribution."""
+
+
+def _download_watched(cmd: list[str], progress: Progress) -> tuple[int, str]:
+    """Run pip, telling `progress` each distribution it collects; (exit code, output)."""
+    output: list[str] = []
+    try:
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              encoding="utf-8", errors="replace") as proc:
+            for line in proc.stdout:
+                output.append(line)
+                found = PIP_COLLECTING.match(line.strip())
+                if found:
+                    progress.doing(f"collecting {CONTROL.sub('', found.group('what'))}")
+            return proc.wait(), "".join(output)
+    finally:
+        progress.done()
 
 
 def lock_hashes(wheels: Sequence[Path], lock: Sequence[tuple[str, str]]) -> dict:
