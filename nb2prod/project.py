@@ -91,7 +91,9 @@ def resolve_sources(paths: Sequence[Path]) -> Source:
         return Path(paths[0])
     if len(paths) == 1:
         folder = Path(paths[0])
-        return Project(folder_notebooks(folder), folder)
+        notebooks = folder_notebooks(folder)
+        # a folder of one notebook is that notebook, exactly as when it is named
+        return notebooks[0] if len(notebooks) == 1 else Project(notebooks, folder)
     seen: set[Path] = set()
     for path in paths:
         if Path(path).is_dir():
@@ -114,8 +116,12 @@ def folder_notebooks(folder: Path) -> tuple[Path, ...]:
     from nb2prod.project_config import configured_notebooks
 
     listed, excluded = configured_notebooks(folder)
-    found = sorted((p for p in folder.iterdir() if p.suffix == ".ipynb" and p.is_file()
-                    and not p.name.startswith(".")), key=lambda p: p.name)
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as exc:  # permissions, a folder removed meanwhile
+        raise UserError(f"cannot list the folder: {exc.strerror or exc}", path=folder) from None
+    found = [p for p in entries if p.suffix == ".ipynb" and p.is_file()
+             and not p.name.startswith(".")]
     if listed is not None:
         pyproject, names = listed
         by_name = {p.name: p for p in found}
@@ -126,7 +132,7 @@ def folder_notebooks(folder: Path) -> tuple[Path, ...]:
         found = [by_name[n] for n in names]
     found = [p for p in found if p.name not in excluded]
     if not found:
-        others = sum(1 for p in folder.iterdir() if not p.name.startswith("."))
+        others = sum(1 for p in entries if not p.name.startswith("."))
         what = f"{others} other file(s), no notebook" if others else "empty"
         raise UserError(f"no notebooks in the folder ({what})", path=folder,
                         hint="pass a folder holding .ipynb files, or list them")

@@ -222,3 +222,9 @@ def test_tag_takes_a_folder_and_proposes_the_data_files_of_the_whole(tmp_path, c
     out = capsys.readouterr().out
     assert f"tagged 2 cell(s) in {paths[0]}" in out and f"next: nb2prod build {tmp_path}" in out
     assert all("step:" in p.read_text() for p in paths)
+
+
+def test_a_folder_of_one_notebook_is_that_notebook(tmp_path):
+    (path,) = project(tmp_path, {"only.ipynb": INGEST})
+    assert resolve_sources([tmp_path]) == path
+    assert [s.function for s in make_plan(path, None).steps] == ["main"]
