@@ -214,7 +214,7 @@ def test_tag_takes_a_folder_and_proposes_the_data_files_of_the_whole(tmp_path, c
     paths = project(tmp_path, {"01_ingest.ipynb": INGEST, "02_train.ipynb": TRAIN})
     assert main(["tag", str(tmp_path), "--suggest"]) == 0
     out = capsys.readouterr().out
-    assert out.count("proposed tags for") == 2 and "02_train.ipynb" in out
+    assert out.count("proposed tags for") == 2 and "02_train.ipynb" in "".join(out.split())
     assert "data files (each an option of the package): --raw-path data/raw.csv " \
            "(01_ingest.ipynb cell 2)" in out
     assert "clean.parquet" not in out.split("data files")[1]  # handed on, not an input
