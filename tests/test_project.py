@@ -228,3 +228,18 @@ def test_a_folder_of_one_notebook_is_that_notebook(tmp_path):
     (path,) = project(tmp_path, {"only.ipynb": INGEST})
     assert resolve_sources([tmp_path]) == path
     assert [s.function for s in make_plan(path, None).steps] == ["main"]
+
+
+def test_a_file_handed_on_through_names_is_an_edge_and_kubeflow_needs_a_volume(tmp_path,
+                                                                               capsys):
+    ingest = ["import os\nimport pandas as pd\nOUT = os.path.join('work', 'clean.parquet')",
+              "pd.DataFrame({'a': [1]}).to_parquet(OUT)"]
+    train = ["import os\nimport pandas as pd",
+             "df = pd.read_parquet(os.path.join('work', 'clean.parquet'))\nprint(len(df))"]
+    project(tmp_path, {"01_ingest.ipynb": ingest, "02_train.ipynb": train})
+    plan = make_plan(resolve_sources([tmp_path]), "proj")
+    (edge,) = [p for p in plan.problems if p.code == "NB633"]
+    assert "`work/clean.parquet` hands data from step `ingest`" in edge.message
+    out = tmp_path / "pkg"
+    assert main(["build", str(tmp_path), "-o", str(out), "--target", "kubeflow"]) == 1
+    assert "1 file(s) pass between steps" in capsys.readouterr().err and not out.exists()

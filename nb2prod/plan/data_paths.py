@@ -30,8 +30,14 @@ from nb2prod.analysis.analyze import CellAnalysis, NotebookAnalysis
 from nb2prod.analysis.tags import EXPORT, FUNCTIONS, IMPORTS, PARAMETERS, SKIP, TEST
 from nb2prod.notebook import Notebook
 from nb2prod.plan import codegen
-from nb2prod.plan.file_flows import CALLS, READ, WRITE, call_access, literal_argument
-from nb2prod.plan.path_constants import path_constants, written_paths
+from nb2prod.plan.file_flows import (
+    CALLS,
+    READ,
+    WRITE,
+    call_access,
+    literal_argument,
+    path_constants,
+)
 from nb2prod.plan.records import Param
 
 LEFT_ALONE = frozenset([SKIP, TEST, PARAMETERS, IMPORTS, FUNCTIONS, EXPORT])
@@ -80,8 +86,9 @@ def input_reads(analysis: NotebookAnalysis) -> list[Read]:
     constants = path_constants(c.code.python for c in cells)
     accesses = [(cell, node, call_access(node)) for cell in cells
                 for node in _top_level_calls(cell.tree)]
-    written = {access[0] for _, _, access in accesses if access and access[1] == WRITE}
-    written |= {p for c in cells for p in written_paths(c.code.python, constants)}
+    written = {access[0] for cell in cells for node in ast.walk(cell.tree)
+               if isinstance(node, ast.Call) and (access := call_access(node, constants))
+               and access[1] == WRITE}
     bindings = _bindings(cells, constants)
     found: list[Read] = []
     for cell, node, access in accesses:

@@ -8,14 +8,18 @@ with `ast`; it never looks at the disk. `find_file_flows(steps)` is the API
 `plan`, `build` and `lint` share; `file_flow_problems` turns findings into
 NB618 problems.
 
-Only literal paths are followed (`df.to_csv("clean.csv")`, `Path("x").read_text()`,
-`open("x", "w")`): a path computed at run time cannot be compared statically.
+Literal paths are followed (`df.to_csv("clean.csv")`, `Path("x").read_text()`,
+`open("x", "w")`), and names the notebook binds exactly once, at a cell's top level,
+to a path made of literals and such names (`OUT = os.path.join(DATA, "x.csv")`,
+`f"{DATA}/x.csv"`, `Path(DATA) / "x"`: `path_constants`); any other path is known
+only at run time and cannot be compared statically.
 """
 
 from __future__ import annotations
 
 import ast
 import posixpath
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -72,11 +76,14 @@ class FileFlow:
 
 
 def find_file_flows(steps: Iterable[Step]) -> list[FileFlow]:
-    """Cross-step file dataflow, in reading order; one finding per (writer, reader, path)."""
+    """Cross-step file dataflow, in reading order; one finding per (writer, reader, path).
+    Paths are literals, or names the steps bind once to a path (`path_constants`)."""
+    steps = list(steps)
+    constants = path_constants(b.code for s in steps for b in s.blocks)
     last_writer: dict[str, tuple[str, FileAccess]] = {}
     flows: dict[tuple[str, str, str], FileFlow] = {}
     for step in steps:
-        accesses = [a for block in step.blocks for a in block_accesses(block)]
+        accesses = [a for block in step.blocks for a in block_accesses(block, constants)]
         for access in accesses:
             if access.mode != READ or access.path not in last_writer:
                 continue
@@ -92,40 +99,50 @@ def find_file_flows(steps: Iterable[Step]) -> list[FileFlow]:
     return list(flows.values())
 
 
-def block_accesses(block: Block) -> list[FileAccess]:
-    """Literal-path file reads and writes in one block, in source order."""
-    try:
-        tree = ast.parse(block.code)
-    except SyntaxError:
-        return []
+def block_accesses(block: Block, constants: dict[str, str] | None = None) -> list[FileAccess]:
+    """File reads and writes in one block by a literal path, or (with `constants`) by a
+    name bound once to one, in source order."""
     found = []
-    for node in ast.walk(tree):
+    for node in ast.walk(parse_code(block.code)):
         if isinstance(node, ast.Call):
-            access = call_access(node)
+            access = call_access(node, constants)
             if access:
                 path, mode = access
                 found.append(FileAccess(path, mode, block.cell,
-                                              block.cell_line(node.lineno)))
+                                        block.cell_line(node.lineno)))
     return sorted(found, key=lambda a: a.line)
 
 
-def call_access(call: ast.Call) -> tuple[str, str] | None:
+def call_access(call: ast.Call, constants: dict[str, str] | None = None
+                ) -> tuple[str, str] | None:
+    """(path, READ or WRITE) of a call that reads or writes a file whose path is known."""
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
     if name == "open":
         if isinstance(func, ast.Attribute):  # Path("x").open("w")
-            path, mode_arg = _path_value(func.value), call_argument(call, 0, "mode")
+            path = _path_value(func.value) or _named(func.value, constants)
+            mode_arg = call_argument(call, 0, "mode")
         else:
-            path = _literal_path(call_argument(call, 0, "file"), True)
+            file = call_argument(call, 0, "file")
+            path = _literal_path(file, True) or _named(file, constants)
             mode_arg = call_argument(call, 1, "mode")
         return (path, _open_mode(mode_arg)) if path else None
     if name in PATH_METHODS and isinstance(func, ast.Attribute):
-        path = _path_value(func.value)
+        path = _path_value(func.value) or _named(func.value, constants)
         return (path, PATH_METHODS[name]) if path else None
     if name in CALLS:
-        path = _first_literal_path(call)
+        named = (_named(node, constants) for node in _path_arguments(call))
+        path = _first_literal_path(call) or next((p for p in named if p), None)
         return (path, CALLS[name]) if path else None
     return None
+
+
+def _named(node: ast.expr | None, constants: dict[str, str] | None) -> str | None:
+    """The path a name (or an expression of names) bound once to one holds."""
+    if constants is None or node is None or isinstance(node, ast.Constant):
+        return None
+    value = resolve_path(node, constants)
+    return posixpath.normpath(value) if value and ("/" in value or "." in value) else None
 
 
 def literal_argument(call: ast.Call) -> ast.Constant | None:
@@ -162,9 +179,12 @@ def _open_mode(node: ast.expr | None) -> str:
     return WRITE if any(c in mode for c in "wax") else READ
 
 
+def _path_arguments(call: ast.Call) -> list[ast.expr]:
+    return [*call.args, *(k.value for k in call.keywords if k.arg in PATH_KEYWORDS)]
+
+
 def _first_literal_path(call: ast.Call) -> str | None:
-    candidates = [*call.args, *(k.value for k in call.keywords if k.arg in PATH_KEYWORDS)]
-    for node in candidates:
+    for node in _path_arguments(call):
         path = _literal_path(node)
         if path:
             return path
@@ -220,7 +240,10 @@ def file_flow_problems(flows: Iterable[FileFlow], parts=()) -> list[Problem]:
 def file_order_problems(steps: Iterable[Step], parts=()) -> list[Problem]:
     """With several notebooks (`parts`): NB631 at a read of a file only a later notebook
     writes, NB632 at a write of a file another notebook wrote before."""
-    accesses = [a for step in steps for block in step.blocks for a in block_accesses(block)]
+    steps = list(steps)
+    constants = path_constants(b.code for s in steps for b in s.blocks)
+    accesses = [a for step in steps for block in step.blocks
+                for a in block_accesses(block, constants)]
     problems, writers = [], {}
     for access in accesses:
         if access.mode == WRITE:
@@ -253,3 +276,68 @@ def with_file_flow_problems(plan: Plan) -> Plan:
     if not added:
         return plan
     return replace(plan, problems=in_order([*plan.problems, *added]))
+
+
+JOIN_CALLS = frozenset(["os.path.join", "posixpath.join", "Path", "pathlib.Path",
+                        "PurePath", "PosixPath"])
+
+
+def path_constants(codes: Iterable[str]) -> dict[str, str]:
+    """Name -> path for names bound once, at top level, to a path `resolve_path` makes."""
+    trees = [parse_code(code) for code in codes]
+    counts = Counter(target.id for tree in trees for node in ast.walk(tree)
+                     if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                     for target in _targets(node) if isinstance(target, ast.Name))
+    found: dict[str, str] = {}
+    for tree in trees:
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], ast.Name) and counts[node.targets[0].id] == 1:
+                value = resolve_path(node.value, found)
+                if value:
+                    found[node.targets[0].id] = value
+    return found
+
+
+def resolve_path(node: ast.expr, constants: dict[str, str]) -> str | None:
+    """The path an expression of literals and known names makes, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value or None
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    if isinstance(node, ast.JoinedStr):
+        parts = [v.value if isinstance(v, ast.Constant) else
+                 resolve_path(v.value, constants) if isinstance(v, ast.FormattedValue)
+                 and v.format_spec is None and v.conversion == -1 else None
+                 for v in node.values]
+        return "".join(parts) if all(p is not None for p in parts) else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Div)):
+        left, right = resolve_path(node.left, constants), resolve_path(node.right, constants)
+        if left is None or right is None:
+            return None
+        return left + right if isinstance(node.op, ast.Add) else f"{left}/{right}"
+    if isinstance(node, ast.Call) and _dotted(node.func) in JOIN_CALLS and node.args \
+            and not node.keywords:
+        parts = [resolve_path(a, constants) for a in node.args]
+        return posixpath.join(*parts) if all(parts) else None
+    return None
+
+
+def _targets(node) -> list[ast.expr]:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return [t for target in targets for t in ast.walk(target)]
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def parse_code(code: str) -> ast.Module:
+    try:
+        return ast.parse(code)
+    except SyntaxError:
+        return ast.Module(body=[], type_ignores=[])

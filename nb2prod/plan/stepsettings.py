@@ -11,8 +11,14 @@ import ast
 import posixpath
 from dataclasses import dataclass
 
-from nb2prod.plan.file_flows import CALLS, PATH_METHODS, READ, WRITE, block_accesses
-from nb2prod.plan.path_constants import path_constants, written_paths
+from nb2prod.plan.file_flows import (
+    CALLS,
+    PATH_METHODS,
+    READ,
+    WRITE,
+    block_accesses,
+    path_constants,
+)
 from nb2prod.plan.read_paths import NO_PATHS, ReadPaths, read_paths
 from nb2prod.plan.records import Plan, Secret, Step
 
@@ -39,12 +45,14 @@ class RunSettings:
 def run_settings(step: Step, params: frozenset[str] = frozenset(),
                  constants: dict[str, str] | None = None) -> RunSettings:
     """The step's settings; `params`, the plan's parameter names, for its read paths;
-    `constants`, the paths names hold (path_constants.py), for the folders it writes to."""
+    `constants`, the paths names hold (file_flows.path_constants), for the folders it
+    writes into."""
     tags = step.settings  # parsed and checked by plan/settings.py
     writes = sorted({w for block in step.blocks for w in file_writes(block.code)})
     reads = sorted({a.path for block in step.blocks for a in block_accesses(block)
                     if a.mode == READ})
-    written = [p for block in step.blocks for p in written_paths(block.code, constants or {})]
+    written = [a.path for block in step.blocks for a in block_accesses(block, constants)
+               if a.mode == WRITE]
     folders = sorted({posixpath.dirname(p) for p in written
                       if posixpath.dirname(p) and not posixpath.isabs(p)})
     return RunSettings(tags.retry or 0, tags.cache is not False, tags.secrets, tags.labels,
