@@ -30,3 +30,19 @@ def test_every_rule_explains_itself():
     assert len(registry.LINT_RULES) >= 25
     for rule in registry.CATALOG.values():
         assert rule.why and rule.bad and rule.good and rule.fix, rule.code
+
+
+def test_the_first_command_installs_what_the_example_imports_before_building_it():
+    """Else the build reads an environment without them: NB623 warnings, nothing pinned."""
+    from nb2prod.notebook import load_notebook
+    from nb2prod.plan.build import build_plan
+    from nb2prod.plan.dependencies import requirement_name
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = readme[readme.index("## Set up"):].split("```bash")[1].split("```")[0]
+    before_build = command.split("nb2prod build")[0].split()
+    notebook = command.split("nb2prod build")[1].split()[0]
+    plan = build_plan(load_notebook(ROOT / notebook))
+    assert plan.dependencies
+    for requirement in plan.dependencies:
+        assert requirement_name(requirement) in before_build, requirement
