@@ -29,10 +29,23 @@ def cell_label(parts, cell: int | None) -> str:
 
 def cells_label(parts, cells) -> str:
     """`2, 3, 4`; `02_features.ipynb 2, 3` for a step of several notebooks read as one."""
-    if not parts or not cells:
-        return ", ".join(map(str, cells))
-    path, _ = origin(parts, None, cells[0])
-    return f"{path.name} " + ", ".join(str(origin(parts, None, c)[1]) for c in cells)
+    name, numbers = _where(parts, cells)
+    return f"{name} {numbers}" if name else numbers
+
+
+def cells_phrase(parts, cells, notebook: str = "notebook") -> str:
+    """`notebook cells 2, 3` (`notebook cell 2`); `01_ingest.ipynb cells 2, 3`.
+    `notebook` names a single notebook's cells (`""`: `cells 2, 3`)."""
+    name, numbers = _where(parts, cells)
+    noun = "cell" if len(cells) == 1 else "cells"
+    return f"{name or notebook} {noun} {numbers}".lstrip()
+
+
+def _where(parts, cells) -> tuple[str | None, str]:
+    """(file name of the cells' notebook, or None for one notebook; their own numbers)."""
+    path = origin(parts, None, cells[0])[0] if cells else None
+    return (path.name if path is not None else None,
+            ", ".join(str(origin(parts, None, c)[1]) for c in cells))
 
 
 _CELL_WORD = re.compile(r"\bcell (\d+)")
@@ -44,11 +57,3 @@ def relabel(text: str, parts) -> str:
         return text
     return _CELL_WORD.sub(lambda m: cell_label(parts, int(m.group(1))), text)
 
-
-def cells_phrase(parts, cells) -> str:
-    """`notebook cells 2, 3` (`notebook cell 2`); `01_ingest.ipynb cells 2, 3`."""
-    noun = "cell" if len(cells) == 1 else "cells"
-    if not parts or not cells:
-        return f"notebook {noun} " + ", ".join(map(str, cells))
-    path, _ = origin(parts, None, cells[0])
-    return f"{path.name} {noun} " + ", ".join(str(origin(parts, None, c)[1]) for c in cells)

@@ -77,6 +77,11 @@ def config_path(source: Source) -> Path:
     return source.config_path if isinstance(source, Project) else Path(source)
 
 
+def notebook_paths(source: Source) -> tuple[Path, ...]:
+    """The notebooks of a source, in the order they run."""
+    return source.notebooks if isinstance(source, Project) else (Path(source),)
+
+
 def source_folder(source: Source) -> Path:
     """The folder the notebooks ran in: relative paths in them are relative to it."""
     return Path(source).resolve() if isinstance(source, Project) else \

@@ -42,12 +42,11 @@ def tag(
 
     Example: nb2prod tag churn.ipynb --suggest && nb2prod tag churn.ipynb --write
     """
-    from nb2prod.project import Project, resolve_sources
+    from nb2prod.project import notebook_paths, resolve_sources
 
     source = resolve_sources(notebooks)
-    paths = source.notebooks if isinstance(source, Project) else (source,)
     console = _console()
-    for notebook in paths:
+    for notebook in notebook_paths(source):
         _tag_one(console, notebook, suggest, write, force)
     if suggest or not write:
         _print_data_files(console, source)

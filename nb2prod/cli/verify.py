@@ -50,7 +50,7 @@ def verify(
     Example: nb2prod verify churn.ipynb --param n_customers=300 --runs 2
     """
     from nb2prod.errors import UserError
-    from nb2prod.project import resolve_sources
+    from nb2prod.project import notebook_paths, resolve_sources
     from nb2prod.verify.run import RunFailure, Tolerance, VerifyOptions, run_verify
 
     if format not in FORMATS:
@@ -68,7 +68,7 @@ def verify(
     else:
         _print_table(outcome)
         if any(row.verdict in ("differs", "nondeterministic") for row in outcome.rows):
-            _print_random_cells(getattr(source, "notebooks", (source,)))
+            _print_random_cells(notebook_paths(source))
         if runs == 1 and any(row.verdict == "differs" for row in outcome.rows):
             print("next: if these values are random, run again with --runs 2 to tell "
                   "nondeterminism from a conversion error")

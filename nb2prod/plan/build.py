@@ -87,9 +87,9 @@ def assign_units(analysis: NotebookAnalysis) -> tuple[list[Unit], list[Problem]]
     last_step: Unit | None = None
     part = None
     for cell in analysis.code_cells:
-        if notebook.parts and notebook.part(cell.cell.number) != part:
-            # every notebook of several starts its own step: none continues another's
-            part, current, last_step = notebook.part(cell.cell.number), None, None
+        here = notebook.part(cell.cell.number)
+        if here != part:  # every notebook of several starts its own step: none continues another's
+            part, current, last_step = here, None, None
         has_steps = steps_in[part]
         role = cell.tags.role
         if role is None and nbdev:

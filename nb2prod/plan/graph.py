@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from nb2prod.places import cells_label
-from nb2prod.plan.file_flows import find_file_flows
+from nb2prod.places import cells_phrase
 from nb2prod.plan.records import Plan
 
 PARAMS, METRICS = "params", "metrics"
@@ -45,12 +44,12 @@ def plan_graph(plan: Plan) -> Graph:
     """Steps, plus a parameters source and a metrics sink when the plan has them."""
     ids = {step.function: f"step_{i}" for i, step in enumerate(plan.steps, 1)}
     params = {p.name for p in plan.params}
-    nodes = [Node(ids[s.function], s.function, _cells(s.cells, plan.parts))
+    nodes = [Node(ids[s.function], s.function,
+                  cells_phrase(plan.parts, s.cells, notebook=""))
              for s in plan.steps]
     edges: list[Edge] = []
-    by_name = {s.name: s.function for s in reversed(plan.steps)}
-    for flow in find_file_flows(plan.steps):  # a file one step writes and a later one reads
-        edges.append(Edge(ids[by_name[flow.writer]], ids[by_name[flow.reader]],
+    for flow in plan.file_flows:  # a file one step writes and a later one reads
+        edges.append(Edge(ids[flow.writer_function], ids[flow.reader_function],
                           (f"file {flow.path}",)))
     for step in plan.steps:
         edges.extend(Edge(ids[source], ids[step.function], tuple(names))
@@ -71,13 +70,6 @@ def plan_graph(plan: Plan) -> Graph:
     if plan.metrics:
         nodes.append(Node(METRICS, "metrics", ", ".join(plan.metrics), METRICS))
     return Graph(f"{plan.notebook_name} -> {plan.dist_name}", tuple(nodes), tuple(edges))
-
-
-def _cells(cells: tuple[int, ...], parts=()) -> str:
-    """`cells 2, 3`; `01_ingest.ipynb cells 2, 3` in a plan of several notebooks."""
-    if parts:
-        return cells_label(parts, cells).replace(".ipynb ", ".ipynb cells ", 1)
-    return ("cell " if len(cells) == 1 else "cells ") + ", ".join(map(str, cells))
 
 
 # -- mermaid ------------------------------------------------------------------------
