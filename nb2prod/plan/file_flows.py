@@ -5,8 +5,8 @@ Files as hidden dataflow: a step writes a file by literal path, a later step rea
 On one machine that works; once steps run in separate pods (Kubeflow) the
 reader finds no file. This module only finds such pairs, from the steps' code
 with `ast`; it never looks at the disk. `find_file_flows(steps)` is the API
-`plan`, `build` and `lint` share; `file_flow_problems` turns findings into
-NB618 problems.
+`plan`, `build` and `lint` share (a plan keeps its flows as `Plan.file_flows`);
+`file_flow_problems` turns findings into NB618 and NB633 problems.
 
 Literal paths are followed (`df.to_csv("clean.csv")`, `Path("x").read_text()`,
 `open("x", "w")`), and names the notebook binds exactly once, at a cell's top level,
@@ -73,6 +73,8 @@ class FileFlow:
     line: int
     writer_cell: int
     writer_line: int
+    writer_function: str  # the steps' functions: names may repeat, functions do not
+    reader_function: str
 
 
 def find_file_flows(steps: Iterable[Step]) -> list[FileFlow]:
@@ -80,7 +82,7 @@ def find_file_flows(steps: Iterable[Step]) -> list[FileFlow]:
     Paths are literals, or names the steps bind once to a path (`path_constants`)."""
     steps = list(steps)
     constants = path_constants(b.code for s in steps for b in s.blocks)
-    last_writer: dict[str, tuple[str, FileAccess]] = {}
+    last_writer: dict[str, tuple[Step, FileAccess]] = {}
     flows: dict[tuple[str, str, str], FileFlow] = {}
     for step in steps:
         accesses = [a for block in step.blocks for a in block_accesses(block, constants)]
@@ -88,14 +90,15 @@ def find_file_flows(steps: Iterable[Step]) -> list[FileFlow]:
             if access.mode != READ or access.path not in last_writer:
                 continue
             writer, wrote = last_writer[access.path]
-            if writer == step.name:
+            if writer.name == step.name:
                 continue
-            key = (writer, step.name, access.path)
-            flows.setdefault(key, FileFlow(writer, step.name, access.path, access.cell,
-                                           access.line, wrote.cell, wrote.line))
+            key = (writer.name, step.name, access.path)
+            flows.setdefault(key, FileFlow(writer.name, step.name, access.path, access.cell,
+                                           access.line, wrote.cell, wrote.line,
+                                           writer.function, step.function))
         for access in accesses:
             if access.mode == WRITE:
-                last_writer[access.path] = (step.name, access)
+                last_writer[access.path] = (step, access)
     return list(flows.values())
 
 
@@ -270,12 +273,12 @@ def file_order_problems(steps: Iterable[Step], parts=()) -> list[Problem]:
 
 
 def with_file_flow_problems(plan: Plan) -> Plan:
-    """`plan` with NB618, NB631 and NB632 added to its problems, in the plan's order."""
-    added = [*file_flow_problems(find_file_flows(plan.steps), plan.parts),
+    """`plan` with its file flows (the report, the graph and Kubeflow read them there),
+    and NB618, NB633, NB631 and NB632 added to its problems, in the plan's order."""
+    flows = tuple(find_file_flows(plan.steps))
+    added = [*file_flow_problems(flows, plan.parts),
              *file_order_problems(plan.steps, plan.parts)]
-    if not added:
-        return plan
-    return replace(plan, problems=in_order([*plan.problems, *added]))
+    return replace(plan, file_flows=flows, problems=in_order([*plan.problems, *added]))
 
 
 JOIN_CALLS = frozenset(["os.path.join", "posixpath.join", "Path", "pathlib.Path",

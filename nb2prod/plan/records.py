@@ -188,6 +188,7 @@ class Plan:
     nb2prod_version: str = __version__
     version: str = "0.1.0"
     parts: tuple = ()  # notebook.Part per notebook, when several were read as one
+    file_flows: tuple = ()  # file_flows.FileFlow: files a step writes and a later one reads
     extras: dict = field(default_factory=dict, compare=False)
 
     def count(self, severity: str) -> int:

@@ -19,7 +19,6 @@ from nb2prod.places import cell_label, cells_label, cells_phrase, origin, relabe
 from nb2prod.plan import codegen
 from nb2prod.plan.dependencies import requirement_name
 from nb2prod.plan.environment import normalize
-from nb2prod.plan.file_flows import find_file_flows
 from nb2prod.plan.graph import plan_graph, to_mermaid
 from nb2prod.plan.records import Plan
 from nb2prod.plan.stepsettings import plan_settings
@@ -77,7 +76,7 @@ def render(plan: Plan, templates: Path | None = None,
                "run_specs": plan_settings(plan), "wheel_hashes": wheel_hashes or {},
                "rebuild": rebuild_command(plan, ci, targets),
                "step_graph": to_mermaid(plan_graph(plan)),
-               "file_flows": find_file_flows(plan.steps),
+               "file_flows": plan.file_flows,
                "data_root": plan.extras.get("data_root", ".")}
     files = {}
     for template_name, pattern in [*FILES, *(CI_FILES[name] for name in sorted(set(ci))),
@@ -150,7 +149,7 @@ def report_data(plan: Plan) -> dict:
                         "lock": [f"{name}=={version}" for name, version in plan.lock]},
         "skipped_cells": list(plan.skipped),
         "file_flows": [{"path": f.path, "writer": f.writer, "reader": f.reader}
-                       for f in find_file_flows(plan.steps)],
+                       for f in plan.file_flows],
         "problems": [_problem_data(p, plan.parts) for p in plan.problems],
         **({"notebooks": [{"path": part.path.as_posix(), "name": part.short,
                            "cells": [part.first + 1, part.first + part.count]}

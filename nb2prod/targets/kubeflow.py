@@ -19,7 +19,6 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from nb2prod.plan.file_flows import find_file_flows
 from nb2prod.plan.records import Plan, Step
 from nb2prod.plan.stepsettings import RunSettings, Secret, run_settings
 from nb2prod.targets.target import Refusal, Target, TargetOptions
@@ -277,10 +276,9 @@ def _metric_sources(plan: Plan) -> dict[str, str]:
 
 def _file_after(plan: Plan) -> dict[str, tuple[str, ...]]:
     """With a shared volume, a step reading a file waits for the step writing it."""
-    by_name = {s.name: s.function for s in plan.steps}
     after: dict[str, list[str]] = {}
-    for flow in find_file_flows(plan.steps):
-        after.setdefault(by_name[flow.reader], []).append(by_name[flow.writer])
+    for flow in plan.file_flows:
+        after.setdefault(flow.reader_function, []).append(flow.writer_function)
     return {k: tuple(v) for k, v in after.items()}
 
 
