@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from checkout_cpu import cpu_ms  # a benchmark run as a script: its folder is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = [ROOT / "examples" / f"{name}.ipynb"
@@ -34,14 +35,6 @@ EXAMPLES = [ROOT / "examples" / f"{name}.ipynb"
 
 WITH_PIPELINE = ("import runpy, sys; import {pkg}.pipeline; sys.argv = [{pkg!r}, '--help']; "
                  "runpy.run_module({pkg!r}, run_name='__main__', alter_sys=True)")
-
-
-def cpu_ms(argv: list[str], env: dict[str, str]) -> float:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=False)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return 1000 * (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
 
 
 def build(notebook: Path, out: Path) -> str:

@@ -15,26 +15,19 @@ flaky.
 from __future__ import annotations
 
 import argparse
-import os
-import resource
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from build_scaling import build_cpu as child_build_cpu  # run as a script: same folder
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def build_cpu(source: Path, out: Path) -> float:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "nb2prod", "build", str(source), "-o",
-                           str(out), "-q", "--force"], capture_output=True, text=True,
-                          env=env, check=False)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"build {source} failed: {done.stderr.strip()}")
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu, error = child_build_cpu(source, out)
+    if error:
+        raise SystemExit(f"build {source} failed: {error}")
+    return cpu
 
 
 def best(source: Path, rounds: int, tmp: Path) -> float:
