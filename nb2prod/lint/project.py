@@ -47,7 +47,7 @@ def project_findings(paths: list[Path], enabled) -> list[Finding]:
 def _check(folder: Path) -> list[Finding]:
     from nb2prod.analysis.analyze import analyze
     from nb2prod.analysis.tags import PARAMETERS, SKIP
-    from nb2prod.places import origin
+    from nb2prod.places import origin, relabel
     from nb2prod.plan.file_flows import file_order_problems
     from nb2prod.plan.params import read_params
     from nb2prod.plan.records import Block, Step
@@ -70,11 +70,5 @@ def _check(folder: Path) -> list[Finding]:
         path, cell = origin(notebook.parts, folder, problem.cell)
         local = problem.at(cell, problem.line, problem.column)
         found.append(Finding.of(str(path), local)._replace(
-            message=_relabel(problem.message, notebook.parts)))
+            message=relabel(problem.message, notebook.parts)))
     return found
-
-
-def _relabel(text: str, parts) -> str:
-    from nb2prod.places import relabel
-
-    return relabel(text, parts)
